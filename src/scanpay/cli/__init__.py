@@ -35,7 +35,9 @@ def _root(
 def _register() -> None:
     # Sub-command groups live one module each; importing them here keeps the
     # root small and makes the command tree visible in one place.
-    return
+    from scanpay.cli import code
+
+    app.add_typer(code.app, name="code")
 
 
 _register()

@@ -1,0 +1,244 @@
+"""The terminal API's bodies: one definition for the host that serves them and
+the terminal that sends them (pydantic v2).
+
+Money is always integer minor units plus an ISO 4217 alphabetic currency.
+Requests forbid unknown fields, so a typo is an error (code 30), not a
+silently ignored value.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ActivationRequest",
+    "ActivationResponse",
+    "BatchCloseRequest",
+    "BatchCloseResponse",
+    "BatchDifference",
+    "BatchItem",
+    "CodeVerifyRequest",
+    "CodeVerifyResponse",
+    "ErrorBody",
+    "Message",
+    "Order",
+    "OrderRequest",
+    "OrderStatus",
+    "Payment",
+    "PaymentRequest",
+    "PaymentStatus",
+    "Refund",
+    "RefundRequest",
+    "RefundStatus",
+    "TerminalStatus",
+    "TransactionsPage",
+]
+
+TradeNo = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+MinorUnits = Annotated[int, Field(gt=0, le=10**12, description="Integer minor units")]
+CurrencyCode = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+FreeText = Annotated[str, Field(max_length=128)]
+OperatorId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-.@]+$")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Message(_Response):
+    """A user-facing message in both languages."""
+
+    zh_cn: str = Field(alias="zh-CN")
+    en: str
+
+
+class ErrorBody(_Response):
+    """Every error answer of the host has this one shape."""
+
+    code: str = Field(description="Stable result code, e.g. '63'")
+    name: str = Field(description="Its name, e.g. 'SECURITY'")
+    message: Message
+    field: str | None = Field(default=None, description="The offending request field")
+
+
+class PaymentStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    USER_PAYING = "USER_PAYING"
+    FAILED = "FAILED"
+    REVERSED = "REVERSED"
+    REFUNDED = "REFUNDED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+
+
+class ActivationRequest(_Request):
+    activation_code: Annotated[str, Field(min_length=4, max_length=64)]
+    software_version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ActivationResponse(_Response):
+    terminal_id: str
+    key: str = Field(description="The terminal's secret key, 64 hex characters (32 bytes)")
+    merchant_id: str
+    merchant_name: str
+    merchant_city: str
+    mcc: str
+    currency: str
+    payee: str = Field(description="The merchant's registered payee account for its QR stickers")
+    min_software_version: str
+
+
+class TerminalStatus(_Response):
+    """``GET /v1/terminals/self``: what a terminal's self-test checks against."""
+
+    terminal_id: str
+    merchant_id: str
+    merchant_name: str
+    merchant_status: str
+    terminal_status: str
+    server_time: datetime
+    min_software_version: str
+    software_version: str | None = None
+
+
+class PaymentRequest(_Request):
+    out_trade_no: TradeNo
+    amount: MinorUnits
+    currency: CurrencyCode
+    auth_code: Annotated[str, Field(min_length=1, max_length=512)]
+    description: FreeText | None = None
+    operator_id: OperatorId | None = None
+    training: bool = Field(default=False, description="Training mode: no real money moves")
+
+
+class Payment(_Response):
+    out_trade_no: str
+    payment_id: str
+    status: PaymentStatus
+    code: str
+    message: Message
+    amount: int
+    currency: str
+    wallet: str | None = None
+    payer: str | None = Field(default=None, description="Masked payer account or code")
+    refunded_amount: int = 0
+    training: bool = False
+    created_at: datetime
+    paid_at: datetime | None = None
+
+
+class TransactionsPage(_Response):
+    items: list[Payment]
+    next_cursor: str | None = None
+
+
+class RefundStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+class RefundRequest(_Request):
+    out_refund_no: TradeNo
+    out_trade_no: TradeNo
+    amount: MinorUnits
+    reason: FreeText | None = None
+    approved_by: OperatorId | None = None
+
+
+class Refund(_Response):
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    status: RefundStatus
+    code: str
+    message: Message
+    amount: int
+    currency: str
+    reason: str | None = None
+    approved_by: str | None = None
+    created_at: datetime
+
+
+class OrderStatus(StrEnum):
+    CREATED = "CREATED"
+    PAID = "PAID"
+    EXPIRED = "EXPIRED"
+    CLOSED = "CLOSED"
+
+
+class OrderRequest(_Request):
+    out_trade_no: TradeNo
+    amount: MinorUnits
+    currency: CurrencyCode
+    description: FreeText | None = None
+    expires_in: Annotated[int, Field(ge=30, le=7200)] = 300
+
+
+class Order(_Response):
+    out_trade_no: str
+    order_id: str
+    status: OrderStatus
+    amount: int
+    currency: str
+    description: str | None = None
+    payload: str = Field(description="The dynamic EMV merchant-presented QR text")
+    qr_png_url: str
+    qr_svg_url: str
+    payer: str | None = None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None = None
+
+
+class CodeVerifyRequest(_Request):
+    payload: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class CodeVerifyResponse(_Response):
+    verdict: Literal["this_merchant", "other_merchant", "unknown_payee"]
+    merchant_name: str | None = None
+    payee: str | None = None
+    scheme: str | None = None
+    message: Message
+
+
+class BatchItem(_Request):
+    out_trade_no: TradeNo
+    kind: Literal["payment", "refund"] = "payment"
+    status: str
+    amount: MinorUnits
+
+
+class BatchCloseRequest(_Request):
+    date: date
+    currency: CurrencyCode = "CNY"
+    count: Annotated[int, Field(ge=0)]
+    total: Annotated[int, Field(ge=0)]
+    refund_count: Annotated[int, Field(ge=0)]
+    refund_total: Annotated[int, Field(ge=0)]
+    items: list[BatchItem] | None = Field(
+        default=None, description="The terminal's own lines, so differences can be named"
+    )
+
+
+class BatchDifference(_Response):
+    out_trade_no: str
+    kind: Literal["payment", "refund"]
+    terminal: str | None = Field(description="Status and amount in the terminal's journal")
+    host: str | None = Field(description="Status and amount on the host")
+
+
+class BatchCloseResponse(_Response):
+    matched: bool
+    count: int
+    total: int
+    refund_count: int
+    refund_total: int
+    differences: list[BatchDifference] = []

@@ -1,0 +1,113 @@
+"""Request and response signatures between a terminal and the host.
+
+A terminal signs every request with its 32-byte key (HMAC-SHA256) over five
+lines joined by ``\\n`` (no trailing newline)::
+
+    METHOD
+    PATH_WITH_QUERY
+    TIMESTAMP            (unix seconds)
+    NONCE                (16-64 hex characters, never reused)
+    SHA256_HEX(BODY)
+
+and the host signs every reply over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)``
+with the same key, so a terminal can tell a forged or altered answer. The
+module is pure: the caller passes the clock and the nonce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "HEADER_NONCE",
+    "HEADER_SIGNATURE",
+    "HEADER_TERMINAL",
+    "HEADER_TIMESTAMP",
+    "MAX_SKEW_SECONDS",
+    "SignedHeaders",
+    "body_hash",
+    "is_valid_nonce",
+    "request_message",
+    "response_message",
+    "sign",
+    "verify",
+]
+
+HEADER_TERMINAL = "X-Scanpay-Terminal"
+HEADER_TIMESTAMP = "X-Scanpay-Timestamp"
+HEADER_NONCE = "X-Scanpay-Nonce"
+HEADER_SIGNATURE = "X-Scanpay-Signature"
+MAX_SKEW_SECONDS = 300
+
+_NONCE = re.compile(r"[0-9a-f]{16,64}")
+
+
+def body_hash(body: bytes) -> str:
+    """Lower-case hex SHA-256 of the raw body bytes (empty body included)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def request_message(method: str, path: str, timestamp: int | str, nonce: str, body: bytes) -> bytes:
+    """The bytes a terminal signs for one request. ``path`` includes the query string."""
+    return "\n".join((method.upper(), path, str(timestamp), nonce, body_hash(body))).encode()
+
+
+def response_message(status: int, timestamp: int | str, nonce: str, body: bytes) -> bytes:
+    """The bytes the host signs for one reply."""
+    return "\n".join((str(status), str(timestamp), nonce, body_hash(body))).encode()
+
+
+def sign(key_hex: str, message: bytes) -> str:
+    """Hex HMAC-SHA256 of ``message`` with the key given as 64 hex characters."""
+    return hmac.new(bytes.fromhex(key_hex), message, hashlib.sha256).hexdigest()
+
+
+def verify(key_hex: str, message: bytes, signature: str) -> bool:
+    """Constant-time check of a signature; a malformed one is simply wrong."""
+    try:
+        expected = sign(key_hex, message)
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def is_valid_nonce(nonce: str) -> bool:
+    """16-64 lower-case hex characters."""
+    return bool(_NONCE.fullmatch(nonce))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedHeaders:
+    """The four signature headers of one message."""
+
+    terminal_id: str
+    timestamp: int
+    nonce: str
+    signature: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            HEADER_TERMINAL: self.terminal_id,
+            HEADER_TIMESTAMP: str(self.timestamp),
+            HEADER_NONCE: self.nonce,
+            HEADER_SIGNATURE: self.signature,
+        }
+
+    @classmethod
+    def for_request(
+        cls,
+        *,
+        terminal_id: str,
+        key_hex: str,
+        method: str,
+        path: str,
+        body: bytes,
+        timestamp: int,
+        nonce: str,
+    ) -> SignedHeaders:
+        """Headers for a request; ``timestamp`` and ``nonce`` come from the caller."""
+        message = request_message(method, path, timestamp, nonce, body)
+        return cls(terminal_id, timestamp, nonce, sign(key_hex, message))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
 from scanpay import __version__
@@ -15,6 +17,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+_GROUPS = ["code", "host"]
 
 
 def _version(value: bool) -> None:
@@ -33,11 +38,10 @@ def _root(
 
 
 def _register() -> None:
-    # Sub-command groups live one module each; importing them here keeps the
-    # root small and makes the command tree visible in one place.
-    from scanpay.cli import code
-
-    app.add_typer(code.app, name="code")
+    # One module per sub-command group; the list is the command tree at a glance.
+    for name in _GROUPS:
+        module = importlib.import_module(f"scanpay.cli.{name}")
+        app.add_typer(module.app, name=name)
 
 
 _register()

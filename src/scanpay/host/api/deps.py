@@ -1,0 +1,56 @@
+"""Route dependencies: the host context and the authenticated terminal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from scanpay.host.api.security import HEADER_SOFTWARE_VERSION, STATE_IDENTITY
+from scanpay.host.errors import HostError
+from scanpay.host.services.auth import TerminalIdentity
+from scanpay.host.services.context import HostContext
+from scanpay.protocol.signing import (
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TERMINAL,
+    HEADER_TIMESTAMP,
+)
+
+__all__ = ["CurrentTerminal", "HostDep"]
+
+
+def _host(request: Request) -> HostContext:
+    ctx: HostContext = request.app.state.ctx
+    return ctx
+
+
+def _terminal(
+    request: Request,
+    # Declared for the OpenAPI document; SignedEnvelope has already checked them.
+    x_terminal: Annotated[str | None, Header(alias=HEADER_TERMINAL)] = None,
+    x_timestamp: Annotated[
+        str | None, Header(alias=HEADER_TIMESTAMP, description="Unix seconds, within 300 s")
+    ] = None,
+    x_nonce: Annotated[
+        str | None, Header(alias=HEADER_NONCE, description="16-64 hex, never reused")
+    ] = None,
+    x_signature: Annotated[
+        str | None,
+        Header(
+            alias=HEADER_SIGNATURE,
+            description="hex HMAC-SHA256 over METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)",
+        ),
+    ] = None,
+    x_version: Annotated[
+        str | None, Header(alias=HEADER_SOFTWARE_VERSION, description="Terminal software version")
+    ] = None,
+) -> TerminalIdentity:
+    identity = request.scope.get("state", {}).get(STATE_IDENTITY)
+    if not isinstance(identity, TerminalIdentity):  # pragma: no cover - envelope missing
+        raise HostError("63")
+    return identity
+
+
+HostDep = Annotated[HostContext, Depends(_host)]
+CurrentTerminal = Annotated[TerminalIdentity, Depends(_terminal)]

@@ -1,0 +1,82 @@
+"""One error shape for every refusal: :class:`~scanpay.protocol.models.ErrorBody`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scanpay.host.errors import HostError
+from scanpay.i18n import Text
+from scanpay.protocol.models import ErrorBody, Message
+from scanpay.protocol.result_codes import result_code
+
+__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
+
+
+def error_response(
+    code: str, text: Text | None = None, *, field: str | None = None, status: int | None = None
+) -> JSONResponse:
+    """An ErrorBody answer with the code's HTTP status (or ``status``)."""
+    rc = result_code(code)
+    body = ErrorBody(
+        code=rc.code,
+        name=rc.name,
+        message=Message.model_validate((text or rc.message).as_dict()),
+        field=field,
+    )
+    return JSONResponse(body.model_dump(mode="json", by_alias=True), status or rc.http_status)
+
+
+def _host_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HostError)
+    return error_response(exc.code, exc.text, field=exc.field)
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first: dict[str, Any] = next(iter(exc.errors()), {})
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    detail = str(first.get("msg", "invalid"))
+    where = f"{field}: " if field else ""
+    return error_response(
+        "30",
+        Text(f"请求格式错误：{where}{detail}", f"malformed request: {where}{detail}"),
+        field=field,
+    )
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return error_response("25", Text("没有这个接口", "no such endpoint"))
+    text = Text(f"请求错误（HTTP {exc.status_code}）", f"bad request: {exc.detail}")
+    return error_response("30", text, status=exc.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HostError, _host_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def _doc(*codes: str) -> dict[str, Any]:
+    names = ", ".join(f"{c} {result_code(c).name}" for c in codes)
+    return {"model": ErrorBody, "description": f"ErrorBody with code {names}"}
+
+
+#: OpenAPI ``responses`` for the terminal API: every refusal and its codes.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("30", "13"),
+    401: _doc("63"),
+    403: _doc("58"),
+    404: _doc("25"),
+    409: _doc("95"),
+    413: _doc("30"),
+    426: _doc("26"),
+    500: _doc("96"),
+}

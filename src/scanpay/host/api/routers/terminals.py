@@ -1,0 +1,39 @@
+"""``/v1/terminals``: activation and the terminal's self-test."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from scanpay.host.api.deps import CurrentTerminal, HostDep
+from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.security import STATE_SIGNING
+from scanpay.host.services import terminals
+from scanpay.protocol.models import ActivationRequest, ActivationResponse, TerminalStatus
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/terminals", tags=["terminals"], responses=ERROR_RESPONSES)
+
+
+@router.post("/activate", response_model=ActivationResponse)
+async def activate(body: ActivationRequest, ctx: HostDep, request: Request) -> ActivationResponse:
+    """Trade a one-time activation code for the terminal's key (unsigned request).
+
+    The answer is signed with the key it carries. A used, expired or unknown
+    code is 401/63; a merchant that may not transact 403/58; old software 426/26.
+    """
+    done = await run_in_threadpool(
+        terminals.activate, ctx, body.activation_code, body.software_version
+    )
+    request.scope.setdefault("state", {})[STATE_SIGNING] = (done.response.terminal_id, done.key_hex)
+    return done.response
+
+
+@router.get("/self", response_model=TerminalStatus)
+def terminal_self(ctx: HostDep, terminal: CurrentTerminal) -> TerminalStatus:
+    """The terminal's own standing, for its self-test: host time, minimum version, statuses.
+
+    Answered even when the software is too old, so the terminal can say so.
+    """
+    return terminals.terminal_status(ctx, terminal.terminal_pk)

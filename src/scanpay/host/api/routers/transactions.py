@@ -1,0 +1,36 @@
+"""``/v1/transactions``: the merchant's own payments, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from scanpay.host.api.deps import CurrentTerminal, HostDep
+from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.services import payments
+from scanpay.protocol.models import PaymentStatus, TransactionsPage
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/transactions", tags=["transactions"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=TransactionsPage)
+def list_transactions(
+    ctx: HostDep,
+    terminal: CurrentTerminal,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="ISO 8601, inclusive (no offset: host timezone)"),
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive")] = None,
+    status: PaymentStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TransactionsPage:
+    """One page of the merchant's payments; pass ``next_cursor`` back for the next page."""
+    return payments.list_transactions(
+        ctx, terminal, start=start, end=end, status=status, limit=limit, cursor=cursor
+    )

@@ -1,0 +1,209 @@
+"""The signed envelope around the terminal API (an ASGI middleware).
+
+For every request under ``/v1/`` (activation aside) it reads the body (up to
+the size limit), authenticates the signature, timestamp and nonce, checks
+the software version, and hands the terminal's identity to the routes in the
+request state. Whatever the route answers, errors included, goes back signed
+over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)`` with the terminal's key,
+echoing the request's nonce so a reply can be matched to its request.
+Activation answers are signed with the key they hand out.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scanpay.host.api.errors import error_response
+from scanpay.host.errors import HostError
+from scanpay.host.services import terminals
+from scanpay.host.services.auth import (
+    SecurityError,
+    TerminalIdentity,
+    authenticate,
+    current_key,
+)
+from scanpay.host.services.context import HostContext
+from scanpay.i18n import Text
+from scanpay.protocol.signing import (
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TERMINAL,
+    HEADER_TIMESTAMP,
+    is_valid_nonce,
+    response_message,
+    sign,
+)
+
+__all__ = [
+    "HEADER_SOFTWARE_VERSION",
+    "STATE_IDENTITY",
+    "STATE_SIGNING",
+    "SignedEnvelope",
+]
+
+log = logging.getLogger("scanpay.host.security")
+
+HEADER_SOFTWARE_VERSION = "X-Scanpay-Software-Version"
+STATE_IDENTITY = "scanpay_terminal"
+STATE_SIGNING = "scanpay_signing"  # (terminal_id, key_hex) set by activation
+_UNSIGNED = frozenset({"/v1/terminals/activate"})
+_VERSION_EXEMPT = frozenset({"/v1/terminals/self"})  # the self-test must see the minimum
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class SignedEnvelope:
+    """ASGI middleware: authenticate terminal requests, sign every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        ctx: HostContext = scope["app"].state.ctx
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        nonce = headers.get(HEADER_NONCE.lower(), "")
+        signing: tuple[str, str] | None = None
+        try:
+            body = await _read_body(receive, ctx.settings.max_body)
+        except _TooLarge:
+            text = Text("请求体过大", f"the body is larger than {ctx.settings.max_body} bytes")
+            terminal = headers.get(HEADER_TERMINAL.lower(), "")
+            key = await run_in_threadpool(current_key, ctx, terminal) if terminal else None
+            signing = (terminal, key) if key else None
+            await self._send(error_response("30", text, status=413), send, signing, nonce, ctx)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        if scope["path"] not in _UNSIGNED:
+            try:
+                identity = await run_in_threadpool(self._authenticate, ctx, scope, headers, body)
+            except SecurityError as exc:
+                terminal = headers.get(HEADER_TERMINAL.lower(), "")
+                refusal = (terminal, exc.signing_key) if exc.signing_key else None
+                log.warning("refused %s %s: %s", scope["method"], scope["path"], exc.text.en)
+                reply = error_response(exc.code, exc.text, field=exc.field)
+                await self._send(reply, send, refusal, nonce, ctx)
+                return
+            signing = (identity.terminal_id, identity.key_hex)
+            state[STATE_IDENTITY] = identity
+            if scope["path"] not in _VERSION_EXEMPT:
+                try:
+                    terminals.check_version(ctx, headers.get(HEADER_SOFTWARE_VERSION.lower()))
+                except HostError as exc:
+                    reply = error_response(exc.code, exc.text, field=exc.field)
+                    await self._send(reply, send, signing, nonce, ctx)
+                    return
+
+        sent_body = False
+
+        async def replay() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, replay, capture)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            start, chunks = None, []
+        signing = state.get(STATE_SIGNING) or signing
+        if start is None:
+            await self._send(error_response("96"), send, signing, nonce, ctx)
+            return
+        await self._finish(start, b"".join(chunks), send, signing, nonce, ctx)
+
+    @staticmethod
+    def _authenticate(
+        ctx: HostContext, scope: Scope, headers: dict[str, str], body: bytes
+    ) -> TerminalIdentity:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1")
+        if scope.get("query_string"):
+            path += "?" + scope["query_string"].decode("latin-1")
+        return authenticate(
+            ctx,
+            terminal_id=headers.get(HEADER_TERMINAL.lower()),
+            timestamp=headers.get(HEADER_TIMESTAMP.lower()),
+            nonce=headers.get(HEADER_NONCE.lower()),
+            signature=headers.get(HEADER_SIGNATURE.lower()),
+            method=scope["method"],
+            path=path,
+            body=body,
+        )
+
+    async def _send(
+        self,
+        response: Any,
+        send: Send,
+        signing: tuple[str, str] | None,
+        nonce: str,
+        ctx: HostContext,
+    ) -> None:
+        start: Message = {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": list(response.raw_headers),
+        }
+        await self._finish(start, bytes(response.body), send, signing, nonce, ctx)
+
+    @staticmethod
+    async def _finish(
+        start: Message,
+        body: bytes,
+        send: Send,
+        signing: tuple[str, str] | None,
+        nonce: str,
+        ctx: HostContext,
+    ) -> None:
+        headers = list(start.get("headers", []))
+        if signing is not None:
+            terminal_id, key = signing
+            stamp = int(ctx.now().timestamp())
+            reply_nonce = nonce if is_valid_nonce(nonce) else secrets.token_hex(16)
+            signature = sign(key, response_message(start["status"], stamp, reply_nonce, body))
+            headers += [
+                (HEADER_TERMINAL.lower().encode(), terminal_id.encode()),
+                (HEADER_TIMESTAMP.lower().encode(), str(stamp).encode()),
+                (HEADER_NONCE.lower().encode(), reply_nonce.encode()),
+                (HEADER_SIGNATURE.lower().encode(), signature.encode()),
+            ]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})

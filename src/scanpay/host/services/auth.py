@@ -1,0 +1,160 @@
+"""Request authentication for the terminal API: signature, timestamp window, nonce.
+
+Every check failure is a :class:`SecurityError` (401, code 63) and changes
+nothing, except that a request with a valid signature always consumes its
+nonce (so it can never be replayed, whatever became of it). Nonces live in
+the database, unique per terminal, so any number of host processes share
+them; they are pruned once their timestamp is outside the window, where a
+replay would be refused as stale anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from scanpay.host.db.models import Merchant, Nonce, Terminal, TerminalKey, parse_public_id
+from scanpay.host.domain.parties import TerminalStatus, key_is_usable
+from scanpay.host.errors import HostError
+from scanpay.host.services.context import HostContext
+from scanpay.i18n import Text
+from scanpay.protocol.signing import MAX_SKEW_SECONDS, is_valid_nonce, request_message, verify
+
+__all__ = ["SecurityError", "TerminalIdentity", "authenticate", "current_key"]
+
+_PRUNE_EVERY = 60.0
+_SEEN_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalIdentity:
+    """An authenticated terminal, and the key its request was signed with."""
+
+    terminal_pk: int
+    terminal_id: str
+    merchant_pk: int
+    merchant_id: str
+    merchant_status: str
+    key_hex: str
+
+    def __repr__(self) -> str:  # the key never reaches a log
+        return f"TerminalIdentity({self.terminal_id}, merchant {self.merchant_id})"
+
+
+class SecurityError(HostError):
+    """A refused request; ``signing_key`` is the terminal's current key when it is known,
+    so that even the refusal can be signed."""
+
+    def __init__(self, zh: str, en: str, *, signing_key: str | None, field: str | None = None):
+        super().__init__("63", Text(zh, en), field=field)
+        self.signing_key = signing_key
+
+
+def authenticate(
+    ctx: HostContext,
+    *,
+    terminal_id: str | None,
+    timestamp: str | None,
+    nonce: str | None,
+    signature: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+) -> TerminalIdentity:
+    """Check one signed request; the identity, or :class:`SecurityError`."""
+    if not (terminal_id and timestamp and nonce and signature):
+        raise SecurityError(
+            "缺少签名请求头",
+            "the request is not signed (X-Scanpay-* headers missing)",
+            signing_key=None,
+        )
+    now = ctx.now()
+    pk = parse_public_id(terminal_id, "T")
+    with ctx.db.read() as session:
+        terminal = session.get(Terminal, pk) if pk is not None else None
+        merchant = session.get(Merchant, terminal.merchant_id) if terminal else None
+        keys = (
+            session.execute(
+                select(TerminalKey.key_hex, TerminalKey.not_after)
+                .where(TerminalKey.terminal_id == terminal.id)
+                .order_by(TerminalKey.id.desc())
+            ).all()
+            if terminal
+            else []
+        )
+    if terminal is None or merchant is None:
+        raise SecurityError("未知终端", "unknown terminal", signing_key=None)
+    usable = [key for key, not_after in keys if key_is_usable(not_after, now)]
+    current = next((key for key, not_after in keys if not_after is None), None)
+    if terminal.status != TerminalStatus.ACTIVE or not usable:
+        raise SecurityError("终端未激活或已停用", "the terminal is not active", signing_key=current)
+    try:
+        stamp = int(timestamp)
+    except ValueError:
+        stamp = None
+    if stamp is None or abs(now.timestamp() - stamp) > MAX_SKEW_SECONDS:
+        raise SecurityError(
+            "请求时间戳超出允许范围（检查终端时钟）",
+            f"the timestamp is more than {MAX_SKEW_SECONDS} s off the host's clock",
+            signing_key=current,
+            field="X-Scanpay-Timestamp",
+        )
+    if not is_valid_nonce(nonce):
+        raise SecurityError(
+            "随机数格式错误",
+            "the nonce must be 16-64 lower-case hex characters",
+            signing_key=current,
+            field="X-Scanpay-Nonce",
+        )
+    message = request_message(method, path, stamp, nonce, body)
+    # Newest key first: during a rotation's grace period both keys verify.
+    key = next((k for k in usable if verify(k, message, signature)), None)
+    if key is None:
+        raise SecurityError(
+            "签名错误",
+            "the signature does not match",
+            signing_key=current,
+            field="X-Scanpay-Signature",
+        )
+    try:
+        with ctx.db.write() as session:
+            session.add(Nonce(terminal_id=terminal.id, nonce=nonce, request_ts=stamp))
+            session.flush()
+            # A coarse "last seen" for the operator, without a write per request.
+            if terminal.last_seen_at is None or now - terminal.last_seen_at > _SEEN_EVERY:
+                session.execute(
+                    update(Terminal)
+                    .where(Terminal.id == terminal.id)
+                    .values(last_seen_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+    except IntegrityError:
+        raise SecurityError(
+            "重复的请求（随机数已使用）",
+            "replayed request: this nonce was already used",
+            signing_key=key,
+            field="X-Scanpay-Nonce",
+        ) from None
+    if ctx.due("prune_nonces", _PRUNE_EVERY):
+        with ctx.db.write() as session:
+            cutoff = int(now.timestamp()) - MAX_SKEW_SECONDS - 1
+            session.execute(delete(Nonce).where(Nonce.request_ts < cutoff))
+    return TerminalIdentity(
+        terminal.id, terminal.public_id, merchant.id, merchant.public_id, merchant.status, key
+    )
+
+
+def current_key(ctx: HostContext, terminal_id: str) -> str | None:
+    """A terminal's current key, to sign a refusal given before authentication could run."""
+    pk = parse_public_id(terminal_id, "T")
+    if pk is None:
+        return None
+    with ctx.db.read() as session:
+        return session.scalar(
+            select(TerminalKey.key_hex).where(
+                TerminalKey.terminal_id == pk, TerminalKey.not_after.is_(None)
+            )
+        )

@@ -1,0 +1,557 @@
+"""Payments: create (idempotent), query, reverse, confirm with PIN, list.
+
+Idempotency: the key is (merchant, out_trade_no), held by a unique
+constraint. The first request claims the key by inserting the payment row,
+then authorises, posts and records the outcome in the same transaction; a
+concurrent duplicate blocks on the key (PostgreSQL) or on the write lock
+(SQLite), then finds the stored row and gets the stored answer. The same key
+with a different body (compared by fingerprint) is refused with 95.
+
+Every money movement is a ledger entry written in the transaction that
+changes the payment's state, as the pure state machine says.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scanpay.codes import (
+    CodeError,
+    ConsumerPresentedCode,
+    WalletCode,
+    parse_payment_code,
+)
+from scanpay.codes.mask import mask_text
+from scanpay.host.db.models import Merchant, Payment, WalletAccount
+from scanpay.host.domain import ledger as rules
+from scanpay.host.domain.fingerprint import fingerprint
+from scanpay.host.domain.ledger import Book
+from scanpay.host.domain.parties import MerchantStatus
+from scanpay.host.domain.payment_state import (
+    Authorised,
+    Declined,
+    Effect,
+    Event,
+    Expire,
+    IllegalTransition,
+    LatePayment,
+    PaymentState,
+    PinConfirmed,
+    PinRejected,
+    PinRequired,
+    Reverse,
+    Transition,
+    state_code,
+    transition,
+)
+from scanpay.host.domain.pin import PinState
+from scanpay.host.domain.risk import RiskInput, RiskOutcome, assess
+from scanpay.host.domain.wallet_codes import BUILTIN_AID
+from scanpay.host.errors import HostError
+from scanpay.host.services import ledger, wallets
+from scanpay.host.services.auth import TerminalIdentity
+from scanpay.host.services.context import HostContext
+from scanpay.i18n import Text
+from scanpay.money import MoneyError, get_currency
+from scanpay.protocol.models import (
+    Message,
+    PaymentRequest,
+    PaymentStatus,
+    TransactionsPage,
+)
+from scanpay.protocol.models import (
+    Payment as PaymentBody,
+)
+from scanpay.protocol.result_codes import result_code
+
+__all__ = [
+    "REASONS",
+    "Confirmation",
+    "Created",
+    "confirm_with_pin",
+    "create_payment",
+    "get_payment",
+    "list_transactions",
+    "reverse_payment",
+    "to_body",
+]
+
+log = logging.getLogger("scanpay.host.payments")
+
+#: Specific messages for declines, more helpful to a cashier than the code's own.
+REASONS: dict[str, Text] = {
+    "bad_code": Text("付款码无效（无法识别或校验失败）", "The payment code is not valid"),
+    "code_used": Text(
+        "付款码已使用过，请顾客刷新", "The payment code was already used; ask for a new one"
+    ),
+    "atc_replay": Text(
+        "付款码计数器未递增（疑似复制的旧码）",
+        "The code's transaction counter did not rise (a copied old code?)",
+    ),
+    "expired": Text("付款码已过期，请顾客刷新", "The payment code has expired; ask for a new one"),
+    "merchant_presented": Text(
+        "这是商户收款码，不是顾客的付款码", "That is a merchant's QR code, not a payment code"
+    ),
+    "wallet_not_served": Text("本收单机构不受理该钱包", "This host does not accept that wallet"),
+    "training_mismatch": Text(
+        "训练模式只能用训练账户付款，正式交易不能用训练账户",
+        "Training sales take training-wallet codes only, and real sales real ones",
+    ),
+    "currency_mismatch": Text("钱包币种与交易币种不符", "The wallet's currency is not the sale's"),
+    "pin_locked": Text(
+        "密码错误次数过多，账户已暂时锁定", "Too many wrong PINs; the account is locked for a while"
+    ),
+    "insufficient_funds": Text("余额不足", "Insufficient funds"),
+    "pin_timeout": Text("顾客未在时限内确认", "The customer did not confirm in time"),
+    "reversed_first": Text(
+        "该订单已被撤销（撤销先于支付到达）", "This sale was reversed before its payment arrived"
+    ),
+    "reversed": Text(
+        "订单已撤销，未扣款或已退回", "The sale is reversed; no money moved or it was returned"
+    ),
+    "risk": Text("交易被风控规则拒绝", "Declined by the risk rules"),
+}
+
+
+def _message(code: str, reason: str | None) -> Message:
+    text = REASONS.get(reason or "") or result_code(code).message
+    return Message.model_validate(text.as_dict())
+
+
+def to_body(row: Payment) -> PaymentBody:
+    """The API's view of a stored payment."""
+    return PaymentBody(
+        out_trade_no=row.out_trade_no,
+        payment_id=row.public_id,
+        status=PaymentStatus(row.status),
+        code=row.code,
+        message=_message(row.code, row.reason),
+        amount=row.amount,
+        currency=row.currency,
+        wallet=row.wallet,
+        payer=row.payer,
+        refunded_amount=row.refunded_amount,
+        training=row.training,
+        created_at=row.created_at,
+        paid_at=row.paid_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A payment answer, and whether it is a stored answer to a retry."""
+
+    payment: PaymentBody
+    replayed: bool
+
+
+class _KeyTaken(Exception):
+    """Another request holds this (merchant, out_trade_no): read its stored row instead."""
+
+
+def _new_row(auth: TerminalIdentity, out_trade_no: str, now: datetime, currency: str) -> Payment:
+    return Payment(
+        public_id="P" + secrets.token_hex(12).upper(),
+        merchant_id=auth.merchant_pk,
+        terminal_id=auth.terminal_pk,
+        out_trade_no=out_trade_no,
+        status=PaymentState.FAILED,
+        code="96",
+        amount=0,
+        currency=currency,
+        training=False,
+        tombstone=False,
+        refunded_amount=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _claim(session: Session, row: Payment) -> None:
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise _KeyTaken from None
+
+
+def _find(session: Session, merchant_pk: int, out_trade_no: str, *, lock: bool) -> Payment | None:
+    query = select(Payment).where(
+        Payment.merchant_id == merchant_pk, Payment.out_trade_no == out_trade_no
+    )
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def _apply(
+    ctx: HostContext,
+    session: Session,
+    row: Payment,
+    event: Event,
+    now: datetime,
+    *,
+    new: bool = False,
+) -> Transition:
+    """Run ``event`` on ``row`` (``new``: no state yet): state, code and the money effect,
+    in the caller's transaction. A capture refused for lack of funds becomes a decline (51).
+    The transition's code answers this step; the row keeps the code of its state.
+    """
+    state = None if new else PaymentState(row.status)
+    step = transition(state, event)
+    if step.effect in (Effect.CAPTURE, Effect.RETURN):
+        account = session.get(WalletAccount, row.wallet_account_id)
+        assert account is not None and account.number is not None
+        book = Book.TRAINING if row.training else Book.REAL
+        merchant = session.get(Merchant, row.merchant_id)
+        assert merchant is not None
+        payer, clearing = (
+            ledger.wallet_code(account.number),
+            ledger.clearing_code(merchant.public_id, book),
+        )
+        if step.effect is Effect.CAPTURE:
+            entry = rules.capture(book, row.currency, payer, clearing, row.amount)
+        else:
+            entry = rules.return_capture(book, row.currency, payer, clearing, row.amount)
+        try:
+            ledger.post(session, entry, kind=step.effect.value, now=now, payment_id=row.id)
+        except ledger.InsufficientFunds:
+            step = transition(state, Declined("51"))
+            row.reason = "insufficient_funds"
+    row.status, row.updated_at = step.state, now
+    row.code = state_code(step.state, step.code)
+    if step.effect is Effect.CAPTURE and step.state is PaymentState.SUCCESS:
+        row.paid_at = now
+    return step
+
+
+def create_payment(ctx: HostContext, auth: TerminalIdentity, request: PaymentRequest) -> Created:
+    """Take a payment: stored outcome for a retry, 95 for a mismatched one."""
+    try:
+        currency = get_currency(request.currency).alpha
+    except MoneyError as exc:
+        raise HostError("13", exc.text, field="currency") from None
+    digest = fingerprint(request.model_dump(mode="json"))
+    for _ in range(3):
+        try:
+            return _create_once(ctx, auth, request, currency, digest)
+        except _KeyTaken:
+            continue  # a concurrent request committed this key first: answer from its row
+    raise HostError("96")
+
+
+def _create_once(
+    ctx: HostContext, auth: TerminalIdentity, request: PaymentRequest, currency: str, digest: str
+) -> Created:
+    now = ctx.now()
+    with ctx.db.write() as session:
+        existing = _find(session, auth.merchant_pk, request.out_trade_no, lock=True)
+        if existing is not None:
+            return _replay(ctx, session, existing, request, digest, now)
+        merchant = session.get(Merchant, auth.merchant_pk)
+        assert merchant is not None
+        if merchant.status != MerchantStatus.APPROVED:
+            raise HostError(
+                "58", Text("商户未通过审核或已暂停", "the merchant is not approved or is suspended")
+            )
+        if currency != merchant.currency:
+            raise HostError(
+                "13",
+                Text(f"该商户只收 {merchant.currency}", f"this merchant takes {merchant.currency}"),
+                field="currency",
+            )
+        row = _new_row(auth, request.out_trade_no, now, currency)
+        row.request_hash, row.amount, row.training = digest, request.amount, request.training
+        row.description, row.operator_id = request.description, request.operator_id
+        _claim(session, row)
+        event = _authorise(ctx, session, merchant, auth, request, row, now)
+        _apply(ctx, session, row, event, now, new=True)
+        log.info(
+            "payment %s %s/%s %s %s code=%s payer=%s",
+            row.public_id,
+            auth.merchant_id,
+            request.out_trade_no,
+            row.amount,
+            row.currency,
+            row.code,
+            row.payer,
+        )
+        return Created(to_body(row), False)
+
+
+def _replay(
+    ctx: HostContext,
+    session: Session,
+    row: Payment,
+    request: PaymentRequest,
+    digest: str,
+    now: datetime,
+) -> Created:
+    if row.tombstone and row.request_hash is None:
+        # The reversal came first: the payment is recorded, refused, and moves nothing.
+        row.request_hash, row.amount, row.training = digest, request.amount, request.training
+        row.description, row.operator_id = request.description, request.operator_id
+        step = transition(PaymentState(row.status), LatePayment())
+        row.status, row.code, row.updated_at = step.state, step.code, now
+        row.reason = "reversed_first"
+        return Created(to_body(row), False)
+    if row.request_hash != digest:
+        raise HostError("95", field="out_trade_no")
+    _expire_if_due(ctx, session, row, now)
+    return Created(to_body(row), True)
+
+
+def _authorise(
+    ctx: HostContext,
+    session: Session,
+    merchant: Merchant,
+    auth: TerminalIdentity,
+    request: PaymentRequest,
+    row: Payment,
+    now: datetime,
+) -> Event:
+    """Parse the code, ask the risk rules, then the issuer; the event for the state machine."""
+    try:
+        code = parse_payment_code(request.auth_code, wallet_rules=ctx.wallet_rules)
+    except CodeError:
+        row.reason, row.payer = "bad_code", mask_text(request.auth_code[:64])
+        return Declined("14")
+    if not isinstance(code, WalletCode | ConsumerPresentedCode):
+        row.reason, row.payer = "merchant_presented", None
+        return Declined("14")
+    if isinstance(code, WalletCode):
+        row.wallet, row.payer = code.wallet, mask_text(code.payload)
+    else:
+        row.wallet = "scanpay" if BUILTIN_AID in code.aids else code.scheme
+        row.payer = mask_text(code.pan) if code.pan else None
+    if row.wallet != "scanpay":
+        # No connector to outside wallets yet: the built-in wallet is the only issuer.
+        row.reason = "wallet_not_served"
+        return Declined("57")
+    decision = assess(
+        RiskInput(
+            merchant_id=merchant.public_id,
+            mcc=merchant.mcc,
+            terminal_id=auth.terminal_id,
+            amount=request.amount,
+            currency=row.currency,
+            wallet=row.wallet,
+            payer=row.payer or "",
+            training=request.training,
+            now=now,
+        ),
+        ctx.risk_rules,
+    )
+    if decision.outcome is RiskOutcome.DECLINE:
+        row.reason = "risk"
+        return Declined(decision.code)
+    answer = wallets.authorise_code(
+        ctx, session, code, amount=request.amount, currency=row.currency, training=request.training
+    )
+    if answer.account is not None:
+        row.wallet_account_id = answer.account.id
+    if answer.verdict is wallets.CodeVerdict.DECLINE:
+        row.reason = answer.reason
+        return Declined(answer.code)
+    if answer.verdict is wallets.CodeVerdict.PIN:
+        row.pin_deadline = wallets.pin_deadline(ctx, now)
+        return PinRequired()
+    return Authorised()
+
+
+def _expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> None:
+    if row.status == PaymentState.USER_PAYING and row.pin_deadline and now >= row.pin_deadline:
+        _apply(ctx, session, row, Expire(), now)
+        row.reason = "pin_timeout"
+
+
+def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> PaymentBody:
+    """The current state of one of the merchant's payments (404 for anything else)."""
+    with ctx.db.read() as session:
+        row = _find(session, auth.merchant_pk, out_trade_no, lock=False)
+        if row is None:
+            # Another merchant's trade number looks exactly like one that does not exist.
+            raise HostError("25", field="out_trade_no")
+        due = (
+            row.status == PaymentState.USER_PAYING
+            and row.pin_deadline is not None
+            and ctx.now() >= row.pin_deadline
+        )
+        if not due:
+            return to_body(row)
+    with ctx.db.write() as session:
+        row = _find(session, auth.merchant_pk, out_trade_no, lock=True)
+        assert row is not None  # rows are never deleted
+        _expire_if_due(ctx, session, row, ctx.now())
+        return to_body(row)
+
+
+def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> PaymentBody:
+    """Cancel a sale: unpaid -> REVERSED; paid -> money back, REVERSED; unknown -> tombstone."""
+    for _ in range(3):
+        now = ctx.now()
+        try:
+            with ctx.db.write() as session:
+                row = _find(session, auth.merchant_pk, out_trade_no, lock=True)
+                if row is None:
+                    merchant = session.get(Merchant, auth.merchant_pk)
+                    assert merchant is not None
+                    row = _new_row(auth, out_trade_no, now, merchant.currency)
+                    row.tombstone, row.status, row.code = True, PaymentState.REVERSED, "12"
+                    row.reason = "reversed"
+                    _claim(session, row)
+                    log.info("reversal before payment %s/%s", auth.merchant_id, out_trade_no)
+                    return to_body(row)
+                try:
+                    step = _apply(ctx, session, row, Reverse(), now)
+                except IllegalTransition as exc:
+                    raise HostError(exc.code, field="out_trade_no") from None
+                if step.state is PaymentState.REVERSED and row.reason != "reversed_first":
+                    row.reason = "reversed"
+                log.info("reversed %s/%s effect=%s", auth.merchant_id, out_trade_no, step.effect)
+                return to_body(row)
+        except _KeyTaken:
+            continue
+    raise HostError("96")
+
+
+# ----------------------------------------------------------------------------------------
+# The customer's PIN confirmation.
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The answer to a PIN confirmation: the payment, the code of this step, tries left."""
+
+    payment: PaymentBody
+    code: str
+    message: Message
+    tries_left: int
+    merchant_name: str
+
+
+def confirm_with_pin(
+    ctx: HostContext, account_number: str, pin: str, payment_id: str | None = None
+) -> Confirmation:
+    """Confirm a payment waiting for this account's PIN (the newest one, unless named)."""
+    with ctx.db.read() as session:
+        account = wallets.load_account(session, account_number)
+        pin_hash, account_pk = account.pin_hash, account.id
+    # The slow hash check runs outside any transaction; the counters are updated under lock.
+    right = wallets.pin_matches(ctx, pin_hash, pin)
+    now = ctx.now()
+    policy = ctx.settings.pin_policy
+    with ctx.db.write() as session:
+        query = select(Payment).where(Payment.wallet_account_id == account_pk)
+        if payment_id is not None:
+            query = query.where(Payment.public_id == payment_id)
+        else:
+            query = query.where(Payment.status == PaymentState.USER_PAYING)
+        row = session.scalar(query.order_by(Payment.id.desc()).limit(1).with_for_update())
+        if row is None:
+            raise HostError(
+                "25",
+                Text("没有等待确认的支付", "no payment is waiting for this account"),
+                field="payment_id",
+            )
+        merchant = session.get(Merchant, row.merchant_id)
+        assert merchant is not None
+        locked_account = session.get(WalletAccount, account_pk, with_for_update=True)
+        assert locked_account is not None
+        account = locked_account
+        _expire_if_due(ctx, session, row, now)
+        state = PinState(account.pin_failures, account.locked_until)
+        if row.status != PaymentState.USER_PAYING:
+            code = row.code
+        elif policy.is_locked(state, now):
+            _apply(ctx, session, row, PinRejected(locked=True), now)
+            row.reason, code = "pin_locked", "75"
+        elif right:
+            account.pin_failures, account.locked_until = 0, None
+            code = _apply(ctx, session, row, PinConfirmed(), now).code
+        else:
+            after = policy.failure(state, now)
+            account.pin_failures, account.locked_until = after.failures, after.locked_until
+            locked = policy.is_locked(after, now)
+            code = _apply(ctx, session, row, PinRejected(locked=locked), now).code
+            if locked:
+                row.reason = "pin_locked"
+        tries = policy.tries_left(PinState(account.pin_failures, account.locked_until), now)
+        log.info("pin confirmation %s code=%s", row.public_id, code)
+        return Confirmation(
+            to_body(row),
+            code,
+            _message(code, row.reason if code == row.code else None),
+            tries,
+            merchant.name,
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# The merchant's list.
+
+
+def _encode_cursor(row: Payment) -> str:
+    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, pk = json.loads(raw)
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not isinstance(pk, int):
+            raise ValueError
+        return when, pk
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise HostError(
+            "30", Text("分页游标无效", "the cursor is not valid"), field="cursor"
+        ) from None
+
+
+def list_transactions(
+    ctx: HostContext,
+    auth: TerminalIdentity,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: PaymentStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> TransactionsPage:
+    """The merchant's payments, newest first; ``start`` inclusive, ``end`` exclusive."""
+    zone = ctx.settings.zone
+    start = start.replace(tzinfo=zone) if start and start.tzinfo is None else start
+    end = end.replace(tzinfo=zone) if end and end.tzinfo is None else end
+    query = select(Payment).where(
+        Payment.merchant_id == auth.merchant_pk, Payment.request_hash.is_not(None)
+    )
+    if start is not None:
+        query = query.where(Payment.created_at >= start.astimezone(UTC))
+    if end is not None:
+        query = query.where(Payment.created_at < end.astimezone(UTC))
+    if status is not None:
+        query = query.where(Payment.status == status.value)
+    if cursor:
+        when, pk = _decode_cursor(cursor)
+        query = query.where(
+            or_(Payment.created_at < when, and_(Payment.created_at == when, Payment.id < pk))
+        )
+    query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
+    with ctx.db.read() as session:
+        rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TransactionsPage(
+        items=[to_body(r) for r in rows],
+        next_cursor=_encode_cursor(rows[-1]) if more and rows else None,
+    )

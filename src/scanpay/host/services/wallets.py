@@ -1,0 +1,351 @@
+"""The built-in wallet issuer: accounts, one-time codes, the PIN rule.
+
+The host is its own issuer so the system works end to end with no outside
+service. :func:`authorise_code` is the issuer's half of a payment and runs
+inside the payment's transaction; :func:`confirm` is the customer's PIN
+confirmation of a payment waiting in USER_PAYING.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scanpay.codes import ConsumerPresentedCode, WalletCode
+from scanpay.host.db.models import LedgerAccount, UsedCode, WalletAccount
+from scanpay.host.domain import ledger as rules
+from scanpay.host.domain.ledger import AccountKind, Book
+from scanpay.host.domain.pin import PinState, is_valid_pin, needs_pin
+from scanpay.host.domain.wallet_codes import (
+    CodeOutcome,
+    account_number,
+    cpm_fields,
+    is_account_number,
+    make_cpm,
+    make_digits,
+    verify_cpm,
+    verify_digits,
+)
+from scanpay.host.errors import HostError
+from scanpay.host.services import ledger
+from scanpay.host.services.context import HostContext
+from scanpay.i18n import Text
+from scanpay.money import MoneyError, format_amount, get_currency
+
+__all__ = [
+    "CodeVerdict",
+    "IssuedWalletCode",
+    "IssuerAnswer",
+    "WalletInfo",
+    "WalletOpened",
+    "authorise_code",
+    "issue_code",
+    "load_account",
+    "open_account",
+    "pin_deadline",
+    "pin_matches",
+    "wallet_info",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WalletInfo:
+    account: str
+    name: str
+    currency: str
+    balance: int
+    pin_above: int
+    training: bool
+    locked_until: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "name": self.name,
+            "currency": self.currency,
+            "balance": self.balance,
+            "balance_text": format_amount(self.balance, self.currency),
+            "pin_above": self.pin_above,
+            "training": self.training,
+            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WalletOpened:
+    """A new account, and its secret: shown once, for provisioning the customer's phone."""
+
+    info: WalletInfo
+    secret_hex: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.info.to_dict(), "secret": self.secret_hex}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedWalletCode:
+    """One code in both forms, with the step it belongs to and when it stops working."""
+
+    account: str
+    digits: str
+    cpm: str
+    step: int
+    atc: int
+    expires_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "digits": self.digits,
+            "cpm": self.cpm,
+            "atc": self.atc,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+def _account_code(row: WalletAccount) -> str:
+    assert row.number is not None
+    return ledger.wallet_code(row.number)
+
+
+def open_account(
+    ctx: HostContext,
+    *,
+    name: str,
+    currency: str,
+    balance: int,
+    pin: str,
+    pin_above: int | None = None,
+    training: bool = False,
+) -> WalletOpened:
+    """Open an account loaded with ``balance`` minor units from the issuer's funding account.
+
+    ``pin_above``: payments above this amount wait for the PIN (default: 1000
+    in the currency's major unit, the threshold WeChat Pay uses).
+    """
+    try:
+        cur = get_currency(currency)
+    except MoneyError as exc:
+        raise HostError("13", exc.text, field="currency") from None
+    if not is_valid_pin(pin):
+        raise HostError("30", Text("支付密码须为 6 位数字", "the PIN is six digits"), field="pin")
+    if not 1 <= len(name.strip()) <= 64:
+        raise HostError(
+            "30", Text("姓名须为 1-64 个字符", "the name is 1-64 characters"), field="name"
+        )
+    if balance < 0 or (pin_above is not None and pin_above < 0):
+        raise HostError("13", Text("金额不能为负数", "amounts are not negative"), field="balance")
+    limit = 1000 * 10**cur.exponent if pin_above is None else pin_above
+    book = Book.TRAINING if training else Book.REAL
+    secret = secrets.token_hex(32)
+    pin_hash = ctx.hasher.hash(pin)  # slow on purpose: outside the write transaction
+    now = ctx.now()
+    with ctx.db.write() as session:
+        funding = ledger.ensure_account(
+            session,
+            ledger.funding_code(book, cur.alpha),
+            AccountKind.ISSUER_FUNDING,
+            book,
+            cur.alpha,
+            now,
+        )
+        session.flush()
+        row = WalletAccount(
+            name=name.strip(),
+            currency=cur.alpha,
+            training=training,
+            secret_hex=secret,
+            pin_hash=pin_hash,
+            pin_above=limit,
+            pin_failures=0,
+            atc_issued=0,
+            atc_last_used=0,
+            ledger_account_id=funding.id,  # replaced below, once the number exists
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        row.number = account_number(row.id, ctx.settings.code_format.account_digits)
+        own = ledger.ensure_account(
+            session, _account_code(row), AccountKind.WALLET, book, cur.alpha, now
+        )
+        session.flush()
+        row.ledger_account_id = own.id
+        if balance:
+            entry = rules.opening(book, cur.alpha, funding.code, own.code, balance)
+            ledger.post(session, entry, kind="wallet_load", now=now)
+        info = _info(row, balance)
+    return WalletOpened(info, secret)
+
+
+def _info(row: WalletAccount, balance: int) -> WalletInfo:
+    assert row.number is not None
+    return WalletInfo(
+        row.number, row.name, row.currency, balance, row.pin_above, row.training, row.locked_until
+    )
+
+
+def load_account(session: Session, number: str, *, lock: bool = False) -> WalletAccount:
+    query = select(WalletAccount).where(WalletAccount.number == number)
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise HostError("25", Text("找不到该钱包账户", "no such wallet account"), field="account")
+    return row
+
+
+def wallet_info(ctx: HostContext, number: str) -> WalletInfo:
+    """An account's balance and state."""
+    with ctx.db.read() as session:
+        row = load_account(session, number)
+        balance = session.scalar(
+            select(LedgerAccount.balance).where(LedgerAccount.id == row.ledger_account_id)
+        )
+        return _info(row, int(balance or 0))
+
+
+def issue_code(ctx: HostContext, number: str) -> IssuedWalletCode:
+    """A fresh one-time code for an account, as a phone would make it (current time step)."""
+    fmt = ctx.settings.code_format
+    now = ctx.now()
+    with ctx.db.write() as session:
+        row = load_account(session, number)
+        row.atc_issued = max(row.atc_issued, row.atc_last_used) + 1
+        atc, secret = row.atc_issued, bytes.fromhex(row.secret_hex)
+    step = fmt.step(int(now.timestamp()))
+    expires = datetime.fromtimestamp((step + fmt.window_steps) * fmt.step_seconds, now.tzinfo)
+    return IssuedWalletCode(
+        number,
+        make_digits(fmt, number, secret, step),
+        make_cpm(fmt, number, secret, step, atc),
+        step,
+        atc,
+        expires,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# The issuer's half of a payment (runs inside the payment's transaction).
+
+
+class CodeVerdict(StrEnum):
+    APPROVE = "approve"
+    PIN = "pin"
+    DECLINE = "decline"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerAnswer:
+    """What the issuer says about a code: approve, wait for the PIN, or decline (code, reason)."""
+
+    verdict: CodeVerdict
+    code: str = "00"
+    reason: str | None = None
+    account: WalletAccount | None = None
+
+
+def _decline(code: str, reason: str, account: WalletAccount | None = None) -> IssuerAnswer:
+    return IssuerAnswer(CodeVerdict.DECLINE, code, reason, account)
+
+
+def authorise_code(
+    ctx: HostContext,
+    session: Session,
+    code: WalletCode | ConsumerPresentedCode,
+    *,
+    amount: int,
+    currency: str,
+    training: bool,
+) -> IssuerAnswer:
+    """Check a built-in wallet code and consume it; the money moves in the payment service.
+
+    A genuine, live code is consumed (its time step marked used) whatever the
+    outcome after that (PIN lock, funds): a code is shown to a cashier once.
+    Only a sale that could never take this code (training vs real, currency)
+    leaves it usable.
+    """
+    fmt = ctx.settings.code_format
+    now = ctx.now()
+    unix = int(now.timestamp())
+    cpm = None
+    if isinstance(code, WalletCode):
+        body = code.payload[len(fmt.prefix) :]
+        number, code_otp = body[: fmt.account_digits], body[fmt.account_digits :]
+    else:
+        cpm = cpm_fields(fmt, code)
+        if cpm is None:
+            return _decline("14", "bad_code")
+        number, code_otp = cpm.account, ""
+    if not is_account_number(number, fmt.account_digits):
+        return _decline("14", "bad_code")
+    account = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
+    if account is None:
+        return _decline("14", "bad_code")
+    secret = bytes.fromhex(account.secret_hex)
+    check = (
+        verify_digits(fmt, secret, code_otp, unix)
+        if cpm is None
+        else verify_cpm(fmt, secret, cpm, unix)
+    )
+    if check.outcome is CodeOutcome.INVALID:
+        return _decline("14", "bad_code", account)
+    if check.outcome is CodeOutcome.EXPIRED:
+        return _decline("54", "expired", account)
+    assert check.step is not None
+    # Refusals that are the sale's fault, not the code's, leave the code usable.
+    if account.training != training:
+        return _decline("57", "training_mismatch", account)
+    if account.currency != currency:
+        return _decline("57", "currency_mismatch", account)
+    try:
+        with session.begin_nested():
+            session.add(
+                UsedCode(
+                    wallet_account_id=account.id,
+                    step=check.step,
+                    form="cpm" if cpm else "digits",
+                    used_at=now,
+                )
+            )
+    except IntegrityError:
+        return _decline("14", "code_used", account)
+    if cpm is not None:
+        # EMV's application transaction counter: a copy of an old code has an old counter.
+        moved = session.execute(
+            update(WalletAccount)
+            .where(WalletAccount.id == account.id, WalletAccount.atc_last_used < cpm.atc)
+            .values(atc_last_used=cpm.atc)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return _decline("14", "atc_replay", account)
+    policy = ctx.settings.pin_policy
+    if policy.is_locked(PinState(account.pin_failures, account.locked_until), now):
+        return _decline("75", "pin_locked", account)
+    if needs_pin(amount, account.pin_above):
+        balance = session.scalar(
+            select(LedgerAccount.balance).where(LedgerAccount.id == account.ledger_account_id)
+        )
+        if int(balance or 0) < amount:
+            return _decline("51", "insufficient_funds", account)
+        return IssuerAnswer(CodeVerdict.PIN, "09", None, account)
+    return IssuerAnswer(CodeVerdict.APPROVE, "00", None, account)
+
+
+def pin_matches(ctx: HostContext, pin_hash: str, pin: str) -> bool:
+    """Check a PIN against its argon2 hash (slow on purpose; call it outside transactions)."""
+    try:
+        return ctx.hasher.verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def pin_deadline(ctx: HostContext, now: datetime) -> datetime:
+    return now + timedelta(seconds=ctx.settings.user_paying_timeout)

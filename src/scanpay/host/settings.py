@@ -1,0 +1,117 @@
+"""The host's settings, read from the environment (``SCANPAY_*``).
+
+======================================  ===========================================
+variable                                meaning (default)
+======================================  ===========================================
+``SCANPAY_DATA_DIR``                    where the SQLite file lives (``./data``)
+``SCANPAY_DATABASE_URL``                SQLAlchemy URL (``sqlite:///DATA_DIR/host.db``);
+                                        ``postgresql+psycopg://user@host/db`` for PostgreSQL
+``SCANPAY_MIN_TERMINAL_VERSION``        oldest terminal software allowed (``0.1.0``)
+``SCANPAY_TIMEZONE``                    the business day's timezone (``Asia/Shanghai``)
+``SCANPAY_WALLET_PREFIX``               the built-in wallet's code prefix (``88``)
+``SCANPAY_CODE_LIFETIME``               seconds a wallet code lives (``60``)
+``SCANPAY_ACTIVATION_TTL``              seconds an activation code lives (``86400``)
+``SCANPAY_KEY_GRACE``                   seconds an old key works after rotation (``86400``)
+``SCANPAY_PIN_TRIES``                   wrong PINs that lock a wallet (``3``)
+``SCANPAY_PIN_LOCK``                    seconds the lock lasts (``900``)
+``SCANPAY_USER_PAYING_TIMEOUT``         seconds a payment waits for the PIN (``120``)
+``SCANPAY_MAX_BODY``                    largest request body in bytes (``65536``)
+======================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scanpay.host.domain.pin import PinPolicy
+from scanpay.host.domain.versions import parse_version
+from scanpay.host.domain.wallet_codes import CodeFormat
+
+__all__ = ["HostSettings", "normalize_database_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class HostSettings:
+    """Everything the host can be told; build with :meth:`from_env` or directly in tests."""
+
+    database_url: str
+    min_terminal_version: str = "0.1.0"
+    timezone: str = "Asia/Shanghai"
+    wallet_prefix: str = "88"
+    code_lifetime: int = 60
+    activation_ttl: int = 86_400
+    key_grace: int = 86_400
+    pin_tries: int = 3
+    pin_lock: int = 900
+    user_paying_timeout: int = 120
+    max_body: int = 65_536
+
+    def __post_init__(self) -> None:
+        parse_version(self.min_terminal_version)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
+        self.code_format  # noqa: B018 - validates the prefix and lifetime
+        for name in ("activation_ttl", "pin_tries", "pin_lock", "user_paying_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.key_grace < 0 or self.max_body < 1024:
+            raise ValueError("key_grace >= 0 and max_body >= 1024")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HostSettings:
+        """Settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("SCANPAY_DATA_DIR", "./data"))
+        url = env.get("SCANPAY_DATABASE_URL") or f"sqlite:///{data_dir / 'host.db'}"
+        ints = {
+            "code_lifetime": "SCANPAY_CODE_LIFETIME",
+            "activation_ttl": "SCANPAY_ACTIVATION_TTL",
+            "key_grace": "SCANPAY_KEY_GRACE",
+            "pin_tries": "SCANPAY_PIN_TRIES",
+            "pin_lock": "SCANPAY_PIN_LOCK",
+            "user_paying_timeout": "SCANPAY_USER_PAYING_TIMEOUT",
+            "max_body": "SCANPAY_MAX_BODY",
+        }
+        values: dict[str, Any] = {}
+        for field, var in ints.items():
+            if env.get(var):
+                try:
+                    values[field] = int(env[var])
+                except ValueError:
+                    raise ValueError(f"{var} must be an integer") from None
+        settings = cls(database_url=normalize_database_url(url), **values)
+        texts = {
+            "min_terminal_version": "SCANPAY_MIN_TERMINAL_VERSION",
+            "timezone": "SCANPAY_TIMEZONE",
+            "wallet_prefix": "SCANPAY_WALLET_PREFIX",
+        }
+        given: dict[str, Any] = {field: env[var] for field, var in texts.items() if env.get(var)}
+        return replace(settings, **given) if given else settings
+
+    @property
+    def code_format(self) -> CodeFormat:
+        """The built-in wallet's code shape for these settings."""
+        return CodeFormat(prefix=self.wallet_prefix, lifetime_seconds=self.code_lifetime)
+
+    @property
+    def pin_policy(self) -> PinPolicy:
+        return PinPolicy(max_tries=self.pin_tries, lock_seconds=self.pin_lock)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def normalize_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3 (the driver the host ships with)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url

@@ -1,0 +1,84 @@
+"""Above the account's PIN amount a payment waits for the customer's PIN (USER_PAYING)."""
+
+from __future__ import annotations
+
+import httpx
+
+from host.kit import World
+
+BIG = 120_000  # 1200.00: above the default PIN threshold of 1000.00
+
+
+def _confirm(world: World, pin: str, **extra: str) -> httpx.Response:
+    body = {"account": world.wallet.account, "pin": pin, **extra}
+    return httpx.post(world.host.url + "/wallet/v1/confirm", json=body, timeout=30)
+
+
+def _rich(world: World) -> None:
+    # The default world wallet holds 500.00; a PIN-sized payment needs more.
+    world.wallet = world.open_wallet(balance=500_000)
+
+
+def test_wrong_then_right_pin(world: World) -> None:
+    _rich(world)
+    waiting = world.terminal.pay("PIN-1", BIG, world.code()).json()
+    assert (waiting["status"], waiting["code"]) == ("USER_PAYING", "09")
+    assert waiting["paid_at"] is None and world.balance() == 500_000
+    assert world.terminal.get("PIN-1").json()["status"] == "USER_PAYING"
+    wrong = _confirm(world, "000000")
+    assert wrong.status_code == 200
+    data = wrong.json()
+    assert (data["code"], data["tries_left"]) == ("55", 2)
+    assert data["payment"]["status"] == "USER_PAYING" and data["merchant_name"] == "Best Shop"
+    assert world.balance() == 500_000
+    right = _confirm(world, "123456", payment_id=waiting["payment_id"]).json()
+    assert (right["code"], right["payment"]["status"], right["tries_left"]) == ("00", "SUCCESS", 3)
+    assert world.balance() == 500_000 - BIG
+    final = world.terminal.get("PIN-1").json()
+    assert (final["status"], final["code"]) == ("SUCCESS", "00") and final["paid_at"]
+    again = _confirm(world, "123456").json()  # nothing is waiting any more
+    assert again["code"] == "25" and again["name"] == "NOT_FOUND"
+
+
+def test_three_wrong_pins_lock_the_account(world: World) -> None:
+    _rich(world)
+    world.terminal.pay("LOCK-1", BIG, world.code())
+    codes = [_confirm(world, "999999").json()["code"] for _ in range(3)]
+    assert codes == ["55", "55", "75"]
+    failed = world.terminal.get("LOCK-1").json()
+    assert (failed["status"], failed["code"]) == ("FAILED", "75")
+    assert "locked" in failed["message"]["en"]
+    # While locked, even a small payment without PIN is declined.
+    small = world.terminal.pay("LOCK-2", 100, world.code()).json()
+    assert (small["status"], small["code"]) == ("FAILED", "75")
+    world.host.clock.advance(world.ctx.settings.pin_lock)
+    assert world.terminal.pay("LOCK-3", 100, world.code()).json()["status"] == "SUCCESS"
+    assert world.balance() == 500_000 - 100
+
+
+def test_unconfirmed_payment_closes_at_the_deadline(world: World) -> None:
+    _rich(world)
+    world.terminal.pay("LATE-1", BIG, world.code())
+    world.host.clock.advance(world.ctx.settings.user_paying_timeout)
+    closed = world.terminal.get("LATE-1").json()
+    assert (closed["status"], closed["code"]) == ("FAILED", "12")
+    assert "did not confirm" in closed["message"]["en"]
+    late = _confirm(world, "123456").json()
+    assert late["code"] == "25"  # nothing waits any more
+    assert world.balance() == 500_000
+
+
+def test_reverse_while_waiting_then_confirm_moves_nothing(world: World) -> None:
+    _rich(world)
+    waiting = world.terminal.pay("RW-1", BIG, world.code()).json()
+    reversed_ = world.terminal.reverse("RW-1").json()
+    assert (reversed_["status"], reversed_["code"]) == ("REVERSED", "12")
+    answer = _confirm(world, "123456", payment_id=waiting["payment_id"]).json()
+    assert (answer["code"], answer["payment"]["status"]) == ("12", "REVERSED")
+    assert world.balance() == 500_000
+
+
+def test_pin_above_balance_is_declined_at_once(world: World) -> None:
+    data = world.terminal.pay("POOR-1", BIG, world.code()).json()
+    assert (data["status"], data["code"]) == ("FAILED", "51")
+    assert world.balance() == 50_000

@@ -1,0 +1,70 @@
+"""Several host processes on one database: no overdraft, no double charge.
+
+Two separate ``scanpay host serve`` processes (the system clock) share the
+session's database; requests alternate between them and race each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import httpx
+
+from host.kit import RunningHost, SignedClient, activate, make_merchant, serve_in_processes
+from scanpay.host import HostContext, SystemClock
+from scanpay.host.db.engine import Database
+from scanpay.host.domain.wallet_codes import make_digits
+from scanpay.host.services import ledger, terminals, wallets
+
+
+def test_two_processes_never_overdraw_or_double_charge(host: RunningHost) -> None:
+    ctx = HostContext(host.ctx.settings, Database(host.ctx.settings.database_url), SystemClock())
+    try:
+        merchant_id = make_merchant(ctx)
+        issued = terminals.add_terminal(ctx, merchant_id)
+        opened = wallets.open_account(ctx, name="Bob", currency="CNY", balance=1_000, pin="123456")
+        fmt = ctx.settings.code_format
+        secret = bytes.fromhex(opened.secret_hex)
+        with serve_in_processes(ctx.settings.database_url, 2) as urls:
+            key = activate(urls[0], issued.activation_code).json()
+            clients = [
+                SignedClient(url, key["terminal_id"], key["key"], SystemClock()) for url in urls
+            ]
+            step = fmt.step(int(datetime.now(UTC).timestamp()))
+            # Eight different live codes (one per recent time step), as a phone makes them.
+            codes = [make_digits(fmt, opened.info.account, secret, step - i) for i in range(8)]
+            barrier = threading.Barrier(len(codes))
+
+            def pay(i: int) -> httpx.Response:
+                barrier.wait()
+                return clients[i % 2].pay(f"MP-{i}", 300, codes[i])
+
+            with ThreadPoolExecutor(len(codes)) as pool:
+                bodies = [r.json() for r in pool.map(pay, range(len(codes)))]
+            outcomes = sorted((b["status"], b["code"]) for b in bodies)
+            assert outcomes.count(("SUCCESS", "00")) == 3, outcomes
+            assert outcomes.count(("FAILED", "51")) == 5, outcomes
+            assert wallets.wallet_info(ctx, opened.info.account).balance == 100
+
+            # The same request raced through both processes: one charge.
+            topped = wallets.open_account(
+                ctx, name="Eve", currency="CNY", balance=1_000, pin="123456"
+            )
+            code = make_digits(fmt, topped.info.account, bytes.fromhex(topped.secret_hex), step)
+            barrier = threading.Barrier(6)
+
+            def duplicate(i: int) -> httpx.Response:
+                barrier.wait()
+                return clients[i % 2].pay("MP-DUP", 250, code)
+
+            with ThreadPoolExecutor(6) as pool:
+                answers = [r.json() for r in pool.map(duplicate, range(6))]
+            assert {a["payment_id"] for a in answers} == {answers[0]["payment_id"]}
+            assert {a["status"] for a in answers} == {"SUCCESS"}
+            assert wallets.wallet_info(ctx, topped.info.account).balance == 750
+        report = ledger.check(ctx)
+        assert report.ok, report.to_dict()
+    finally:
+        ctx.close()

@@ -1,0 +1,77 @@
+"""Settings from the environment, and the package's public surface."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+
+import pytest
+
+from scanpay.host import HostSettings
+
+
+def test_defaults_and_overrides() -> None:
+    default = HostSettings.from_env({"SCANPAY_DATA_DIR": "/srv/scanpay"})
+    assert default.database_url == "sqlite:////srv/scanpay/host.db"
+    assert (default.timezone, default.min_terminal_version, default.code_lifetime) == (
+        "Asia/Shanghai",
+        "0.1.0",
+        60,
+    )
+    custom = HostSettings.from_env(
+        {
+            "SCANPAY_DATABASE_URL": "postgresql://scanpay@db/scanpay",
+            "SCANPAY_MIN_TERMINAL_VERSION": "2.1",
+            "SCANPAY_WALLET_PREFIX": "9",
+            "SCANPAY_PIN_TRIES": "5",
+        }
+    )
+    assert custom.database_url == "postgresql+psycopg://scanpay@db/scanpay"
+    assert custom.min_terminal_version == "2.1" and custom.pin_policy.max_tries == 5
+    assert custom.code_format.prefix == "9" and custom.code_format.otp_digits == 7
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SCANPAY_TIMEZONE": "Mars/Olympus"},
+        {"SCANPAY_MIN_TERMINAL_VERSION": "latest"},
+        {"SCANPAY_PIN_TRIES": "three"},
+        {"SCANPAY_WALLET_PREFIX": "8888"},
+        {"SCANPAY_PIN_LOCK": "0"},
+    ],
+)
+def test_bad_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        HostSettings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "scanpay.host",
+        "scanpay.host.domain.uscc",
+        "scanpay.host.domain.ledger",
+        "scanpay.host.domain.payment_state",
+        "scanpay.host.domain.wallet_codes",
+        "scanpay.host.services.payments",
+        "scanpay.host.services.ledger",
+    ],
+)
+def test_all_lists_the_public_names(module: str) -> None:
+    mod = importlib.import_module(module)
+    public = {
+        name
+        for name, value in vars(mod).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module
+    }
+    assert public <= set(mod.__all__), public - set(mod.__all__)
+    assert all(hasattr(mod, name) for name in mod.__all__)
+
+
+def test_domain_doctests() -> None:
+    result = doctest.testmod(importlib.import_module("scanpay.host.domain.uscc"))
+    assert result.attempted >= 2 and result.failed == 0

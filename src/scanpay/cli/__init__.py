@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-_GROUPS = ["code", "host"]
+_GROUPS = ["code", "host", "scan", "bench"]
 
 
 def _version(value: bool) -> None:

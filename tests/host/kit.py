@@ -8,7 +8,9 @@ real PostgreSQL database made for the session.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -16,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,89 @@ from scanpay.protocol import SignedHeaders, response_message, verify
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 VERSION = "1.0.0"
 LICENCE = "91350100M000100Y43"
+PIN = "123456"
+
+# ------------------------------------------------------------------ secrets and the log scan
+
+#: Every payment code, key, secret and PIN the suite used (this worker process).
+SECRETS: set[str] = {PIN}
+
+
+def remember(*values: str) -> str:
+    """Register secrets the logs must never hold; returns the first."""
+    SECRETS.update(v for v in values if v)
+    return values[0]
+
+
+class LogCapture(logging.Handler):
+    """Keeps every record as the host's JSON formatter writes it (``lines``) and as the
+    code asked for it, before any masking (``raw``): the scan checks both, so a log
+    call that leans on the formatter's masking is caught too."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        from scanpay.host.logs import JsonFormatter
+
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+        self.raw: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+            extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+            trace = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+            self.raw.append(f"{record.getMessage()} {extra!r} {trace}")
+        except Exception:  # pragma: no cover - a broken record must not break the suite
+            self.handleError(record)
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+CAPTURE = LogCapture()
+
+
+def harvest(ctx: HostContext) -> set[str]:
+    """Every terminal key and wallet secret in a database, and the digits of every code
+    its wallets ever had accepted (regenerated from the secret and the used time step):
+    what the suite used, even where a test made a code without registering it."""
+    from sqlalchemy import select
+
+    from scanpay.host.db.models import TerminalKey, UsedCode, WalletAccount
+    from scanpay.host.domain.wallet_codes import make_digits
+    from scanpay.host.services.secrets import terminal_key, wallet_secret
+
+    fmt = ctx.settings.code_format
+    found: set[str] = set()
+    with ctx.db.read() as session:
+        for sealed, plain in session.execute(select(TerminalKey.key_sealed, TerminalKey.key_hex)):
+            found.add(terminal_key(ctx, sealed, plain))
+        steps: dict[int, list[int]] = {}
+        for account_pk, step in session.execute(select(UsedCode.wallet_account_id, UsedCode.step)):
+            steps.setdefault(account_pk, []).append(step)
+        for row in session.scalars(select(WalletAccount)):
+            secret = wallet_secret(ctx, row.secret_sealed, row.secret_hex)
+            found.add(secret.hex())
+            assert row.number is not None
+            found.update(make_digits(fmt, row.number, secret, s) for s in steps.get(row.id, []))
+    return found
+
+
+def leaks(lines: Iterable[str], secrets_: Iterable[str]) -> list[tuple[str, str]]:
+    """(secret, line) for every secret found in a log line. Short ones (PINs) must stand
+    alone (not inside a longer run of letters and digits) to count."""
+    found = []
+    patterns = [
+        (s, re.compile(rf"(?<![0-9A-Za-z]){re.escape(s)}(?![0-9A-Za-z])") if len(s) < 12 else None)
+        for s in set(secrets_)
+    ]
+    for line in lines:
+        for secret, pattern in patterns:
+            hit = pattern.search(line) if pattern is not None else secret in line
+            if hit:
+                found.append((secret, line))
+    return found
 
 
 def postgres_available() -> bool:
@@ -247,6 +332,42 @@ class SignedClient:
     def reverse(self, out_trade_no: str) -> httpx.Response:
         return self.request("POST", f"/v1/payments/{out_trade_no}/reverse")
 
+    def refund(
+        self, out_refund_no: str, out_trade_no: str, amount: int, **extra: Any
+    ) -> httpx.Response:
+        body = {"out_refund_no": out_refund_no, "out_trade_no": out_trade_no, "amount": amount}
+        return self.request("POST", "/v1/refunds", {**body, **extra})
+
+    def create_order(self, out_trade_no: str, amount: int, **extra: Any) -> httpx.Response:
+        body = {"out_trade_no": out_trade_no, "amount": amount, "currency": "CNY", **extra}
+        return self.request("POST", "/v1/orders", body)
+
+    def get_order(self, out_trade_no: str, wait: int = 0) -> httpx.Response:
+        path = f"/v1/orders/{out_trade_no}" + (f"?wait={wait}" if wait else "")
+        return self.request("GET", path)
+
+    def close_order(self, out_trade_no: str) -> httpx.Response:
+        return self.request("POST", f"/v1/orders/{out_trade_no}/close")
+
+    @contextmanager
+    def stream(self, path: str, nonce: str | None = None) -> Iterator[httpx.Response]:
+        """A signed GET whose reply is read as it comes (server-sent events)."""
+        nonce = nonce or secrets.token_hex(16)
+        stamp = int(self.clock.now().timestamp())
+        headers = SignedHeaders.for_request(
+            terminal_id=self.terminal_id,
+            key_hex=self.key,
+            method="GET",
+            path=path,
+            body=b"",
+            timestamp=stamp,
+            nonce=nonce,
+        ).as_dict()
+        if self.version is not None:
+            headers["X-Scanpay-Software-Version"] = self.version
+        with self.http.stream("GET", self.base_url + path, headers=headers) as response:
+            yield response
+
 
 @dataclass
 class Wallet:
@@ -271,6 +392,7 @@ class World:
         """A fresh one-time code (the clock moves one step, so each code is a new one)."""
         self.host.clock.advance(self.ctx.settings.code_format.step_seconds)
         issued = wallets.issue_code(self.ctx, (wallet or self.wallet).account)
+        remember(issued.digits, issued.cpm)
         return issued.digits if form == "digits" else issued.cpm
 
     def balance(self, wallet: Wallet | None = None) -> int:
@@ -278,9 +400,33 @@ class World:
 
     def open_wallet(self, balance: int = 50_000, **options: Any) -> Wallet:
         opened = wallets.open_account(
-            self.ctx, name="Customer", currency="CNY", balance=balance, pin="123456", **options
+            self.ctx, name="Customer", currency="CNY", balance=balance, pin=PIN, **options
         )
-        return Wallet(opened.info.account, opened.secret_hex)
+        return Wallet(opened.info.account, remember(opened.secret_hex))
+
+    def pay(self, out_trade_no: str, amount: int, **extra: Any) -> dict[str, Any]:
+        """A payment with a fresh code of the world's wallet; its answer (must be 200)."""
+        wallet = extra.pop("wallet", None)
+        code = extra.pop("auth_code", None) or self.code(wallet)
+        answer = self.terminal.pay(out_trade_no, amount, code, **extra)
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    def order(self, out_trade_no: str, amount: int, **extra: Any) -> dict[str, Any]:
+        answer = self.terminal.create_order(out_trade_no, amount, **extra)
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    def wallet_pay(
+        self, payload: str, *, wallet: Wallet | None = None, pin: str | None = None
+    ) -> httpx.Response:
+        """The customer's wallet pays an order QR with a fresh one-time code."""
+        body: dict[str, Any] = {"payload": payload, "auth_code": self.code(wallet)}
+        if pin is not None:
+            body["pin"] = pin
+        return httpx.post(self.host.url + "/wallet/v1/pay", json=body, timeout=30)
 
 
 def make_merchant(ctx: HostContext, *, approve: bool = True, name: str = "Best Shop") -> str:
@@ -301,16 +447,17 @@ def activate(base_url: str, code: str, version: str = VERSION) -> httpx.Response
 def make_terminal(host: RunningHost, merchant_id: str, base_url: str | None = None) -> SignedClient:
     issued = terminals.add_terminal(host.ctx, merchant_id)
     url = base_url or host.url
-    data = activate(url, issued.activation_code).json()
-    return SignedClient(url, data["terminal_id"], data["key"], host.clock)
+    data = activate(url, remember(issued.activation_code)).json()
+    return SignedClient(url, data["terminal_id"], remember(data["key"]), host.clock)
 
 
 def make_world(host: RunningHost, balance: int = 50_000, **wallet_options: Any) -> World:
     merchant_id = make_merchant(host.ctx)
     client = make_terminal(host, merchant_id)
     opened = wallets.open_account(
-        host.ctx, name="Alice", currency="CNY", balance=balance, pin="123456", **wallet_options
+        host.ctx, name="Alice", currency="CNY", balance=balance, pin=PIN, **wallet_options
     )
+    remember(opened.secret_hex)
     return World(host, merchant_id, client, Wallet(opened.info.account, opened.secret_hex))
 
 

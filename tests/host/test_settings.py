@@ -32,9 +32,34 @@ def test_defaults_and_overrides() -> None:
     assert custom.code_format.prefix == "9" and custom.code_format.otp_digits == 7
 
 
+def test_issue_5_settings() -> None:
+    key = "ab" * 32
+    custom = HostSettings.from_env(
+        {
+            "SCANPAY_DATA_DIR": "/srv/scanpay",
+            "SCANPAY_MASTER_KEY": key,
+            "SCANPAY_COUNTRY": "SG",
+            "SCANPAY_SWEEP_INTERVAL": "2.5",
+        }
+    )
+    assert (custom.data_dir, custom.master_key, custom.country, custom.sweep_interval) == (
+        "/srv/scanpay",
+        key,
+        "SG",
+        2.5,
+    )
+    assert key not in repr(custom)  # the master key never reaches a log through a repr
+    default = HostSettings.from_env({})
+    assert (default.master_key, default.country, default.sweep_interval) == (None, "CN", 5.0)
+
+
 @pytest.mark.parametrize(
     "env",
     [
+        {"SCANPAY_MASTER_KEY": "abc"},
+        {"SCANPAY_COUNTRY": "china"},
+        {"SCANPAY_SWEEP_INTERVAL": "soon"},
+        {"SCANPAY_SWEEP_INTERVAL": "0"},
         {"SCANPAY_TIMEZONE": "Mars/Olympus"},
         {"SCANPAY_MIN_TERMINAL_VERSION": "latest"},
         {"SCANPAY_PIN_TRIES": "three"},
@@ -57,6 +82,27 @@ def test_bad_settings_are_refused(env: dict[str, str]) -> None:
         "scanpay.host.domain.wallet_codes",
         "scanpay.host.services.payments",
         "scanpay.host.services.ledger",
+        "scanpay.host.domain.risk",
+        "scanpay.host.domain.audit",
+        "scanpay.host.domain.orders",
+        "scanpay.host.domain.refunds",
+        "scanpay.host.domain.settlement",
+        "scanpay.host.domain.batch",
+        "scanpay.host.domain.sealing",
+        "scanpay.host.services.audit",
+        "scanpay.host.services.risk",
+        "scanpay.host.services.refunds",
+        "scanpay.host.services.orders",
+        "scanpay.host.services.settlement",
+        "scanpay.host.services.batches",
+        "scanpay.host.services.stickers",
+        "scanpay.host.services.operations",
+        "scanpay.host.services.secrets",
+        "scanpay.host.api.events",
+        "scanpay.host.api.waiters",
+        "scanpay.host.api.observability",
+        "scanpay.host.logs",
+        "scanpay.host.metrics",
     ],
 )
 def test_all_lists_the_public_names(module: str) -> None:

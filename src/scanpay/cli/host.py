@@ -1,43 +1,67 @@
 """``scanpay host``: run and operate the acquiring host.
 
 Every command reads ``SCANPAY_DATABASE_URL`` (or ``--database-url``) and has
-``--json`` for scripts. Exit codes: 0 done, 1 refused (the error's code and
-message are printed), 2 usage.
+``--json`` for scripts. Every change is written to the audit trail with the
+operator's name (``--operator``, ``SCANPAY_OPERATOR``, or the login name).
+Exit codes: 0 done, 1 refused (the error's code and message are printed), 2 usage.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.errors import HostError
-from scanpay.host.services import ledger, merchants, payments, terminals, wallets
+from scanpay.host.services import (
+    audit,
+    ledger,
+    merchants,
+    operations,
+    payments,
+    risk,
+    settlement,
+    terminals,
+    wallets,
+)
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
 from scanpay.money import MoneyError, format_amount, get_currency, parse_amount
 
 __all__ = ["app"]
 
 app = typer.Typer(help="The acquiring host: database, server, merchants, terminals, wallets.")
-merchant_app = typer.Typer(help="Onboard, review and suspend merchants.")
+merchant_app = typer.Typer(help="Onboard, review and suspend merchants; set fee rates.")
 terminal_app = typer.Typer(help="Add terminals and rotate their keys.")
 wallet_app = typer.Typer(help="The built-in wallet: accounts, one-time codes, PIN confirmation.")
 ledger_app = typer.Typer(help="The double-entry ledger.")
+limits_app = typer.Typer(help="Risk limits: per-transaction, daily, velocity, lockout...")
+audit_app = typer.Typer(help="The append-only, hash-chained audit trail.")
+review_app = typer.Typer(help="Transactions the risk rules flagged for review.")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(terminal_app, name="terminal")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(limits_app, name="limits")
+app.add_typer(audit_app, name="audit")
+app.add_typer(review_app, name="review")
 
 EXIT_REFUSED = 1
 T = TypeVar("T")
 
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
+_OPERATOR: dict[str, str] = {}
 
 
 @app.callback()
@@ -45,10 +69,25 @@ def _host(
     database_url: str | None = typer.Option(
         None, "--database-url", envvar="SCANPAY_DATABASE_URL", help="SQLAlchemy database URL."
     ),
+    operator: str | None = typer.Option(
+        None, "--operator", envvar="SCANPAY_OPERATOR", help="Who you are, for the audit trail."
+    ),
 ) -> None:
     """Run and operate the acquiring host."""
     if database_url:
         os.environ["SCANPAY_DATABASE_URL"] = database_url
+    _OPERATOR["name"] = operator or _login_name()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return "operator"
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor.operator(_OPERATOR.get("name") or _login_name())
 
 
 def _settings() -> HostSettings:
@@ -80,9 +119,9 @@ def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
         human()
 
 
-def _run(as_json: bool, action: Callable[[HostContext], T]) -> T:
+def _run(as_json: bool, action: Callable[[HostContext], T], *, migrated: bool = True) -> T:
     """Run a service call; a refusal is printed (JSON or text) and exits 1."""
-    with _context() as ctx:
+    with _context(migrated=migrated) as ctx:
         try:
             return action(ctx)
         except HostError as exc:
@@ -117,10 +156,12 @@ def init_command(as_json: bool = JsonOption) -> None:
     with _context(migrated=False) as ctx:
         before = current_revision(ctx.db)
         after = upgrade(ctx.db)
+        sealed = seal_legacy(ctx)
         data = {
             "database": ctx.db.engine.url.render_as_string(hide_password=True),
             "from": before,
             "revision": after,
+            "sealed_secrets": sealed,
         }
     _emit(as_json, data, lambda: typer.echo(f"database at revision {after} (was {before})"))
 
@@ -131,13 +172,31 @@ def serve_command(
     port: int = typer.Option(8600, "--port"),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     log_level: str = typer.Option("info", "--log-level"),
+    certfile: Path | None = typer.Option(None, "--certfile", help="TLS certificate (PEM)."),
+    keyfile: Path | None = typer.Option(None, "--keyfile", help="TLS private key (PEM)."),
 ) -> None:
-    """Serve the host API (migrates the database first)."""
+    """Serve the host API (migrates the database first).
+
+    With --certfile and --keyfile it speaks HTTPS only. Logs are JSON lines on
+    stderr, each with a request id.
+    """
     import uvicorn
 
+    from scanpay.host.logs import configure_logging
+
+    if (certfile is None) != (keyfile is None):
+        typer.echo("give both --certfile and --keyfile (or neither)", err=True)
+        raise typer.Exit(2)
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            typer.echo(f"no such file: {path}", err=True)
+            raise typer.Exit(2)
     with _context(migrated=False) as ctx:
         upgrade(ctx.db)
+        seal_legacy(ctx)
+    configure_logging(log_level)
     # Workers re-read the settings from the environment (the database URL included).
+    os.environ["SCANPAY_LOG_LEVEL"] = log_level
     uvicorn.run(
         "scanpay.host.api.app:create_app_from_env",
         factory=True,
@@ -145,7 +204,68 @@ def serve_command(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=None,  # ours: JSON lines with the request id
+        access_log=False,  # ours has the request id and the route
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
     )
+
+
+@app.command("certs")
+def certs_command(
+    out: Path = typer.Option(Path("./data/tls"), "--out", help="Directory for the pair."),
+    name: list[str] = typer.Option(
+        ["localhost", "127.0.0.1"], "--name", help="Host names and IPs the certificate is for."
+    ),
+    days: int = typer.Option(30, "--days", min=1, max=825),
+    as_json: bool = JsonOption,
+) -> None:
+    """Make a self-signed certificate and key for trying HTTPS.
+
+    Not for production: terminals must be told to trust this exact certificate.
+    """
+    data = _make_certs(out, name, days)
+    _emit(
+        as_json,
+        data,
+        lambda: typer.echo(
+            f"certificate {data['certfile']}\nkey         {data['keyfile']} (mode 600)\n"
+            f"serve with: scanpay host serve --certfile {data['certfile']} "
+            f"--keyfile {data['keyfile']}"
+        ),
+    )
+
+
+def _make_certs(out: Path, names: list[str], days: int) -> dict[str, Any]:
+    # The `cryptography` package is not a dependency, so the openssl tool makes the pair.
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        typer.echo("the openssl command is needed to make a certificate", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    import ipaddress
+
+    def san(item: str) -> str:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            return f"DNS:{item}"
+        return f"IP:{item}"
+
+    out.mkdir(parents=True, exist_ok=True)
+    cert, key = out / "host.crt", out / "host.key"
+    command = [
+        openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", str(key), "-out", str(cert), "-days", str(days),
+        "-subj", f"/CN={names[0]}/O=scanpay test host",
+        "-addext", "subjectAltName=" + ",".join(san(n) for n in names),
+        "-addext", "basicConstraints=critical,CA:TRUE",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        typer.echo(f"openssl failed: {done.stderr.strip()[-500:]}", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    os.chmod(key, 0o600)
+    return {"certfile": str(cert), "keyfile": str(key), "names": names, "days": days}
 
 
 # --------------------------------------------------------------------------- merchants
@@ -181,6 +301,7 @@ def merchant_add(
             fee_rate=fee_rate,
             currency=currency,
             payee=payee,
+            actor=_actor(),
         ),
     )
     _emit(as_json, info.to_dict(), lambda: _print_merchant(info))
@@ -189,14 +310,27 @@ def merchant_add(
 @merchant_app.command("approve")
 def merchant_approve(merchant_id: str, as_json: bool = JsonOption) -> None:
     """Approve a merchant after review (or reinstate a suspended one)."""
-    info = _run(as_json, lambda ctx: merchants.set_status(ctx, merchant_id, "approve"))
+    info = _run(
+        as_json, lambda ctx: merchants.set_status(ctx, merchant_id, "approve", actor=_actor())
+    )
     _emit(as_json, info.to_dict(), lambda: _print_merchant(info))
 
 
 @merchant_app.command("suspend")
 def merchant_suspend(merchant_id: str, as_json: bool = JsonOption) -> None:
     """Suspend a merchant: its terminals take no more payments (queries and reversals work)."""
-    info = _run(as_json, lambda ctx: merchants.set_status(ctx, merchant_id, "suspend"))
+    info = _run(
+        as_json, lambda ctx: merchants.set_status(ctx, merchant_id, "suspend", actor=_actor())
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_merchant(info))
+
+
+@merchant_app.command("fee")
+def merchant_fee(merchant_id: str, fee_rate: str, as_json: bool = JsonOption) -> None:
+    """Set a merchant's fee rate (0.0038 = 0.38 %) for the days settled from now on."""
+    info = _run(
+        as_json, lambda ctx: merchants.set_fee_rate(ctx, merchant_id, fee_rate, actor=_actor())
+    )
     _emit(as_json, info.to_dict(), lambda: _print_merchant(info))
 
 
@@ -216,7 +350,7 @@ def terminal_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Add a terminal; prints its id and one-time activation code."""
-    issued = _run(as_json, lambda ctx: terminals.add_terminal(ctx, merchant))
+    issued = _run(as_json, lambda ctx: terminals.add_terminal(ctx, merchant, actor=_actor()))
     _emit(
         as_json,
         issued.to_dict(),
@@ -236,7 +370,9 @@ def terminal_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """Rotate a terminal's key: a one-time code the terminal activates with again."""
-    issued = _run(as_json, lambda ctx: terminals.rotate_key(ctx, terminal_id, grace))
+    issued = _run(
+        as_json, lambda ctx: terminals.rotate_key(ctx, terminal_id, grace, actor=_actor())
+    )
     _emit(
         as_json,
         issued.to_dict(),
@@ -296,6 +432,7 @@ def wallet_open(
             pin=pin,
             pin_above=_amount(pin_above, cur, "pin_above") if pin_above is not None else None,
             training=training,
+            actor=_actor(),
         )
 
     opened = _run(as_json, action)
@@ -394,4 +531,303 @@ def ledger_check(as_json: bool = JsonOption) -> None:
 
     _emit(as_json, report.to_dict(), human)
     if not report.ok:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+# --------------------------------------------------------------------------- risk limits
+
+
+def _print_limit(info: risk.LimitInfo) -> None:
+    d = info.to_dict()
+    where = d["scope"] + (f" {d['key']}" if d["key"] else "")
+    extra = ""
+    if d["window_seconds"]:
+        extra += f" per {d['window_seconds']} s"
+    if d["lock_seconds"]:
+        extra += f", lock {d['lock_seconds']} s"
+    typer.echo(
+        f"{d['rule']:<20} {where:<24} {d['value']:>12} {d['unit']}{extra}  -> {d['action']}"
+        f"  ({d['updated_by']})"
+    )
+
+
+@limits_app.command("list")
+def limits_list(as_json: bool = JsonOption) -> None:
+    """Every row of the limits table (the most specific row wins for a transaction)."""
+    items = _run(as_json, risk.list_limits)
+    _emit(as_json, [i.to_dict() for i in items], lambda: _each(items, _print_limit))
+
+
+@limits_app.command("set")
+def limits_set(
+    rule: str = typer.Argument(
+        ...,
+        help="txn_amount, daily_amount, wallet_txn_amount, "
+        "wallet_daily_amount, velocity, failed_codes, duplicate, "
+        "refund_share",
+    ),
+    value: str = typer.Argument(
+        ..., help="Amount (e.g. 5000.00), count, or ppm for refund_share (500000 = 50 %)."
+    ),
+    scope: str = typer.Option(
+        "default", "--scope", help="default, mcc_class, merchant, terminal or wallet."
+    ),
+    key: str = typer.Option("", "--key", help="The class, merchant, terminal or account."),
+    action: str | None = typer.Option(
+        None, "--action", help="decline (57), review, or approve (rule off)."
+    ),
+    window: int | None = typer.Option(
+        None, "--window", help="Seconds (velocity, failed_codes, duplicate)."
+    ),
+    lock: int | None = typer.Option(None, "--lock", help="Seconds a lockout lasts."),
+    currency: str = typer.Option("CNY", "--currency", help="For amount rules."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create or change a limit; it applies to the next transaction in every host process."""
+
+    def action_(ctx: HostContext) -> risk.LimitInfo:
+        amount_rules = {"txn_amount", "daily_amount", "wallet_txn_amount", "wallet_daily_amount"}
+        if rule in amount_rules:
+            number = _amount(value, currency, "value")
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                raise HostError("30", field="value") from None
+        return risk.set_limit(
+            ctx,
+            _actor(),
+            rule,
+            number,
+            scope=scope,
+            key=key,
+            action=action,
+            window_seconds=window,
+            lock_seconds=lock,
+        )
+
+    info = _run(as_json, action_)
+    _emit(as_json, info.to_dict(), lambda: _print_limit(info))
+
+
+@limits_app.command("unset")
+def limits_unset(
+    rule: str,
+    scope: str = typer.Option("default", "--scope"),
+    key: str = typer.Option("", "--key"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Remove a limit row (a removed default switches the rule off where nothing else applies)."""
+    _run(as_json, lambda ctx: risk.unset_limit(ctx, _actor(), rule, scope, key))
+    _emit(
+        as_json,
+        {"removed": {"rule": rule, "scope": scope, "key": key}},
+        lambda: typer.echo(f"removed {rule} {scope} {key}".rstrip()),
+    )
+
+
+@review_app.command("list")
+def review_list(
+    limit: int = typer.Option(50, "--limit", min=1, max=1000), as_json: bool = JsonOption
+) -> None:
+    """Payments and refunds a rule flagged for review, newest first."""
+    items = _run(as_json, lambda ctx: risk.flagged(ctx, limit))
+    _emit(
+        as_json,
+        items,
+        lambda: _each(
+            items,
+            lambda i: typer.echo(
+                f"{i['created_at'][:19]}  {i['kind']:<7} {i['merchant_id']} {i['number']:<32} "
+                f"{i['amount']:>10} {i['status']:<18} flags {i['flags']}"
+            ),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- audit trail
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: bool = JsonOption) -> None:
+    """Walk the hash chain; exit 1 and name the first broken record if it does not hold."""
+    report = _run(as_json, audit.verify)
+
+    def human() -> None:
+        if report.ok:
+            typer.echo(f"audit chain OK: {report.checked} records")
+        else:
+            typer.echo(
+                f"audit chain BROKEN at record {report.broken_seq}: {report.problem} "
+                f"({report.checked} records before it verified)"
+            )
+
+    _emit(as_json, report.to_dict(), human)
+    if not report.ok:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+@audit_app.command("show")
+def audit_show(
+    subject: str | None = typer.Option(None, "--subject", help="kind:id, e.g. payment:P1A2..."),
+    merchant: str | None = typer.Option(None, "--merchant"),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000),
+    as_json: bool = JsonOption,
+) -> None:
+    """The newest audit records (of one subject or merchant)."""
+    where: tuple[str, str] | None = None
+    if subject is not None:
+        kind, _, ident = subject.partition(":")
+        where = (kind, ident)
+    items = _run(
+        as_json, lambda ctx: audit.history(ctx, subject=where, merchant=merchant, limit=limit)
+    )
+    _emit(
+        as_json,
+        [i.to_dict() for i in items],
+        lambda: _each(
+            items,
+            lambda i: typer.echo(
+                f"{i.seq:>8} {i.at:%Y-%m-%d %H:%M:%S} {i.actor:<24} {i.action:<22} {i.subject}"
+            ),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- settlement
+
+
+@app.command("settle")
+def settle_command(
+    day: str = typer.Option(..., "--date", help="Business day YYYY-MM-DD (host timezone)."),
+    merchant: str | None = typer.Option(None, "--merchant", help="One merchant (default all)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory for the settlement files (default DATA_DIR/settlements)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Close a business day: totals, fee, net paid out, and a CSV file per merchant.
+
+    The fee is the merchant's rate on each line, rounded half up in minor units.
+    The net moves from clearing to the merchant's settlement account. Running it
+    again changes nothing (the files are written again, identical).
+    """
+    try:
+        business_day = date.fromisoformat(day)
+    except ValueError:
+        typer.echo("--date is YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+
+    def action(ctx: HostContext) -> list[dict[str, Any]]:
+        folder = out or Path(ctx.settings.data_dir) / "settlements"
+        done = []
+        for item in settlement.settle_day(ctx, business_day, merchant, actor=_actor()):
+            body = item.settlement
+            merchant_pk = int(body.merchant_id[1:])
+            path = folder / body.merchant_id / f"{business_day.isoformat()}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(settlement.settlement_csv(ctx, merchant_pk, business_day))
+            data = body.model_dump(mode="json", exclude={"lines"})
+            data.update(created=item.created, file=str(path), lines=len(body.lines))
+            done.append(data)
+        return done
+
+    results = _run(as_json, action)
+
+    def human() -> None:
+        for r in results:
+            cur = r["currency"]
+            typer.echo(
+                f"{r['merchant_id']} {r['business_date']} "
+                f"{'settled' if r['created'] else 'already settled'}: "
+                f"{r['payment_count']} payments {format_amount(r['payment_total'], cur)}, "
+                f"{r['refund_count']} refunds {format_amount(r['refund_total'], cur)}, "
+                f"{r['reversal_count']} reversals {format_amount(r['reversal_total'], cur)}; "
+                f"fee {format_amount(r['fee'], cur)} at {r['fee_rate']}, "
+                f"net {format_amount(r['net'], cur)} {cur}  -> {r['file']}"
+            )
+
+    _emit(as_json, results, human)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@app.command("sweep")
+def sweep_command(as_json: bool = JsonOption) -> None:
+    """Expire orders past their time and payments past their PIN deadline now.
+
+    serve does this every SCANPAY_SWEEP_INTERVAL seconds in each process.
+    """
+    done = _run(as_json, operations.sweep)
+    _emit(
+        as_json,
+        done,
+        lambda: typer.echo(f"expired {done['orders']} orders, {done['payments']} payments"),
+    )
+
+
+@app.command("backup")
+def backup_command(
+    file: Path,
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Back the database up to FILE (SQLite) or print the pg_dump command (PostgreSQL).
+
+    SQLite's online backup API makes a consistent copy while the host runs.
+    Keep the master key apart from the backups.
+    """
+    result = _run(as_json, lambda ctx: operations.backup(ctx, file, overwrite=force))
+
+    def human() -> None:
+        if result.command:
+            typer.echo(f"run (password from PGPASSWORD or ~/.pgpass):\n  {result.command}")
+        else:
+            typer.echo(f"backed up to {result.path} ({result.size} bytes)")
+
+    _emit(as_json, result.to_dict(), human)
+
+
+@app.command("restore")
+def restore_command(
+    file: Path,
+    yes: bool = typer.Option(False, "--yes", help="Really replace the current database."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Replace the database with a backup (stop the host first).
+
+    SQLite: copied in with the backup API, migrated, then the ledger and the audit
+    chain are verified (exit 1 if either fails). PostgreSQL: prints the pg_restore
+    command.
+    """
+    with _context(migrated=False) as ctx:
+        postgres = ctx.db.dialect == "postgresql"
+    if not postgres and not yes:
+        typer.echo("this replaces the whole database: pass --yes", err=True)
+        raise typer.Exit(2)
+
+    def action(ctx: HostContext) -> dict[str, Any]:
+        result = operations.restore(ctx, file)
+        data = result.to_dict()
+        if result.command is None:
+            data["revision"] = upgrade(ctx.db)  # a backup from an older version catches up
+            data["ledger_ok"] = ledger.check(ctx).ok
+            report = audit.verify(ctx)
+            data["audit_ok"], data["audit"] = report.ok, report.to_dict()
+        return data
+
+    data = _run(as_json, action, migrated=False)
+    _emit(
+        as_json,
+        data,
+        lambda: typer.echo(
+            f"run:\n  {data['command']}"
+            if data["command"]
+            else f"restored {data['path']} (revision {data['revision']}): ledger "
+            f"{'OK' if data['ledger_ok'] else 'BROKEN'}, audit chain "
+            f"{'OK' if data['audit_ok'] else 'BROKEN'}"
+        ),
+    )
+    if data["command"] is None and not (data["ledger_ok"] and data["audit_ok"]):
         raise typer.Exit(EXIT_REFUSED)

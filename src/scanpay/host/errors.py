@@ -25,7 +25,10 @@ class HostError(ScanpayError):
 
     @property
     def http_status(self) -> int:
-        return self.result.http_status
+        # A refusal is never a 2xx, even with a decline code (12: reversing a refunded
+        # payment): 409, the request conflicts with the state of what it names.
+        status = self.result.http_status
+        return status if status >= 400 else 409
 
     @property
     def name(self) -> str:

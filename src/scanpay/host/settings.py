@@ -16,6 +16,11 @@ variable                                meaning (default)
 ``SCANPAY_PIN_LOCK``                    seconds the lock lasts (``900``)
 ``SCANPAY_USER_PAYING_TIMEOUT``         seconds a payment waits for the PIN (``120``)
 ``SCANPAY_MAX_BODY``                    largest request body in bytes (``65536``)
+``SCANPAY_MASTER_KEY``                  64 hex: seals terminal keys and wallet secrets
+``SCANPAY_MASTER_KEY_FILE``             or a file holding it (default: ``master.key``
+                                        beside the SQLite file, or in the data dir)
+``SCANPAY_COUNTRY``                     country code written into order QR codes (``CN``)
+``SCANPAY_SWEEP_INTERVAL``              seconds between expiry sweeps in ``serve`` (``5``)
 ======================================  ===========================================
 """
 
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,6 +55,11 @@ class HostSettings:
     pin_lock: int = 900
     user_paying_timeout: int = 120
     max_body: int = 65_536
+    data_dir: str = "./data"
+    master_key: str | None = field(default=None, repr=False)
+    master_key_file: str | None = None
+    country: str = "CN"
+    sweep_interval: float = 5.0
 
     def __post_init__(self) -> None:
         parse_version(self.min_terminal_version)
@@ -63,6 +73,12 @@ class HostSettings:
                 raise ValueError(f"{name} must be positive")
         if self.key_grace < 0 or self.max_body < 1024:
             raise ValueError("key_grace >= 0 and max_body >= 1024")
+        if self.master_key is not None and not _is_key_hex(self.master_key):
+            raise ValueError("the master key is 64 hex characters (32 bytes)")
+        if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
+            raise ValueError("the country is two capital letters (ISO 3166)")
+        if self.sweep_interval <= 0:
+            raise ValueError("sweep_interval must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HostSettings:
@@ -80,19 +96,27 @@ class HostSettings:
             "max_body": "SCANPAY_MAX_BODY",
         }
         values: dict[str, Any] = {}
-        for field, var in ints.items():
+        for name, var in ints.items():
             if env.get(var):
                 try:
-                    values[field] = int(env[var])
+                    values[name] = int(env[var])
                 except ValueError:
                     raise ValueError(f"{var} must be an integer") from None
-        settings = cls(database_url=normalize_database_url(url), **values)
+        if env.get("SCANPAY_SWEEP_INTERVAL"):
+            try:
+                values["sweep_interval"] = float(env["SCANPAY_SWEEP_INTERVAL"])
+            except ValueError:
+                raise ValueError("SCANPAY_SWEEP_INTERVAL must be a number") from None
+        settings = cls(database_url=normalize_database_url(url), data_dir=str(data_dir), **values)
         texts = {
             "min_terminal_version": "SCANPAY_MIN_TERMINAL_VERSION",
             "timezone": "SCANPAY_TIMEZONE",
             "wallet_prefix": "SCANPAY_WALLET_PREFIX",
+            "master_key": "SCANPAY_MASTER_KEY",
+            "master_key_file": "SCANPAY_MASTER_KEY_FILE",
+            "country": "SCANPAY_COUNTRY",
         }
-        given: dict[str, Any] = {field: env[var] for field, var in texts.items() if env.get(var)}
+        given: dict[str, Any] = {name: env[var] for name, var in texts.items() if env.get(var)}
         return replace(settings, **given) if given else settings
 
     @property
@@ -107,6 +131,10 @@ class HostSettings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _is_key_hex(text: str) -> bool:
+    return len(text) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in text)
 
 
 def normalize_database_url(url: str) -> str:

@@ -34,6 +34,8 @@ __all__ = [
     "Refund",
     "RefundRequest",
     "RefundStatus",
+    "Settlement",
+    "SettlementLine",
     "TerminalStatus",
     "TransactionsPage",
 ]
@@ -242,3 +244,40 @@ class BatchCloseResponse(_Response):
     refund_count: int
     refund_total: int
     differences: list[BatchDifference] = []
+
+
+class SettlementLine(_Response):
+    """One movement of a settled day: amounts and fees signed (refunds negative)."""
+
+    kind: Literal["payment", "refund", "reversal"]
+    at: datetime
+    out_trade_no: str
+    out_refund_no: str | None = None
+    amount: int
+    fee: int
+
+
+class Settlement(_Response):
+    """``GET /v1/settlements/{date}``: a merchant's settled business day.
+
+    Totals are positive; ``gross`` = payments - refunds - reversals; ``fee`` is
+    the sum of the lines' fees (each rounded half up in minor units); ``net`` =
+    gross - fee, what was moved to the merchant's settlement account.
+    """
+
+    merchant_id: str
+    business_date: date
+    timezone: str
+    currency: str
+    fee_rate: str = Field(description="e.g. 0.0038 for 0.38 %")
+    payment_count: int
+    payment_total: int
+    refund_count: int
+    refund_total: int
+    reversal_count: int
+    reversal_total: int
+    gross: int
+    fee: int
+    net: int
+    created_at: datetime
+    lines: list[SettlementLine] = []

@@ -16,7 +16,9 @@ from scanpay.host.domain.ledger import (
     capture,
     check_ledger,
     opening,
+    refund,
     return_capture,
+    settlement,
 )
 
 R = Book.REAL
@@ -84,8 +86,17 @@ def test_check_finds_each_broken_rule() -> None:
     }
 
 
-def test_only_funding_and_clearing_may_go_negative() -> None:
-    assert {k for k in AccountKind if k.may_go_negative} == {
-        AccountKind.ISSUER_FUNDING,
-        AccountKind.MERCHANT_CLEARING,
-    }
+def test_only_customer_wallets_never_go_negative() -> None:
+    # Settlement and fee accounts may: a day whose refunds exceed its sales is owed back.
+    assert {k for k in AccountKind if not k.may_go_negative} == {AccountKind.WALLET}
+
+
+def test_refund_and_settlement_entries_balance() -> None:
+    back = refund(R, "CNY", "w", "c", 250)
+    assert {(p.account, p.amount) for p in back.postings} == {("c", -250), ("w", 250)}
+    day = settlement(R, "CNY", (("c", -1000), ("fee", 4), ("s", 996)), "settlement")
+    assert sum(p.amount for p in day.postings) == 0
+    with pytest.raises(UnbalancedEntry):
+        settlement(R, "CNY", (("c", -1000), ("s", 999)), "off by one")
+    with pytest.raises(UnbalancedEntry):
+        refund(R, "CNY", "w", "c", 0)

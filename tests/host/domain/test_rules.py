@@ -1,4 +1,4 @@
-"""PIN lockout, versions, parties, risk, fingerprints."""
+"""PIN lockout, versions, parties, fingerprints (the risk rules: test_risk.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from scanpay.host.domain.parties import (
     merchant_status_after,
 )
 from scanpay.host.domain.pin import PinPolicy, PinState, is_valid_pin, needs_pin
-from scanpay.host.domain.risk import RiskDecision, RiskInput, RiskOutcome, assess
 from scanpay.host.domain.versions import is_supported, parse_version
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,23 +80,6 @@ def test_parties() -> None:
     assert activation_digest(code) == activation_digest(code.lower().replace("-", " "))
     assert key_is_usable(None, NOW) and key_is_usable(NOW + timedelta(seconds=1), NOW)
     assert not key_is_usable(NOW, NOW)
-
-
-def _input() -> RiskInput:
-    return RiskInput("M1", "5411", "T1", 100, "CNY", "scanpay", "88****", False, NOW)
-
-
-def test_risk_assessment_order() -> None:
-    assert assess(_input()).outcome is RiskOutcome.APPROVE
-    review = lambda _p: RiskDecision(RiskOutcome.REVIEW, reasons=("velocity",))  # noqa: E731
-    decline = lambda _p: RiskDecision(RiskOutcome.DECLINE, "57", ("limit",))  # noqa: E731
-    assert assess(_input(), [review]).reasons == ("velocity",)
-    decided = assess(_input(), [review, decline, review])
-    assert (decided.outcome, decided.code, decided.reasons) == (
-        RiskOutcome.DECLINE,
-        "57",
-        ("limit",),
-    )
 
 
 def test_fingerprint_ignores_key_order_only() -> None:

@@ -15,6 +15,7 @@ from scanpay.cli import app
 from scanpay.codes import parse_cpm
 from scanpay.host import HostContext, SystemClock
 from scanpay.host.db.engine import Database
+from scanpay.host.db.migrate import head_revision
 from scanpay.host.db.models import Terminal
 from scanpay.host.services import payments, terminals
 from scanpay.host.services.auth import TerminalIdentity
@@ -31,7 +32,7 @@ def _run(url: str, *args: str, code: int = 0) -> Any:
 
 def test_operator_flow(host: RunningHost) -> None:
     url = host.ctx.settings.database_url
-    assert _run(url, "init", "--json")["revision"] == "0001"
+    assert _run(url, "init", "--json")["revision"] == head_revision()
     refused = _run(
         url,
         "merchant",

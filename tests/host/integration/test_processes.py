@@ -12,11 +12,18 @@ from datetime import UTC, datetime
 
 import httpx
 
-from host.kit import RunningHost, SignedClient, activate, make_merchant, serve_in_processes
+from host.kit import (
+    RunningHost,
+    SignedClient,
+    activate,
+    make_merchant,
+    remember,
+    serve_in_processes,
+)
 from scanpay.host import HostContext, SystemClock
 from scanpay.host.db.engine import Database
 from scanpay.host.domain.wallet_codes import make_digits
-from scanpay.host.services import ledger, terminals, wallets
+from scanpay.host.services import audit, ledger, terminals, wallets
 
 
 def test_two_processes_never_overdraw_or_double_charge(host: RunningHost) -> None:
@@ -28,13 +35,15 @@ def test_two_processes_never_overdraw_or_double_charge(host: RunningHost) -> Non
         fmt = ctx.settings.code_format
         secret = bytes.fromhex(opened.secret_hex)
         with serve_in_processes(ctx.settings.database_url, 2) as urls:
-            key = activate(urls[0], issued.activation_code).json()
+            key = activate(urls[0], remember(issued.activation_code)).json()
+            remember(key["key"], opened.secret_hex)
             clients = [
                 SignedClient(url, key["terminal_id"], key["key"], SystemClock()) for url in urls
             ]
             step = fmt.step(int(datetime.now(UTC).timestamp()))
             # Eight different live codes (one per recent time step), as a phone makes them.
             codes = [make_digits(fmt, opened.info.account, secret, step - i) for i in range(8)]
+            remember(*codes)
             barrier = threading.Barrier(len(codes))
 
             def pay(i: int) -> httpx.Response:
@@ -53,6 +62,7 @@ def test_two_processes_never_overdraw_or_double_charge(host: RunningHost) -> Non
                 ctx, name="Eve", currency="CNY", balance=1_000, pin="123456"
             )
             code = make_digits(fmt, topped.info.account, bytes.fromhex(topped.secret_hex), step)
+            remember(code, topped.secret_hex)
             barrier = threading.Barrier(6)
 
             def duplicate(i: int) -> httpx.Response:
@@ -66,5 +76,45 @@ def test_two_processes_never_overdraw_or_double_charge(host: RunningHost) -> Non
             assert wallets.wallet_info(ctx, topped.info.account).balance == 750
         report = ledger.check(ctx)
         assert report.ok, report.to_dict()
+    finally:
+        ctx.close()
+
+
+def test_two_processes_never_refund_more_than_was_paid(host: RunningHost) -> None:
+    ctx = HostContext(host.ctx.settings, Database(host.ctx.settings.database_url), SystemClock())
+    try:
+        merchant_id = make_merchant(ctx)
+        issued = terminals.add_terminal(ctx, merchant_id)
+        opened = wallets.open_account(ctx, name="Cy", currency="CNY", balance=5_000, pin="123456")
+        remember(opened.secret_hex)
+        fmt = ctx.settings.code_format
+        secret = bytes.fromhex(opened.secret_hex)
+        with serve_in_processes(ctx.settings.database_url, 2) as urls:
+            key = activate(urls[0], remember(issued.activation_code)).json()
+            remember(key["key"])
+            clients = [
+                SignedClient(url, key["terminal_id"], key["key"], SystemClock()) for url in urls
+            ]
+            step = fmt.step(int(datetime.now(UTC).timestamp()))
+            code = remember(make_digits(fmt, opened.info.account, secret, step))
+            assert clients[0].pay("MR-1", 1_000, code).json()["status"] == "SUCCESS"
+            barrier = threading.Barrier(10)
+
+            def refund(i: int) -> httpx.Response:
+                barrier.wait()
+                return clients[i % 2].refund(f"MR-1-R{i}", "MR-1", 300)
+
+            with ThreadPoolExecutor(10) as pool:
+                answers = list(pool.map(refund, range(10)))
+            done = [a for a in answers if a.status_code == 200]
+            assert len(done) == 3 and {a.json()["status"] for a in done} == {"SUCCESS"}
+            assert {a.json()["code"] for a in answers if a.status_code != 200} == {"13"}
+            payment = clients[1].get("MR-1").json()
+            assert (payment["refunded_amount"], payment["status"]) == (900, "PARTIALLY_REFUNDED")
+            assert wallets.wallet_info(ctx, opened.info.account).balance == 5_000 - 1_000 + 900
+        assert ledger.check(ctx).ok
+        # Both processes appended to one chain, in turn: it verifies end to end.
+        chain = audit.verify(ctx)
+        assert chain.ok, chain.to_dict()
     finally:
         ctx.close()

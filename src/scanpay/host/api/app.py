@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,11 +13,27 @@ from starlette.concurrency import run_in_threadpool
 
 from scanpay import __version__
 from scanpay.host.api.errors import install_error_handlers
-from scanpay.host.api.routers import payments, terminals, transactions, wallet
+from scanpay.host.api.observability import RequestContext
+from scanpay.host.api.routers import (
+    batches,
+    codes,
+    ops,
+    orders,
+    payments,
+    refunds,
+    settlements,
+    terminals,
+    transactions,
+    wallet,
+)
 from scanpay.host.api.security import SignedEnvelope
+from scanpay.host.api.waiters import Waiters
 from scanpay.host.clock import Clock
-from scanpay.host.db.migrate import upgrade
+from scanpay.host.db.migrate import current_revision, head_revision, upgrade
+from scanpay.host.logs import configure_logging
+from scanpay.host.services import operations
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -28,17 +46,38 @@ Every `/v1/` request except activation is signed by the terminal (headers
 `X-Scanpay-Terminal`, `-Timestamp`, `-Nonce`, `-Signature`: hex HMAC-SHA256 with
 the terminal key over `METHOD\\nPATH_WITH_QUERY\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`)
 and carries `X-Scanpay-Software-Version`. Every answer, errors included, is
-signed back over `STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`. Errors have one
-shape, `ErrorBody`, with a stable result code.
+signed back over `STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`; an event stream
+(`X-Scanpay-Stream: events`) is signed over the empty body and each event
+carries its own signature. Errors have one shape, `ErrorBody`, with a stable
+result code. `/wallet/v1/` is the built-in wallet's customer side; `/healthz`,
+`/readyz` and `/metrics` are for operations.
 """
 
 
+async def _sweep_forever(ctx: HostContext) -> None:
+    """Expire due orders and PIN waits every ``sweep_interval`` seconds (this process)."""
+    while True:
+        await asyncio.sleep(ctx.settings.sweep_interval)
+        try:
+            done = await run_in_threadpool(operations.sweep, ctx)
+        except Exception:  # a failed sweep is retried on the next tick, never fatal
+            log.exception("expiry sweep failed")
+            continue
+        if any(done.values()):
+            log.info("swept: %s", done)
+
+
 def create_app(
-    settings: HostSettings | None = None, *, clock: Clock | None = None, migrate: bool = True
+    settings: HostSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    sweep: bool = True,
 ) -> FastAPI:
     """The host application. The database is opened (and migrated) at startup.
 
-    ``clock`` replaces the system clock (tests move time with a ManualClock).
+    ``clock`` replaces the system clock (tests move time with a ManualClock);
+    ``sweep`` runs the expiry sweeper in the background.
     """
 
     @asynccontextmanager
@@ -47,10 +86,20 @@ def create_app(
         if migrate:
             revision = await run_in_threadpool(upgrade, ctx.db)
             log.info("database at revision %s (%s)", revision, ctx.db.dialect)
+        if await run_in_threadpool(current_revision, ctx.db) == head_revision():
+            await run_in_threadpool(seal_legacy, ctx)
         app.state.ctx = ctx
+        waiters = Waiters(asyncio.get_running_loop())
+        app.state.waiters = waiters
+        ctx.subscribe(waiters.announce)
+        sweeper = asyncio.create_task(_sweep_forever(ctx)) if sweep else None
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             ctx.close()
 
     app = FastAPI(
@@ -61,11 +110,28 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(SignedEnvelope)
-    for module in (terminals, payments, transactions, wallet):
+    # Added last, so it runs outermost: every answer gets an id and is counted, refusals too.
+    app.add_middleware(RequestContext)
+    for module in (
+        terminals,
+        payments,
+        transactions,
+        refunds,
+        orders,
+        codes,
+        settlements,
+        batches,
+        wallet,
+        ops,
+    ):
         app.include_router(module.router)
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (several workers): settings from the environment."""
+    """Factory for ``uvicorn --factory`` (several workers): settings from the environment,
+    JSON log lines on stderr (``SCANPAY_LOG_LEVEL``, default info)."""
+    import os
+
+    configure_logging(os.environ.get("SCANPAY_LOG_LEVEL", "info"))
     return create_app(HostSettings.from_env())

@@ -33,7 +33,7 @@ def error_response(
 
 def _host_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HostError)
-    return error_response(exc.code, exc.text, field=exc.field)
+    return error_response(exc.code, exc.text, field=exc.field, status=exc.http_status)
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -75,7 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _doc("63"),
     403: _doc("58"),
     404: _doc("25"),
-    409: _doc("95"),
+    409: _doc("95", "12"),
     413: _doc("30"),
     426: _doc("26"),
     500: _doc("96"),

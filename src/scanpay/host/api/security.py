@@ -7,6 +7,10 @@ request state. Whatever the route answers, errors included, goes back signed
 over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)`` with the terminal's key,
 echoing the request's nonce so a reply can be matched to its request.
 Activation answers are signed with the key they hand out.
+
+An event stream (a reply with ``X-Scanpay-Stream: events``) cannot be held
+back until it ends: its headers go out at once, signed over the empty body,
+and each event is signed by itself (:mod:`scanpay.host.api.events`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanpay.host.api.errors import error_response
+from scanpay.host.api.events import HEADER_STREAM
 from scanpay.host.errors import HostError
 from scanpay.host.services import terminals
 from scanpay.host.services.auth import (
@@ -131,19 +136,34 @@ class SignedEnvelope:
 
         start: Message | None = None
         chunks: list[bytes] = []
+        streaming = False
 
         async def capture(message: Message) -> None:
-            nonlocal start
+            nonlocal start, streaming
             if message["type"] == "http.response.start":
+                marker = HEADER_STREAM.lower().encode()
+                if any(k.lower() == marker for k, _ in message.get("headers", [])):
+                    # An event stream: headers now (signed over no body), events as they come.
+                    streaming = True
+                    await self._start(message, b"", send, signing, nonce, ctx)
+                    return
                 start = message
             elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                if streaming:
+                    await send(message)
+                else:
+                    chunks.append(message.get("body", b""))
 
         try:
             await self.app(scope, replay, capture)
         except Exception:
+            if streaming:  # the reply has begun: all that is left is to end it
+                log.exception("event stream failed on %s %s", scope["method"], scope["path"])
+                return
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             start, chunks = None, []
+        if streaming:
+            return
         signing = state.get(STATE_SIGNING) or signing
         if start is None:
             await self._send(error_response("96"), send, signing, nonce, ctx)
@@ -184,8 +204,9 @@ class SignedEnvelope:
         }
         await self._finish(start, bytes(response.body), send, signing, nonce, ctx)
 
-    @staticmethod
+    @classmethod
     async def _finish(
+        cls,
         start: Message,
         body: bytes,
         send: Send,
@@ -193,6 +214,19 @@ class SignedEnvelope:
         nonce: str,
         ctx: HostContext,
     ) -> None:
+        await cls._start(start, body, send, signing, nonce, ctx)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    @staticmethod
+    async def _start(
+        start: Message,
+        body: bytes,
+        send: Send,
+        signing: tuple[str, str] | None,
+        nonce: str,
+        ctx: HostContext,
+    ) -> None:
+        """Send the reply's start with the signature over ``body`` (empty for a stream)."""
         headers = list(start.get("headers", []))
         if signing is not None:
             terminal_id, key = signing
@@ -206,4 +240,3 @@ class SignedEnvelope:
                 (HEADER_SIGNATURE.lower().encode(), signature.encode()),
             ]
         await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -7,16 +7,18 @@ from the integer primary keys; wallet account numbers carry a Luhn digit.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -25,13 +27,22 @@ from scanpay.host.db.types import UTCDateTime
 
 __all__ = [
     "ActivationCode",
+    "AuditHead",
+    "AuditLog",
     "Base",
+    "BatchClose",
+    "CodeFailure",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",
     "Merchant",
     "Nonce",
+    "Order",
     "Payment",
+    "Refund",
+    "RiskLimit",
+    "Settlement",
+    "SettlementLine",
     "Terminal",
     "TerminalKey",
     "UsedCode",
@@ -121,13 +132,16 @@ class ActivationCode(Base):
 
 
 class TerminalKey(Base):
-    """A terminal's HMAC key. The host must read it to verify, so it is stored as is."""
+    """A terminal's HMAC key. The host must read it to verify, so it cannot keep a hash:
+    ``key_sealed`` holds it sealed under the master key (:mod:`scanpay.host.domain.sealing`);
+    ``key_hex`` is the plain text of rows from before sealing (empty once sealed)."""
 
     __tablename__ = "terminal_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
     key_hex: Mapped[str] = mapped_column(String(64))
+    key_sealed: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -181,7 +195,10 @@ class LedgerPosting(Base):
 
 
 class WalletAccount(Base):
-    """A built-in wallet account. The secret makes and checks its codes; never log it."""
+    """A built-in wallet account. The secret makes and checks its codes; never log it.
+
+    ``secret_sealed`` holds it sealed under the master key; ``secret_hex`` is the
+    plain text of accounts from before sealing (empty once sealed)."""
 
     __tablename__ = "wallet_accounts"
 
@@ -191,6 +208,7 @@ class WalletAccount(Base):
     currency: Mapped[str] = mapped_column(String(3))
     training: Mapped[bool] = mapped_column(Boolean, default=False)
     secret_hex: Mapped[str] = mapped_column(String(64))
+    secret_sealed: Mapped[str | None] = mapped_column(String(160))
     pin_hash: Mapped[str] = mapped_column(String(128))
     pin_above: Mapped[int] = mapped_column(BigInteger)
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -224,6 +242,12 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "out_trade_no"),
         Index("ix_payments_merchant_created", "merchant_id", "created_at", "id"),
+        # Risk history: per terminal (velocity, duplicates), per merchant and wallet (daily).
+        Index("ix_payments_terminal_created", "terminal_id", "created_at"),
+        Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
+        Index("ix_payments_wallet_paid", "wallet_account_id", "paid_at"),
+        # The sweeper's question: which USER_PAYING payments are past their PIN deadline.
+        Index("ix_payments_status_deadline", "status", "pin_deadline"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -249,3 +273,188 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pin_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Rules that flagged the payment for review (comma-separated), if any.
+    risk_flags: Mapped[str | None] = mapped_column(String(128))
+
+
+class Refund(Base):
+    """A refund of a payment (or the stored refusal of one: status FAILED with its code)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "out_refund_no"),
+        Index("ix_refunds_merchant_created", "merchant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(String(32))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(2))
+    #: Why it was refused (stable name), when it was.
+    decline_reason: Mapped[str | None] = mapped_column(String(64))
+    #: The merchant's own words (the request's ``reason``).
+    reason: Mapped[str | None] = mapped_column(String(128))
+    approved_by: Mapped[str | None] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    training: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk_flags: Mapped[str | None] = mapped_column(String(128))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    """A merchant-presented order: the QR the customer scans, and its state."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "out_trade_no"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    out_trade_no: Mapped[str] = mapped_column(String(32))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str | None] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    payer: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    """One record of the append-only, hash-chained audit trail (UPDATE/DELETE refused
+    by database triggers; see :mod:`scanpay.host.domain.audit`)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject_kind", "subject_id"),
+        Index("ix_audit_log_merchant", "merchant_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    merchant_id: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's end (one row): appends lock it, so they take turns in every process."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class RiskLimit(Base):
+    """A row of the risk limits table (see :mod:`scanpay.host.domain.risk`)."""
+
+    __tablename__ = "risk_limits"
+    __table_args__ = (UniqueConstraint("rule", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(8))
+    window_seconds: Mapped[int | None] = mapped_column(Integer)
+    lock_seconds: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class CodeFailure(Base):
+    """A payment code the issuer refused (invalid, used, expired): the lockout's evidence."""
+
+    __tablename__ = "code_failures"
+    __table_args__ = (Index("ix_code_failures_scope_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # "terminal" or "wallet"
+    key: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Settlement(Base):
+    """One merchant's settled business day: totals, fee, net and the entry that paid it."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("merchant_id", "business_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    fee_rate_ppm: Mapped[int] = mapped_column(Integer)
+    payment_count: Mapped[int] = mapped_column(Integer)
+    payment_total: Mapped[int] = mapped_column(BigInteger)
+    refund_count: Mapped[int] = mapped_column(Integer)
+    refund_total: Mapped[int] = mapped_column(BigInteger)
+    reversal_count: Mapped[int] = mapped_column(Integer)
+    reversal_total: Mapped[int] = mapped_column(BigInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class SettlementLine(Base):
+    """One movement of a settled day, with its signed amount and fee."""
+
+    __tablename__ = "settlement_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    out_trade_no: Mapped[str] = mapped_column(String(32))
+    out_refund_no: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+
+
+class BatchClose(Base):
+    """A terminal's day-close batch and the host's verdict on it."""
+
+    __tablename__ = "batch_closes"
+    __table_args__ = (Index("ix_batch_closes_merchant_date", "merchant_id", "business_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    matched: Mapped[bool] = mapped_column(Boolean)
+    terminal_totals: Mapped[str] = mapped_column(Text)
+    host_totals: Mapped[str] = mapped_column(Text)
+    differences: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -27,7 +27,9 @@ __all__ = [
     "capture",
     "check_ledger",
     "opening",
+    "refund",
     "return_capture",
+    "settlement",
 ]
 
 
@@ -55,9 +57,11 @@ class AccountKind(StrEnum):
 
     @property
     def may_go_negative(self) -> bool:
-        # A clearing account can dip below zero when a reversal follows a
-        # settlement: the merchant then owes the acquirer. Customers never can.
-        return self in (AccountKind.ISSUER_FUNDING, AccountKind.MERCHANT_CLEARING)
+        # A clearing account can dip below zero when a reversal or refund follows a
+        # settlement, and a settlement account when a day's refunds exceed its sales:
+        # the merchant then owes the acquirer. Fee income can when a refund gives back
+        # a fee collected at a higher rate. Customers' money never can.
+        return self is not AccountKind.WALLET
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +121,22 @@ def capture(book: Book, currency: str, payer: str, clearing: str, amount: int) -
 
 
 def return_capture(book: Book, currency: str, payer: str, clearing: str, amount: int) -> Entry:
-    """A reversal (or refund) of a captured payment: money back to the payer."""
+    """A reversal of a captured payment: the whole amount back to the payer."""
     return capture(book, currency, payer, clearing, amount).reversed("reversal")
+
+
+def refund(book: Book, currency: str, payer: str, clearing: str, amount: int) -> Entry:
+    """A refund: ``amount`` (all or part of a payment) from the clearing account to the payer."""
+    amount = _positive(amount)
+    return Entry(book, currency, (Posting(clearing, -amount), Posting(payer, amount)), "refund")
+
+
+def settlement(
+    book: Book, currency: str, postings: tuple[tuple[str, int], ...], memo: str
+) -> Entry:
+    """A settlement: the day's gross out of clearing, into fee income and the merchant's
+    settlement account (see :mod:`scanpay.host.domain.settlement` for the figures)."""
+    return Entry(book, currency, tuple(Posting(a, amount) for a, amount in postings), memo)
 
 
 @dataclass(frozen=True, slots=True)

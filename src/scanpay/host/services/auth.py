@@ -20,6 +20,7 @@ from scanpay.host.db.models import Merchant, Nonce, Terminal, TerminalKey, parse
 from scanpay.host.domain.parties import TerminalStatus, key_is_usable
 from scanpay.host.errors import HostError
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.secrets import terminal_key
 from scanpay.i18n import Text
 from scanpay.protocol.signing import MAX_SKEW_SECONDS, is_valid_nonce, request_message, verify
 
@@ -76,9 +77,9 @@ def authenticate(
     with ctx.db.read() as session:
         terminal = session.get(Terminal, pk) if pk is not None else None
         merchant = session.get(Merchant, terminal.merchant_id) if terminal else None
-        keys = (
+        stored = (
             session.execute(
-                select(TerminalKey.key_hex, TerminalKey.not_after)
+                select(TerminalKey.key_sealed, TerminalKey.key_hex, TerminalKey.not_after)
                 .where(TerminalKey.terminal_id == terminal.id)
                 .order_by(TerminalKey.id.desc())
             ).all()
@@ -87,6 +88,7 @@ def authenticate(
         )
     if terminal is None or merchant is None:
         raise SecurityError("未知终端", "unknown terminal", signing_key=None)
+    keys = [(terminal_key(ctx, sealed, plain), until) for sealed, plain, until in stored]
     usable = [key for key, not_after in keys if key_is_usable(not_after, now)]
     current = next((key for key, not_after in keys if not_after is None), None)
     if terminal.status != TerminalStatus.ACTIVE or not usable:
@@ -153,8 +155,9 @@ def current_key(ctx: HostContext, terminal_id: str) -> str | None:
     if pk is None:
         return None
     with ctx.db.read() as session:
-        return session.scalar(
-            select(TerminalKey.key_hex).where(
+        stored = session.execute(
+            select(TerminalKey.key_sealed, TerminalKey.key_hex).where(
                 TerminalKey.terminal_id == pk, TerminalKey.not_after.is_(None)
             )
-        )
+        ).first()
+    return terminal_key(ctx, stored[0], stored[1]) if stored is not None else None

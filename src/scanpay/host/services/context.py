@@ -1,9 +1,10 @@
-"""What every service needs: settings, the database, the clock, the PIN hasher, the risk rules."""
+"""What every service needs: settings, the database, the clock, the PIN hasher, the
+master key's secret box, the metrics, and the in-process change announcements."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,10 +13,14 @@ from argon2 import PasswordHasher
 from scanpay.codes import DEFAULT_WALLET_RULES, WalletRules
 from scanpay.host.clock import Clock, SystemClock
 from scanpay.host.db.engine import Database
-from scanpay.host.domain.risk import RiskRule
+from scanpay.host.domain.sealing import SecretBox
+from scanpay.host.metrics import HostMetrics
 from scanpay.host.settings import HostSettings
 
-__all__ = ["HostContext"]
+__all__ = ["HostContext", "Listener"]
+
+#: Called with (topic, key) after a committed change, e.g. ("order", "O1A2B...").
+Listener = Callable[[str, str], None]
 
 
 @dataclass
@@ -26,10 +31,11 @@ class HostContext:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
-    #: Issue 5's risk rules plug in here; none means approve-all.
-    risk_rules: Sequence[RiskRule] = ()
+    metrics: HostMetrics = field(default_factory=HostMetrics)
     _chores: dict[str, float] = field(default_factory=dict, repr=False)
     _chores_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _listeners: list[Listener] = field(default_factory=list, repr=False)
+    _box: SecretBox | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: HostSettings, clock: Clock | None = None) -> HostContext:
@@ -46,6 +52,15 @@ class HostContext:
             self.settings.wallet_prefix, self.settings.code_format.length
         )
 
+    @property
+    def secret_box(self) -> SecretBox:
+        """Seals terminal keys and wallet secrets under the master key (loaded once)."""
+        if self._box is None:
+            from scanpay.host.services.secrets import load_master_key
+
+            self._box = SecretBox(load_master_key(self.settings))
+        return self._box
+
     def due(self, chore: str, every_seconds: float) -> bool:
         """Whether housekeeping ``chore`` should run now (at most once per period per process).
 
@@ -58,6 +73,19 @@ class HostContext:
                 return False
             self._chores[chore] = now
             return True
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told of committed changes made by this process (long-poll and SSE wake-ups).
+
+        Only a hint: other host processes change the database too, so waiters
+        also re-read it on a short period.
+        """
+        self._listeners.append(listener)
+
+    def announce(self, topic: str, key: str) -> None:
+        """Tell this process's listeners that ``key`` of ``topic`` changed (after commit)."""
+        for listener in list(self._listeners):
+            listener(topic, key)
 
     def close(self) -> None:
         self.db.dispose()

@@ -20,12 +20,19 @@ from scanpay.host.domain.parties import (
 )
 from scanpay.host.domain.uscc import is_valid_uscc, normalize_uscc
 from scanpay.host.errors import HostError
-from scanpay.host.services import ledger
+from scanpay.host.services import audit, ledger
 from scanpay.host.services.context import HostContext
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
 
-__all__ = ["MerchantInfo", "add_merchant", "get_merchant", "list_merchants", "set_status"]
+__all__ = [
+    "MerchantInfo",
+    "add_merchant",
+    "get_merchant",
+    "list_merchants",
+    "set_fee_rate",
+    "set_status",
+]
 
 _MCC = re.compile(r"[0-9]{4}")
 
@@ -89,6 +96,7 @@ def add_merchant(
     fee_rate: str = "0.0038",
     currency: str = "CNY",
     payee: str | None = None,
+    actor: audit.Actor = audit.LOCAL,
 ) -> MerchantInfo:
     """Create a merchant in review, with its clearing accounts (real and training)."""
     name, city, licence = name.strip(), city.strip(), normalize_uscc(license)
@@ -145,7 +153,24 @@ def add_merchant(
                     cur,
                     now,
                 )
-            return MerchantInfo.of(row)
+            info = MerchantInfo.of(row)
+            audit.record(
+                session,
+                now,
+                actor,
+                "merchant.add",
+                ("merchant", info.merchant_id),
+                merchant=info.merchant_id,
+                name=info.name,
+                city=info.city,
+                mcc=info.mcc,
+                license=info.license,
+                fee_rate=info.fee_rate,
+                currency=info.currency,
+                payee=info.payee,
+                status=str(info.status),
+            )
+            return info
     except IntegrityError:
         raise _bad(
             "payee", "收款账户已被其他商户登记", "that payee belongs to another merchant"
@@ -166,15 +191,55 @@ def get_merchant(ctx: HostContext, merchant_id: str) -> MerchantInfo:
         return MerchantInfo.of(_load(session, merchant_id))
 
 
-def set_status(ctx: HostContext, merchant_id: str, action: str) -> MerchantInfo:
+def set_status(
+    ctx: HostContext, merchant_id: str, action: str, *, actor: audit.Actor = audit.LOCAL
+) -> MerchantInfo:
     """``approve`` (after review, or to reinstate) or ``suspend`` a merchant."""
     with ctx.db.write() as session:
         row = _load(session, merchant_id)
+        before = row.status
         try:
             row.status = merchant_status_after(action, MerchantStatus(row.status))
         except ValueError as exc:
             raise HostError("30", Text("不允许的商户状态变更", str(exc))) from None
         row.updated_at = ctx.now()
+        audit.record(
+            session,
+            row.updated_at,
+            actor,
+            f"merchant.{action}",
+            ("merchant", row.public_id),
+            merchant=row.public_id,
+            before=before,
+            status=row.status,
+        )
+        return MerchantInfo.of(row)
+
+
+def set_fee_rate(
+    ctx: HostContext, merchant_id: str, fee_rate: str, *, actor: audit.Actor = audit.LOCAL
+) -> MerchantInfo:
+    """Change a merchant's fee rate (``0.0038`` = 0.38 %); it applies to days settled after."""
+    try:
+        ppm = fee_rate_ppm(fee_rate)
+    except ValueError:
+        raise _bad(
+            "fee_rate", "费率须在 0 到 0.1 之间", "the fee rate is 0-0.1 (0.0038 = 0.38 %)"
+        ) from None
+    with ctx.db.write() as session:
+        row = _load(session, merchant_id)
+        before = format_fee_rate(row.fee_rate_ppm)
+        row.fee_rate_ppm, row.updated_at = ppm, ctx.now()
+        audit.record(
+            session,
+            row.updated_at,
+            actor,
+            "merchant.fee_rate",
+            ("merchant", row.public_id),
+            merchant=row.public_id,
+            before=before,
+            fee_rate=format_fee_rate(ppm),
+        )
         return MerchantInfo.of(row)
 
 

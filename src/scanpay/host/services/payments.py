@@ -32,7 +32,7 @@ from scanpay.codes import (
     parse_payment_code,
 )
 from scanpay.codes.mask import mask_text
-from scanpay.host.db.models import Merchant, Payment, WalletAccount
+from scanpay.host.db.models import Merchant, Order, Payment, WalletAccount
 from scanpay.host.domain import ledger as rules
 from scanpay.host.domain.fingerprint import fingerprint
 from scanpay.host.domain.ledger import Book
@@ -55,10 +55,10 @@ from scanpay.host.domain.payment_state import (
     transition,
 )
 from scanpay.host.domain.pin import PinState
-from scanpay.host.domain.risk import RiskInput, RiskOutcome, assess
+from scanpay.host.domain.risk import Kind, RiskDecision, RiskOutcome, Rule
 from scanpay.host.domain.wallet_codes import BUILTIN_AID
 from scanpay.host.errors import HostError
-from scanpay.host.services import ledger, wallets
+from scanpay.host.services import audit, ledger, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.i18n import Text
@@ -80,9 +80,13 @@ __all__ = [
     "Created",
     "confirm_with_pin",
     "create_payment",
+    "expire_due",
+    "find_payment",
     "get_payment",
     "list_transactions",
+    "message_for",
     "reverse_payment",
+    "risk_reason",
     "to_body",
 ]
 
@@ -120,12 +124,41 @@ REASONS: dict[str, Text] = {
         "订单已撤销，未扣款或已退回", "The sale is reversed; no money moved or it was returned"
     ),
     "risk": Text("交易被风控规则拒绝", "Declined by the risk rules"),
+    "terminal_locked": Text(
+        "本终端无效付款码过多，暂停收款一段时间",
+        "Too many invalid codes at this terminal: its payments are paused for a while",
+    ),
+    "velocity": Text(
+        "本终端收款过于频繁，请稍后再试", "Too many payments at this terminal: try again shortly"
+    ),
+    "merchant_limit": Text("超出商户交易限额", "Over the merchant's transaction limit"),
+    "wallet_limit": Text("超出付款账户限额", "Over the payer account's limit"),
+}
+
+# The reason a risk decline is stored with: what the cashier is told.
+_RISK_REASONS = {
+    Rule.FAILED_CODES: "terminal_locked",
+    Rule.VELOCITY: "velocity",
+    Rule.TXN_AMOUNT: "merchant_limit",
+    Rule.DAILY_AMOUNT: "merchant_limit",
+    Rule.WALLET_TXN_AMOUNT: "wallet_limit",
+    Rule.WALLET_DAILY_AMOUNT: "wallet_limit",
 }
 
 
-def _message(code: str, reason: str | None) -> Message:
+def risk_reason(decision: RiskDecision) -> str:
+    """The stored reason for a risk decline (its first declining rule)."""
+    first = next(r.rule for r in decision.results if r.outcome is RiskOutcome.DECLINE)
+    return _RISK_REASONS.get(first, "risk")
+
+
+def message_for(code: str, reason: str | None) -> Message:
+    """The cashier's message for a result code, or the specific one for ``reason``."""
     text = REASONS.get(reason or "") or result_code(code).message
     return Message.model_validate(text.as_dict())
+
+
+_message = message_for
 
 
 def to_body(row: Payment) -> PaymentBody:
@@ -185,11 +218,56 @@ def _claim(session: Session, row: Payment) -> None:
         raise _KeyTaken from None
 
 
-def _find(session: Session, merchant_pk: int, out_trade_no: str, *, lock: bool) -> Payment | None:
+def find_payment(
+    session: Session, merchant_pk: int, out_trade_no: str, *, lock: bool
+) -> Payment | None:
+    """A merchant's payment by trade number (``lock``: FOR UPDATE, for a state change)."""
     query = select(Payment).where(
         Payment.merchant_id == merchant_pk, Payment.out_trade_no == out_trade_no
     )
     return session.scalar(query.with_for_update() if lock else query)
+
+
+_find = find_payment
+
+
+def _audit(
+    ctx: HostContext,
+    session: Session,
+    row: Payment,
+    actor: audit.Actor,
+    action: str,
+    now: datetime,
+    *,
+    before: str | None,
+    decision: RiskDecision | None = None,
+    **extra: object,
+) -> None:
+    """One audit record for a payment's decision or state change (and its metric)."""
+    merchant = session.get(Merchant, row.merchant_id)
+    assert merchant is not None
+    audit.record(
+        session,
+        now,
+        actor,
+        action,
+        ("payment", row.public_id),
+        merchant=merchant.public_id,
+        out_trade_no=row.out_trade_no,
+        amount=row.amount,
+        currency=row.currency,
+        before=before,
+        status=row.status,
+        code=row.code,
+        reason=row.reason,
+        wallet=row.wallet,
+        payer=row.payer,
+        training=row.training,
+        risk=[r.to_dict() for r in decision.results] if decision is not None else None,
+        **extra,
+    )
+    if before != row.status or action == "payment.create":
+        ctx.metrics.payment("payment", row.status, row.code)
 
 
 def _apply(
@@ -255,7 +333,7 @@ def _create_once(
     with ctx.db.write() as session:
         existing = _find(session, auth.merchant_pk, request.out_trade_no, lock=True)
         if existing is not None:
-            return _replay(ctx, session, existing, request, digest, now)
+            return _replay(ctx, session, existing, request, digest, now, auth)
         merchant = session.get(Merchant, auth.merchant_pk)
         assert merchant is not None
         if merchant.status != MerchantStatus.APPROVED:
@@ -268,12 +346,31 @@ def _create_once(
                 Text(f"该商户只收 {merchant.currency}", f"this merchant takes {merchant.currency}"),
                 field="currency",
             )
+        order = session.scalar(
+            select(Order.id).where(
+                Order.merchant_id == merchant.id, Order.out_trade_no == request.out_trade_no
+            )
+        )
+        if order is not None:
+            # One trade number, one sale: a merchant-presented order already uses it.
+            raise HostError("95", field="out_trade_no")
         row = _new_row(auth, request.out_trade_no, now, currency)
         row.request_hash, row.amount, row.training = digest, request.amount, request.training
         row.description, row.operator_id = request.description, request.operator_id
         _claim(session, row)
-        event = _authorise(ctx, session, merchant, auth, request, row, now)
+        event, decision = _authorise(ctx, session, merchant, auth, request, row, now)
         _apply(ctx, session, row, event, now, new=True)
+        _audit(
+            ctx,
+            session,
+            row,
+            audit.Actor.terminal(auth.terminal_id),
+            "payment.create",
+            now,
+            before=None,
+            decision=decision,
+            operator_id=request.operator_id,
+        )
         log.info(
             "payment %s %s/%s %s %s code=%s payer=%s",
             row.public_id,
@@ -294,6 +391,7 @@ def _replay(
     request: PaymentRequest,
     digest: str,
     now: datetime,
+    auth: TerminalIdentity,
 ) -> Created:
     if row.tombstone and row.request_hash is None:
         # The reversal came first: the payment is recorded, refused, and moves nothing.
@@ -302,6 +400,15 @@ def _replay(
         step = transition(PaymentState(row.status), LatePayment())
         row.status, row.code, row.updated_at = step.state, step.code, now
         row.reason = "reversed_first"
+        _audit(
+            ctx,
+            session,
+            row,
+            audit.Actor.terminal(auth.terminal_id),
+            "payment.after_reversal",
+            now,
+            before=PaymentState.REVERSED.value,
+        )
         return Created(to_body(row), False)
     if row.request_hash != digest:
         raise HostError("95", field="out_trade_no")
@@ -317,16 +424,20 @@ def _authorise(
     request: PaymentRequest,
     row: Payment,
     now: datetime,
-) -> Event:
-    """Parse the code, ask the risk rules, then the issuer; the event for the state machine."""
+) -> tuple[Event, RiskDecision | None]:
+    """Parse the code, ask the risk rules, then the issuer; the event for the state machine.
+
+    The risk rules run before the issuer looks at the code: a terminal locked
+    for too many failed codes gets no code checked at all.
+    """
     try:
         code = parse_payment_code(request.auth_code, wallet_rules=ctx.wallet_rules)
     except CodeError:
         row.reason, row.payer = "bad_code", mask_text(request.auth_code[:64])
-        return Declined("14")
+        return Declined("14"), None
     if not isinstance(code, WalletCode | ConsumerPresentedCode):
         row.reason, row.payer = "merchant_presented", None
-        return Declined("14")
+        return Declined("14"), None
     if isinstance(code, WalletCode):
         row.wallet, row.payer = code.wallet, mask_text(code.payload)
     else:
@@ -335,24 +446,32 @@ def _authorise(
     if row.wallet != "scanpay":
         # No connector to outside wallets yet: the built-in wallet is the only issuer.
         row.reason = "wallet_not_served"
-        return Declined("57")
-    decision = assess(
-        RiskInput(
-            merchant_id=merchant.public_id,
-            mcc=merchant.mcc,
-            terminal_id=auth.terminal_id,
-            amount=request.amount,
-            currency=row.currency,
-            wallet=row.wallet,
-            payer=row.payer or "",
-            training=request.training,
-            now=now,
-        ),
-        ctx.risk_rules,
+        return Declined("57"), None
+    claimed = wallets.claimed_account(ctx, code)
+    claimed_pk = (
+        session.scalar(select(WalletAccount.id).where(WalletAccount.number == claimed))
+        if claimed
+        else None
     )
+    decision = risk.evaluate(
+        ctx,
+        session,
+        kind=Kind.PAYMENT,
+        merchant_pk=merchant.id,
+        merchant_id=merchant.public_id,
+        mcc=merchant.mcc,
+        amount=request.amount,
+        training=request.training,
+        terminal_pk=auth.terminal_pk,
+        terminal_id=auth.terminal_id,
+        wallet_pk=claimed_pk,
+        wallet=claimed,
+        exclude_payment=row.id,
+    )
+    row.risk_flags = decision.flags
     if decision.outcome is RiskOutcome.DECLINE:
-        row.reason = "risk"
-        return Declined(decision.code)
+        row.reason = risk_reason(decision)
+        return Declined(decision.code), decision
     answer = wallets.authorise_code(
         ctx, session, code, amount=request.amount, currency=row.currency, training=request.training
     )
@@ -360,17 +479,48 @@ def _authorise(
         row.wallet_account_id = answer.account.id
     if answer.verdict is wallets.CodeVerdict.DECLINE:
         row.reason = answer.reason
-        return Declined(answer.code)
+        if answer.reason in wallets.CODE_FAILURES:
+            risk.record_failure(ctx, session, "terminal", auth.terminal_id, answer.reason or "")
+        return Declined(answer.code), decision
     if answer.verdict is wallets.CodeVerdict.PIN:
         row.pin_deadline = wallets.pin_deadline(ctx, now)
-        return PinRequired()
-    return Authorised()
+        return PinRequired(), decision
+    return Authorised(), decision
 
 
-def _expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> None:
+def _expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> bool:
+    """Fail a USER_PAYING payment whose PIN deadline passed (the caller holds its row lock)."""
     if row.status == PaymentState.USER_PAYING and row.pin_deadline and now >= row.pin_deadline:
         _apply(ctx, session, row, Expire(), now)
         row.reason = "pin_timeout"
+        _audit(ctx, session, row, audit.HOST, "payment.expire", now, before="USER_PAYING")
+        return True
+    return False
+
+
+def expire_due(ctx: HostContext, limit: int = 200) -> int:
+    """Fail the USER_PAYING payments whose PIN deadline has passed (the sweeper's half for
+    payments; a query or confirmation does the same on access). Returns how many.
+
+    Each is re-checked under its row lock, so several host processes sweeping at
+    once expire each payment exactly once.
+    """
+    now = ctx.now()
+    with ctx.db.read() as session:
+        due = list(
+            session.scalars(
+                select(Payment.id)
+                .where(Payment.status == PaymentState.USER_PAYING, Payment.pin_deadline <= now)
+                .limit(limit)
+            )
+        )
+    done = 0
+    for pk in due:
+        with ctx.db.write() as session:
+            row = session.get(Payment, pk, with_for_update=True)
+            if row is not None and _expire_if_due(ctx, session, row, now):
+                done += 1
+    return done
 
 
 def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> PaymentBody:
@@ -395,11 +545,30 @@ def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> 
 
 
 def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> PaymentBody:
-    """Cancel a sale: unpaid -> REVERSED; paid -> money back, REVERSED; unknown -> tombstone."""
+    """Cancel a sale: unpaid -> REVERSED; paid -> money back, REVERSED; unknown -> tombstone.
+
+    A merchant-presented order's number is refused (409, 95): an order is closed
+    (``/v1/orders/{no}/close``) and its payment refunded, so that the order and its
+    payment never disagree.
+    """
     for _ in range(3):
         now = ctx.now()
         try:
             with ctx.db.write() as session:
+                is_order = session.scalar(
+                    select(Order.id).where(
+                        Order.merchant_id == auth.merchant_pk, Order.out_trade_no == out_trade_no
+                    )
+                )
+                if is_order is not None:
+                    raise HostError(
+                        "95",
+                        Text(
+                            "该订单号是商户收款码订单：请关闭订单或退款",
+                            "this number is a merchant-presented order: close it or refund it",
+                        ),
+                        field="out_trade_no",
+                    )
                 row = _find(session, auth.merchant_pk, out_trade_no, lock=True)
                 if row is None:
                     merchant = session.get(Merchant, auth.merchant_pk)
@@ -408,14 +577,29 @@ def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str)
                     row.tombstone, row.status, row.code = True, PaymentState.REVERSED, "12"
                     row.reason = "reversed"
                     _claim(session, row)
+                    actor = audit.Actor.terminal(auth.terminal_id)
+                    _audit(ctx, session, row, actor, "payment.reverse_first", now, before=None)
                     log.info("reversal before payment %s/%s", auth.merchant_id, out_trade_no)
                     return to_body(row)
+                before = row.status
                 try:
                     step = _apply(ctx, session, row, Reverse(), now)
                 except IllegalTransition as exc:
                     raise HostError(exc.code, field="out_trade_no") from None
                 if step.state is PaymentState.REVERSED and row.reason != "reversed_first":
                     row.reason = "reversed"
+                if before != row.status:
+                    actor = audit.Actor.terminal(auth.terminal_id)
+                    _audit(
+                        ctx,
+                        session,
+                        row,
+                        actor,
+                        "payment.reverse",
+                        now,
+                        before=before,
+                        effect=str(step.effect),
+                    )
                 log.info("reversed %s/%s effect=%s", auth.merchant_id, out_trade_no, step.effect)
                 return to_body(row)
         except _KeyTaken:
@@ -469,6 +653,7 @@ def confirm_with_pin(
         account = locked_account
         _expire_if_due(ctx, session, row, now)
         state = PinState(account.pin_failures, account.locked_until)
+        confirming = row.status == PaymentState.USER_PAYING
         if row.status != PaymentState.USER_PAYING:
             code = row.code
         elif policy.is_locked(state, now):
@@ -485,6 +670,18 @@ def confirm_with_pin(
             if locked:
                 row.reason = "pin_locked"
         tries = policy.tries_left(PinState(account.pin_failures, account.locked_until), now)
+        if confirming:
+            _audit(
+                ctx,
+                session,
+                row,
+                audit.Actor.wallet(account_number),
+                "payment.pin",
+                now,
+                before="USER_PAYING",
+                answer=code,
+                tries_left=tries,
+            )
         log.info("pin confirmation %s code=%s", row.public_id, code)
         return Confirmation(
             to_body(row),

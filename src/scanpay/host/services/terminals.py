@@ -25,7 +25,9 @@ from scanpay.host.domain.parties import (
 )
 from scanpay.host.domain.versions import is_supported, parse_version
 from scanpay.host.errors import HostError
+from scanpay.host.services import audit
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.secrets import TERMINAL_KEY, seal
 from scanpay.i18n import Text
 from scanpay.protocol.models import ActivationResponse
 from scanpay.protocol.models import TerminalStatus as TerminalStatusBody
@@ -133,7 +135,9 @@ def _issue(
     return IssuedCode(terminal.public_id, merchant.public_id, code, purpose, expires)
 
 
-def add_terminal(ctx: HostContext, merchant_id: str) -> IssuedCode:
+def add_terminal(
+    ctx: HostContext, merchant_id: str, *, actor: audit.Actor = audit.LOCAL
+) -> IssuedCode:
     """A new terminal for a merchant, with its one-time activation code."""
     pk = parse_public_id(merchant_id, "M")
     with ctx.db.write() as session:
@@ -145,10 +149,26 @@ def add_terminal(ctx: HostContext, merchant_id: str) -> IssuedCode:
         )
         session.add(terminal)
         session.flush()
-        return _issue(ctx, session, terminal, "activate", 0)
+        issued = _issue(ctx, session, terminal, "activate", 0)
+        audit.record(
+            session,
+            terminal.created_at,
+            actor,
+            "terminal.add",
+            ("terminal", terminal.public_id),
+            merchant=merchant.public_id,
+            activation_expires_at=issued.expires_at.isoformat(),
+        )
+        return issued
 
 
-def rotate_key(ctx: HostContext, terminal_id: str, grace: int | None = None) -> IssuedCode:
+def rotate_key(
+    ctx: HostContext,
+    terminal_id: str,
+    grace: int | None = None,
+    *,
+    actor: audit.Actor = audit.LOCAL,
+) -> IssuedCode:
     """Start a key rotation: a one-time code the terminal activates with to get its new key.
 
     When the terminal uses it, the new key becomes current and the old one keeps
@@ -167,7 +187,17 @@ def rotate_key(ctx: HostContext, terminal_id: str, grace: int | None = None) -> 
                 Text("终端尚未激活，无需轮换密钥", "the terminal is not active yet: activate it"),
                 field="terminal",
             )
-        return _issue(ctx, session, terminal, "rotate", grace)
+        issued = _issue(ctx, session, terminal, "rotate", grace)
+        audit.record(
+            session,
+            ctx.now(),
+            actor,
+            "terminal.rotate_key",
+            ("terminal", terminal.public_id),
+            merchant=issued.merchant_id,
+            grace_seconds=grace,
+        )
+        return issued
 
 
 def check_version(ctx: HostContext, version: str | None) -> None:
@@ -247,10 +277,28 @@ def activate(ctx: HostContext, code: str, software_version: str) -> Activated:
             .values(not_after=grace_end)
         )
         key_hex = secrets.token_hex(32)
-        session.add(TerminalKey(terminal_id=terminal.id, key_hex=key_hex, created_at=now))
+        session.add(
+            TerminalKey(
+                terminal_id=terminal.id,
+                key_hex="",
+                key_sealed=seal(ctx, key_hex, TERMINAL_KEY),
+                created_at=now,
+            )
+        )
         terminal.status = TerminalStatus.ACTIVE
         terminal.activated_at = terminal.activated_at or now
         terminal.software_version = software_version
+        audit.record(
+            session,
+            now,
+            audit.Actor.terminal(terminal.public_id),
+            "terminal.activate",
+            ("terminal", terminal.public_id),
+            merchant=merchant.public_id,
+            purpose=row.purpose,
+            software_version=software_version,
+            old_key_until=grace_end.isoformat() if row.purpose == "rotate" else None,
+        )
         response = ActivationResponse(
             terminal_id=terminal.public_id,
             key=key_hex,

@@ -35,18 +35,21 @@ from scanpay.host.domain.wallet_codes import (
     verify_digits,
 )
 from scanpay.host.errors import HostError
-from scanpay.host.services import ledger
+from scanpay.host.services import audit, ledger
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.secrets import WALLET_SECRET, seal, wallet_secret
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, format_amount, get_currency
 
 __all__ = [
+    "CODE_FAILURES",
     "CodeVerdict",
     "IssuedWalletCode",
     "IssuerAnswer",
     "WalletInfo",
     "WalletOpened",
     "authorise_code",
+    "claimed_account",
     "issue_code",
     "load_account",
     "open_account",
@@ -125,6 +128,7 @@ def open_account(
     pin: str,
     pin_above: int | None = None,
     training: bool = False,
+    actor: audit.Actor = audit.LOCAL,
 ) -> WalletOpened:
     """Open an account loaded with ``balance`` minor units from the issuer's funding account.
 
@@ -162,7 +166,8 @@ def open_account(
             name=name.strip(),
             currency=cur.alpha,
             training=training,
-            secret_hex=secret,
+            secret_hex="",
+            secret_sealed=seal(ctx, secret, WALLET_SECRET),
             pin_hash=pin_hash,
             pin_above=limit,
             pin_failures=0,
@@ -183,6 +188,17 @@ def open_account(
             entry = rules.opening(book, cur.alpha, funding.code, own.code, balance)
             ledger.post(session, entry, kind="wallet_load", now=now)
         info = _info(row, balance)
+        audit.record(
+            session,
+            now,
+            actor,
+            "wallet.open",
+            ("wallet", info.account),
+            currency=cur.alpha,
+            balance=balance,
+            pin_above=limit,
+            training=training,
+        )
     return WalletOpened(info, secret)
 
 
@@ -218,7 +234,8 @@ def issue_code(ctx: HostContext, number: str) -> IssuedWalletCode:
     with ctx.db.write() as session:
         row = load_account(session, number)
         row.atc_issued = max(row.atc_issued, row.atc_last_used) + 1
-        atc, secret = row.atc_issued, bytes.fromhex(row.secret_hex)
+        atc = row.atc_issued
+        secret = wallet_secret(ctx, row.secret_sealed, row.secret_hex)
     step = fmt.step(int(now.timestamp()))
     expires = datetime.fromtimestamp((step + fmt.window_steps) * fmt.step_seconds, now.tzinfo)
     return IssuedWalletCode(
@@ -255,6 +272,22 @@ def _decline(code: str, reason: str, account: WalletAccount | None = None) -> Is
     return IssuerAnswer(CodeVerdict.DECLINE, code, reason, account)
 
 
+def claimed_account(ctx: HostContext, code: WalletCode | ConsumerPresentedCode) -> str | None:
+    """The account a built-in wallet code names, before it is checked (for the risk
+    rules, which run before the issuer so that a locked terminal tests no code)."""
+    fmt = ctx.settings.code_format
+    if isinstance(code, WalletCode):
+        number = code.payload[len(fmt.prefix) : len(fmt.prefix) + fmt.account_digits]
+    else:
+        fields = cpm_fields(fmt, code)
+        number = fields.account if fields is not None else ""
+    return number if is_account_number(number, fmt.account_digits) else None
+
+
+#: Issuer refusals that are about the code itself: a brute-force attempt looks like these.
+CODE_FAILURES = frozenset({"bad_code", "code_used", "atc_replay", "expired"})
+
+
 def authorise_code(
     ctx: HostContext,
     session: Session,
@@ -288,7 +321,7 @@ def authorise_code(
     account = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
     if account is None:
         return _decline("14", "bad_code")
-    secret = bytes.fromhex(account.secret_hex)
+    secret = wallet_secret(ctx, account.secret_sealed, account.secret_hex)
     check = (
         verify_digits(fmt, secret, code_otp, unix)
         if cpm is None

@@ -1,0 +1,48 @@
+"""``/v1/refunds``: refund all or part of a payment, and look a refund up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from scanpay.host.api.deps import CurrentTerminal, HostDep
+from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.services import audit, refunds
+from scanpay.protocol.models import Refund, RefundRequest
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/refunds", tags=["refunds"], responses=ERROR_RESPONSES)
+
+RefundNoPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@router.post("", response_model=Refund)
+def create_refund(
+    body: RefundRequest, ctx: HostDep, terminal: CurrentTerminal, response: Response
+) -> Refund:
+    """Refund ``amount`` of a payment back to the payer (a supervisor in ``approved_by``).
+
+    200 with the refund: SUCCESS (00; the payment becomes PARTIALLY_REFUNDED or
+    REFUNDED), or FAILED with 12 (the payment holds no money: failed, reversed)
+    or 57 (risk rules). Idempotent on ``out_refund_no``: the same body again
+    returns the stored refund (``X-Scanpay-Replayed: true``), another body is
+    409/95. More than is left to refund is 400/13 and changes nothing.
+    """
+    created = refunds.create_refund(
+        ctx,
+        body,
+        merchant_pk=terminal.merchant_pk,
+        actor=audit.Actor.terminal(terminal.terminal_id),
+        terminal_pk=terminal.terminal_pk,
+    )
+    if created.replayed:
+        response.headers["X-Scanpay-Replayed"] = "true"
+    return created.refund
+
+
+@router.get("/{out_refund_no}", response_model=Refund)
+def get_refund(out_refund_no: RefundNoPath, ctx: HostDep, terminal: CurrentTerminal) -> Refund:
+    """A refund of this merchant (404/25 for any other number)."""
+    return refunds.get_refund(ctx, terminal.merchant_pk, out_refund_no)

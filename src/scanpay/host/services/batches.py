@@ -1,0 +1,154 @@
+"""Batch close: a terminal's day-close totals compared with the host's own records.
+
+The host's side of a terminal's day (host timezone), the same way the
+terminal counts it: payments of this terminal that captured money (SUCCESS,
+PARTIALLY_REFUNDED, REFUNDED; an order's payment counts on the day the order
+was created), and refunds this terminal asked for that succeeded that day.
+Training transactions are left out, and so is a payment that reached an order
+after it closed (the host refunded it at once; the terminal never saw it).
+Every batch and its verdict is stored and audited (the merchant portal shows
+the differences).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import and_, or_, select
+
+from scanpay.host.db.models import BatchClose, Order, Payment, Refund
+from scanpay.host.domain.batch import BatchLine, BatchTotals, compare_batch
+from scanpay.host.domain.settlement import day_bounds
+from scanpay.host.services import audit
+from scanpay.host.services.auth import TerminalIdentity
+from scanpay.host.services.context import HostContext
+from scanpay.host.services.risk import CAPTURED
+from scanpay.protocol.models import BatchCloseRequest, BatchCloseResponse, BatchDifference
+
+__all__ = ["close_batch", "host_lines"]
+
+
+def host_lines(ctx: HostContext, terminal_pk: int, day: date, currency: str) -> list[BatchLine]:
+    """The host's payment and refund lines of one terminal's business day."""
+    start, end = day_bounds(day, ctx.settings.zone)
+    with ctx.db.read() as session:
+        payments = session.execute(
+            select(Payment.out_trade_no, Payment.status, Payment.amount)
+            .outerjoin(
+                Order,
+                and_(
+                    Order.merchant_id == Payment.merchant_id,
+                    Order.out_trade_no == Payment.out_trade_no,
+                ),
+            )
+            .where(
+                Payment.terminal_id == terminal_pk,
+                Payment.training.is_(False),
+                Payment.currency == currency,
+                Payment.status.in_(CAPTURED),
+                or_(
+                    # An order's own payment, on the day the order was made. A payment
+                    # that came after its order closed was the host's to give back:
+                    # the terminal never had it, so it is not in the batch.
+                    and_(
+                        Order.payment_id == Payment.id,
+                        Order.created_at >= start,
+                        Order.created_at < end,
+                    ),
+                    and_(Order.id.is_(None), Payment.created_at >= start, Payment.created_at < end),
+                ),
+            )
+        ).all()
+        refunds = session.execute(
+            select(Refund.out_refund_no, Refund.amount).where(
+                Refund.terminal_id == terminal_pk,
+                Refund.training.is_(False),
+                Refund.currency == currency,
+                Refund.status == "SUCCESS",
+                Refund.created_at >= start,
+                Refund.created_at < end,
+            )
+        ).all()
+    lines = [BatchLine(no, "payment", status, int(amount)) for no, status, amount in payments]
+    lines += [BatchLine(no, "refund", "SUCCESS", int(amount)) for no, amount in refunds]
+    return lines
+
+
+def close_batch(
+    ctx: HostContext, auth: TerminalIdentity, request: BatchCloseRequest
+) -> BatchCloseResponse:
+    """Compare a terminal's batch with the host's records; matched, or the differences."""
+    lines = host_lines(ctx, auth.terminal_pk, request.date, request.currency)
+    theirs = BatchTotals(request.count, request.total, request.refund_count, request.refund_total)
+    items = (
+        [BatchLine(i.out_trade_no, i.kind, i.status, i.amount) for i in request.items]
+        if request.items is not None
+        else None
+    )
+    result = compare_batch(theirs, items, lines)
+    differences = [
+        BatchDifference(out_trade_no=d.out_trade_no, kind=d.kind, terminal=d.terminal, host=d.host)  # type: ignore[arg-type]
+        for d in result.differences
+    ]
+    now = ctx.now()
+    host = result.host
+    with ctx.db.write() as session:
+        session.add(
+            BatchClose(
+                merchant_id=auth.merchant_pk,
+                terminal_id=auth.terminal_pk,
+                business_date=request.date,
+                currency=request.currency,
+                matched=result.matched,
+                terminal_totals=json.dumps(
+                    {
+                        "count": theirs.count,
+                        "total": theirs.total,
+                        "refund_count": theirs.refund_count,
+                        "refund_total": theirs.refund_total,
+                    }
+                ),
+                host_totals=json.dumps(
+                    {
+                        "count": host.count,
+                        "total": host.total,
+                        "refund_count": host.refund_count,
+                        "refund_total": host.refund_total,
+                    }
+                ),
+                differences=json.dumps([d.model_dump() for d in differences]),
+                created_at=now,
+            )
+        )
+        audit.record(
+            session,
+            now,
+            audit.Actor.terminal(auth.terminal_id),
+            "batch.close",
+            ("terminal", auth.terminal_id),
+            merchant=auth.merchant_id,
+            business_date=request.date.isoformat(),
+            matched=result.matched,
+            terminal={
+                "count": theirs.count,
+                "total": theirs.total,
+                "refund_count": theirs.refund_count,
+                "refund_total": theirs.refund_total,
+            },
+            host={
+                "count": host.count,
+                "total": host.total,
+                "refund_count": host.refund_count,
+                "refund_total": host.refund_total,
+            },
+            differences=len(differences),
+        )
+    return BatchCloseResponse(
+        matched=result.matched,
+        count=host.count,
+        total=host.total,
+        refund_count=host.refund_count,
+        refund_total=host.refund_total,
+        differences=differences,
+    )

@@ -1,0 +1,135 @@
+"""Operations: health, readiness, metrics, request ids in JSON logs, masking, the leak scan."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from host.kit import CAPTURE, SECRETS, World, free_socket, leaks, remember
+from scanpay.host import HostSettings, create_app
+from scanpay.host.db.engine import Database
+from scanpay.host.db.migrate import head_revision, upgrade
+from scanpay.host.logs import JsonFormatter, redact
+
+
+def test_health_and_readiness(world: World) -> None:
+    assert httpx.get(world.host.url + "/healthz", timeout=10).json() == {"status": "ok"}
+    ready = httpx.get(world.host.url + "/readyz", timeout=10)
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ok": True,
+        "database": True,
+        "revision": head_revision(),
+        "expected": head_revision(),
+        "detail": "",
+    }
+
+
+def test_not_ready_on_an_old_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    upgrade(db, "0001")
+    db.dispose()
+    app = create_app(HostSettings(database_url=url), migrate=False, sweep=False)
+    sock = free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive()
+            thread.join(0.01)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        answer = httpx.get(base + "/readyz", timeout=10)
+        assert answer.status_code == 503
+        assert answer.json()["revision"] == "0001"
+        assert answer.json()["detail"] == "the schema is not migrated"
+        assert httpx.get(base + "/healthz", timeout=10).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _sample(text: str, prefix: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_metrics_count_requests_payments_and_refunds(world: World) -> None:
+    before = httpx.get(world.host.url + "/metrics", timeout=10).text
+    world.pay("MT-1", 100)
+    world.pay("MT-2", 90_000)  # declined 51
+    world.terminal.refund("MT-1-R1", "MT-1", 50)
+    world.terminal.get("MT-1")
+    after = httpx.get(world.host.url + "/metrics", timeout=10)
+    assert after.headers["content-type"].startswith("text/plain")
+    text = after.text
+    ok = 'scanpay_payments_total{code="00",kind="payment",status="SUCCESS"}'
+    assert _sample(text, ok) - _sample(before, ok) >= 1
+    declined = 'scanpay_payments_total{code="51",kind="payment",status="FAILED"}'
+    assert _sample(text, declined) - _sample(before, declined) >= 1
+    assert _sample(text, 'scanpay_refunds_total{code="00",status="SUCCESS"}') >= 1
+    route = 'scanpay_http_requests_total{method="POST",route="/v1/payments",status="200"}'
+    assert _sample(text, route) - _sample(before, route) >= 2
+    # Routes are labelled by template, never by the raw path (no trade numbers in labels).
+    assert 'route="/v1/payments/{out_trade_no}"' in text and "MT-1" not in text
+    assert "scanpay_http_request_duration_seconds_bucket" in text
+
+
+def test_every_answer_has_a_request_id_in_the_logs(world: World) -> None:
+    mine = "req-" + "7" * 12
+    answer = world.terminal.request("GET", "/v1/terminals/self")
+    assert len(answer.headers["x-request-id"]) == 32
+    world.terminal.http.headers["X-Request-Id"] = mine
+    try:
+        echoed = world.terminal.pay("LG-1", 100, world.code())
+    finally:
+        del world.terminal.http.headers["X-Request-Id"]
+    assert echoed.headers["x-request-id"] == mine
+    records = [json.loads(line) for line in CAPTURE.lines if mine in line]
+    loggers = {r["logger"] for r in records}
+    assert {"scanpay.host.payments", "scanpay.host.access"} <= loggers
+    assert all(r["request_id"] == mine for r in records)
+    access = next(r for r in records if r["logger"] == "scanpay.host.access")
+    assert (access["route"], access["status"], access["level"]) == ("/v1/payments", 200, "info")
+    assert access["ts"].endswith("+00:00")
+
+
+def test_redaction_masks_what_looks_like_a_secret() -> None:
+    text = (
+        "code 881234567890123456 cpm hQVDUFYwMWEQTwjwU0NBTlBBWVAHU0NBTlBBWV8 "
+        f"key {'ab' * 32} sealed enc1:QUJDREVGR0g trade T1-0001 at 1798300800"
+    )
+    masked = redact(text)
+    assert "881234567890123456" not in masked and "881234********3456" in masked
+    assert "hQVDUF" in masked and "WVAHU0NB" not in masked
+    assert "ab" * 32 not in masked and "[redacted]" in masked and "[sealed]" in masked
+    assert "T1-0001" in masked and "1798300800" in masked  # ordinary numbers stay
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "paid %s", ("881234567890123456",),
+                               None)  # fmt: skip
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "paid 881234********3456"
+
+
+def test_the_leak_scan_finds_a_planted_secret() -> None:
+    secret = remember("99" + "0" * 14 + "42")
+    lines = ['{"message": "ok"}', f'{{"message": "oops {secret}"}}', '{"pin": 1234567}']
+    assert leaks(lines, {secret}) == [(secret, lines[1])]
+    # A short secret (a PIN) counts only standing alone, not inside a longer number.
+    assert leaks(lines, {"123456"}) == []
+    assert leaks(['{"pin": "123456"}'], {"123456"}) == [("123456", '{"pin": "123456"}')]
+    SECRETS.discard(secret)  # planted here, never logged
+
+
+def test_a_payment_is_logged_masked_and_never_in_full(world: World) -> None:
+    code = world.code()
+    world.terminal.pay("LG-2", 100, code)
+    lines = [line for line in CAPTURE.lines if "LG-2" in line]
+    assert any(code[:6] + "*" * 8 + code[-4:] in line for line in lines)
+    assert not leaks(CAPTURE.lines, {code, world.terminal.key, world.wallet.secret})

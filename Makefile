@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The whole system on this machine: host (SQLite under ./data), demo data on the
+# first run, the terminal agent with the cashier screen, the wallet page.
 run: $(STAMP)
-	$(BIN)/scanpay --help
+	$(BIN)/scanpay run
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-_GROUPS = ["code", "host", "scan", "bench"]
+_GROUPS = ["run", "code", "host", "terminal", "scan", "bench", "demo", "chaos"]
 
 
 def _version(value: bool) -> None:

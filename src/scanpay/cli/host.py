@@ -49,6 +49,7 @@ ledger_app = typer.Typer(help="The double-entry ledger.")
 limits_app = typer.Typer(help="Risk limits: per-transaction, daily, velocity, lockout...")
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.")
 review_app = typer.Typer(help="Transactions the risk rules flagged for review.")
+user_app = typer.Typer(help="Merchant portal logins: merchants' owners, accountants, operators.")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(terminal_app, name="terminal")
 app.add_typer(wallet_app, name="wallet")
@@ -56,12 +57,16 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(limits_app, name="limits")
 app.add_typer(audit_app, name="audit")
 app.add_typer(review_app, name="review")
+app.add_typer(user_app, name="user")
 
 EXIT_REFUSED = 1
 T = TypeVar("T")
 
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
 _OPERATOR: dict[str, str] = {}
+# --database-url of this invocation; kept here, not put in os.environ, so that a
+# command run in-process (tests, `scanpay run`) leaves the process's environment alone.
+_DATABASE: dict[str, str] = {}
 
 
 @app.callback()
@@ -74,8 +79,9 @@ def _host(
     ),
 ) -> None:
     """Run and operate the acquiring host."""
+    _DATABASE.clear()
     if database_url:
-        os.environ["SCANPAY_DATABASE_URL"] = database_url
+        _DATABASE["url"] = database_url
     _OPERATOR["name"] = operator or _login_name()
 
 
@@ -90,9 +96,17 @@ def _actor() -> audit.Actor:
     return audit.Actor.operator(_OPERATOR.get("name") or _login_name())
 
 
+def _environ() -> dict[str, str]:
+    """The environment with this invocation's --database-url in it."""
+    env = dict(os.environ)
+    if "url" in _DATABASE:
+        env["SCANPAY_DATABASE_URL"] = _DATABASE["url"]
+    return env
+
+
 def _settings() -> HostSettings:
     try:
-        return HostSettings.from_env()
+        return HostSettings.from_env(_environ())
     except ValueError as exc:
         typer.echo(f"bad settings: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -183,6 +197,7 @@ def serve_command(
     import uvicorn
 
     from scanpay.host.logs import configure_logging
+    from scanpay.host.serving import SpreadWorkers, reuse_port_sockets, supports_reuse_port
 
     if (certfile is None) != (keyfile is None):
         typer.echo("give both --certfile and --keyfile (or neither)", err=True)
@@ -195,20 +210,28 @@ def serve_command(
         upgrade(ctx.db)
         seal_legacy(ctx)
     configure_logging(log_level)
-    # Workers re-read the settings from the environment (the database URL included).
+    # Workers re-read the settings from the environment (the database URL included);
+    # serve runs until the process ends, so it may set them there.
+    os.environ.update(_environ())
     os.environ["SCANPAY_LOG_LEVEL"] = log_level
-    uvicorn.run(
-        "scanpay.host.api.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        log_config=None,  # ours: JSON lines with the request id
-        access_log=False,  # ours has the request id and the route
-        ssl_certfile=str(certfile) if certfile else None,
-        ssl_keyfile=str(keyfile) if keyfile else None,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "log_config": None,  # ours: JSON lines with the request id
+        "access_log": False,  # ours has the request id and the route
+        "ssl_certfile": str(certfile) if certfile else None,
+        "ssl_keyfile": str(keyfile) if keyfile else None,
+    }
+    target = "scanpay.host.api.app:create_app_from_env"
+    if workers > 1 and supports_reuse_port():
+        # A listening socket per worker, so that connections spread over all of them.
+        config = uvicorn.Config(target, **options)
+        SpreadWorkers(config, reuse_port_sockets(host, port, workers)).run()
+        return
+    uvicorn.run(target, **options)
 
 
 @app.command("certs")
@@ -831,3 +854,130 @@ def restore_command(
     )
     if data["command"] is None and not (data["ledger_ok"] and data["audit_ok"]):
         raise typer.Exit(EXIT_REFUSED)
+
+
+# --------------------------------------------------------------------------- portal users
+
+
+def _print_user(u: Any) -> None:
+    where = u.merchant_id or "acquirer"
+    typer.echo(f"{u.user_id}  {u.email:<32} {u.role:<10} {where:<8} {u.status}")
+
+
+@user_app.command("add")
+def user_add(
+    email: str = typer.Option(..., "--email", help="The login (an e-mail address)."),
+    merchant: str | None = typer.Option(None, "--merchant", help="Merchant id (M...)."),
+    role: str = typer.Option(
+        "owner", "--role", help="owner, accountant or read-only (a merchant's user)."
+    ),
+    operator: bool = typer.Option(False, "--operator", help="An acquirer operator instead."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin (else it is prompted)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a merchant portal login (argon2-hashed password; never printed or logged)."""
+    import sys
+
+    from scanpay.host.portal import accounts
+
+    if operator == (merchant is not None):
+        typer.echo("give --merchant ID (a merchant's user) or --operator (acquirer)", err=True)
+        raise typer.Exit(2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    info = _run(
+        as_json,
+        lambda ctx: accounts.add_user(
+            ctx,
+            email=email,
+            password=password,
+            role="operator" if operator else role,
+            merchant_id=merchant,
+            actor=_actor(),
+        ),
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_user(info))
+
+
+@user_app.command("list")
+def user_list(
+    merchant: str | None = typer.Option(None, "--merchant"), as_json: bool = JsonOption
+) -> None:
+    """Portal logins (of one merchant when given)."""
+    from scanpay.host.portal import accounts
+
+    items = _run(as_json, lambda ctx: accounts.list_users(ctx, merchant))
+    _emit(as_json, [u.to_dict() for u in items], lambda: _each(items, _print_user))
+
+
+@user_app.command("disable")
+def user_disable(email: str, as_json: bool = JsonOption) -> None:
+    """Disable a login (its sessions end at once)."""
+    from scanpay.host.portal import accounts
+
+    info = _run(as_json, lambda ctx: accounts.set_user_status(ctx, email, False, actor=_actor()))
+    _emit(as_json, info.to_dict(), lambda: _print_user(info))
+
+
+@user_app.command("enable")
+def user_enable(email: str, as_json: bool = JsonOption) -> None:
+    """Enable a disabled login again."""
+    from scanpay.host.portal import accounts
+
+    info = _run(as_json, lambda ctx: accounts.set_user_status(ctx, email, True, actor=_actor()))
+    _emit(as_json, info.to_dict(), lambda: _print_user(info))
+
+
+@app.command("fixtures")
+def fixtures_command(
+    transactions: int = typer.Option(100_000, "--transactions", min=1, help="Payments to write."),
+    merchant: str | None = typer.Option(
+        None, "--merchant", help="Write for this merchant (default: a new approved one)."
+    ),
+    days: int = typer.Option(90, "--days", min=1, max=3650, help="Spread over this many days."),
+    terminals_: int = typer.Option(4, "--terminals", min=1, max=50),
+    settle_days: int = typer.Option(7, "--settle", min=0, max=365, help="Days to settle."),
+    seed: int = typer.Option(8, "--seed"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write realistic transactions in bulk (ledger and audit chain stay consistent).
+
+    For the merchant portal's benchmark and demos: payments of the last days with
+    refunds, declines, reversals and orders, their ledger entries and audit
+    records, settled days, day-close batches and a terminal self-test.
+    """
+    import sys
+
+    from scanpay.host.portal import fixtures
+
+    def show(done: int, total: int) -> None:
+        if not as_json and sys.stderr.isatty():
+            typer.echo(f"  {done}/{total}", err=True)
+
+    report = _run(
+        as_json,
+        lambda ctx: fixtures.generate(
+            ctx,
+            transactions=transactions,
+            merchant_id=merchant,
+            days=days,
+            terminal_count=terminals_,
+            settle_days=settle_days,
+            seed=seed,
+            progress=show,
+        ),
+    )
+    _emit(
+        as_json,
+        report.to_dict(),
+        lambda: typer.echo(
+            f"{report.merchant_id}: {report.payments} payments ({report.captured} captured, "
+            f"{report.refunds} refunds, {report.orders} orders), terminals "
+            f"{' '.join(report.terminals)}, {report.settled_days} days settled, "
+            f"{report.seconds:.1f} s"
+        ),
+    )

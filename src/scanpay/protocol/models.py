@@ -34,6 +34,7 @@ __all__ = [
     "Refund",
     "RefundRequest",
     "RefundStatus",
+    "SelfTestReport",
     "Settlement",
     "SettlementLine",
     "TerminalStatus",
@@ -108,6 +109,25 @@ class TerminalStatus(_Response):
     server_time: datetime
     min_software_version: str
     software_version: str | None = None
+
+
+CheckState = Literal["ok", "warn", "fail"]
+
+
+class SelfTestReport(_Request):
+    """``POST /v1/terminals/self/report``: a terminal's latest self-test, for its
+    merchant's portal (reversals still waiting for the host, sales in doubt)."""
+
+    status: CheckState
+    pending_reversals: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    in_doubt: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    checks: Annotated[
+        dict[Annotated[str, Field(max_length=32)], CheckState], Field(max_length=32)
+    ] = {}
+    pending: Annotated[
+        list[Annotated[str, Field(max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]],
+        Field(max_length=100, description="Trade numbers of the reversals still pending"),
+    ] = []
 
 
 class PaymentRequest(_Request):

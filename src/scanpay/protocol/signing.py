@@ -27,6 +27,7 @@ __all__ = [
     "HEADER_TERMINAL",
     "HEADER_TIMESTAMP",
     "MAX_SKEW_SECONDS",
+    "REFUSED_COPY_MAY_HAVE_PASSED",
     "SignedHeaders",
     "body_hash",
     "is_valid_nonce",
@@ -41,6 +42,14 @@ HEADER_TIMESTAMP = "X-Scanpay-Timestamp"
 HEADER_NONCE = "X-Scanpay-Nonce"
 HEADER_SIGNATURE = "X-Scanpay-Signature"
 MAX_SKEW_SECONDS = 300
+
+REFUSED_COPY_MAY_HAVE_PASSED = frozenset({HEADER_NONCE, HEADER_TIMESTAMP})
+"""Fields whose refusal (a replayed nonce, a stale timestamp) is not a "no".
+
+On a network that duplicates requests, the host may accept one copy and refuse
+the other for its nonce; the sender must then treat the refusal as no answer
+and ask for the stored result, never as a decline.
+"""
 
 _NONCE = re.compile(r"[0-9a-f]{16,64}")
 

@@ -31,10 +31,12 @@ from scanpay.host.api.waiters import Waiters
 from scanpay.host.clock import Clock
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.logs import configure_logging
+from scanpay.host.portal import install as _install_portal
 from scanpay.host.services import operations
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
+from scanpay.host.wallet_page import install as _install_wallet_page
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -125,6 +127,8 @@ def create_app(
         ops,
     ):
         app.include_router(module.router)
+    _install_wallet_page(app)  # the customer's wallet page at /wallet/ (issue 7)
+    _install_portal(app)  # the merchant portal at /portal/ (issue 8)
     return app
 
 

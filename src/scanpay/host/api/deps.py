@@ -1,4 +1,9 @@
-"""Route dependencies: the host context and the authenticated terminal."""
+"""Route dependencies: the host context and the authenticated terminal.
+
+Both are ``async``: they only read the request, and FastAPI runs a plain
+function dependency in its thread pool, a hand-over to another thread and back
+for every request and dependency.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +25,12 @@ from scanpay.protocol.signing import (
 __all__ = ["CurrentTerminal", "HostDep"]
 
 
-def _host(request: Request) -> HostContext:
+async def _host(request: Request) -> HostContext:
     ctx: HostContext = request.app.state.ctx
     return ctx
 
 
-def _terminal(
+async def _terminal(
     request: Request,
     # Declared for the OpenAPI document; SignedEnvelope has already checked them.
     x_terminal: Annotated[str | None, Header(alias=HEADER_TERMINAL)] = None,

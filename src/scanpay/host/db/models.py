@@ -27,6 +27,7 @@ from scanpay.host.db.types import UTCDateTime
 
 __all__ = [
     "ActivationCode",
+    "Application",
     "AuditHead",
     "AuditLog",
     "Base",
@@ -39,12 +40,16 @@ __all__ = [
     "Nonce",
     "Order",
     "Payment",
+    "PortalLoginAttempt",
+    "PortalSession",
+    "PortalUser",
     "Refund",
     "RiskLimit",
     "Settlement",
     "SettlementLine",
     "Terminal",
     "TerminalKey",
+    "TerminalSelfTest",
     "UsedCode",
     "WalletAccount",
     "merchant_public_id",
@@ -175,6 +180,8 @@ class LedgerAccount(Base):
 
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
+    # Settlement reads one day's entries (with thousands of days behind them).
+    __table_args__ = (Index("ix_ledger_entries_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -242,6 +249,8 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "out_trade_no"),
         Index("ix_payments_merchant_created", "merchant_id", "created_at", "id"),
+        # The portal's list sorted by amount (keyset on amount, id).
+        Index("ix_payments_merchant_amount", "merchant_id", "amount", "id"),
         # Risk history: per terminal (velocity, duplicates), per merchant and wallet (daily).
         Index("ix_payments_terminal_created", "terminal_id", "created_at"),
         Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
@@ -305,7 +314,7 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     training: Mapped[bool] = mapped_column(Boolean, default=False)
     risk_flags: Mapped[str | None] = mapped_column(String(128))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -316,6 +325,7 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "out_trade_no"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        Index("ix_orders_merchant_created", "merchant_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -458,3 +468,109 @@ class BatchClose(Base):
     host_totals: Mapped[str] = mapped_column(Text)
     differences: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TerminalSelfTest(Base):
+    """A terminal's latest self-test as it reported it (``POST /v1/terminals/self/report``):
+    what the merchant portal shows beside the terminal (pending reversals, sales in doubt)."""
+
+    __tablename__ = "terminal_selftests"
+
+    terminal_id: Mapped[int] = mapped_column(
+        ForeignKey("terminals.id"), primary_key=True, autoincrement=False
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8))
+    pending_reversals: Mapped[int] = mapped_column(Integer)
+    in_doubt: Mapped[int] = mapped_column(Integer)
+    software_version: Mapped[str | None] = mapped_column(String(32))
+    #: The checks by name (JSON: {"camera": "ok", ...}) and the trade numbers still pending.
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class Application(Base):
+    """A business's application for acquiring, from the portal's public form to the
+    operator's decision. ``codes_sealed`` holds the new terminals' one-time activation
+    codes, sealed under the master key, for the owner's login to show."""
+
+    __tablename__ = "merchant_applications"
+    __table_args__ = (Index("ix_merchant_applications_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    company_name: Mapped[str] = mapped_column(String(64))
+    shop_name: Mapped[str] = mapped_column(String(25))
+    license: Mapped[str] = mapped_column(String(18), index=True)
+    legal_representative: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    city: Mapped[str] = mapped_column(String(15))
+    address: Mapped[str] = mapped_column(String(128))
+    mcc: Mapped[str] = mapped_column(String(4))
+    monthly_volume: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    terminal_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(256))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    codes_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PortalUser(Base):
+    """A merchant portal login: a merchant's owner, accountant or read-only user (or an
+    applicant's owner before approval: ``application_id`` set, ``merchant_id`` not yet),
+    or an acquirer operator (no merchant). Passwords are argon2 hashes."""
+
+    __tablename__ = "portal_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_applications.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:  # never print the hash
+        return f"PortalUser(id={self.id}, role={self.role})"
+
+
+class PortalSession(Base):
+    """A logged-in portal session. The cookie holds a random token; the table holds its
+    SHA-256 (a leaked table opens no session), and the session's CSRF token."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    def __repr__(self) -> str:  # never print the tokens
+        return f"PortalSession(id={self.id}, user_id={self.user_id})"
+
+
+class PortalLoginAttempt(Base):
+    """One portal login attempt: the throttle's evidence (per e-mail and per address)."""
+
+    __tablename__ = "portal_login_attempts"
+    __table_args__ = (
+        Index("ix_portal_login_attempts_email_at", "email", "at"),
+        Index("ix_portal_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

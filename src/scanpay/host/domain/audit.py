@@ -22,9 +22,11 @@ __all__ = [
     "GENESIS",
     "AuditRecord",
     "ChainReport",
+    "RecordTemplate",
     "canonical_json",
     "link",
     "record_hash",
+    "record_template",
     "verify_chain",
 ]
 
@@ -120,6 +122,70 @@ def link(
         "",
     )
     return replace(draft, hash=record_hash(draft))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTemplate:
+    """A record's canonical JSON before it is chained, around the two fields the chain
+    gives it: ``head + PREV_HASH + middle + SEQ + tail``.
+
+    The keys are sorted and ``prev`` and ``seq`` are neighbours, so the text of a
+    record is the same with any previous hash and sequence number in those two
+    places (64 hex digits and a decimal integer need no escaping). The link can
+    then be made wherever the chain's head is read (by the database, under the
+    head's lock): the hash is SHA-256 of :meth:`text`, exactly :func:`record_hash`.
+    """
+
+    head: str
+    middle: str
+    tail: str
+    #: The record's ``data`` as canonical JSON text (what the record stores).
+    data: str
+
+    def text(self, prev_hash: str, seq: int) -> str:
+        """The canonical JSON of the record chained after ``prev_hash`` as number ``seq``."""
+        return f"{self.head}{prev_hash}{self.middle}{seq}{self.tail}"
+
+
+_MARK = '"prev":"","seq":0,"subject":'
+
+
+def record_template(
+    *,
+    at: str,
+    actor_kind: str,
+    actor_id: str,
+    action: str,
+    subject_kind: str,
+    subject_id: str,
+    merchant_id: str | None,
+    data: Mapping[str, Any],
+) -> RecordTemplate:
+    """The :class:`RecordTemplate` of a record with these fields."""
+    draft = AuditRecord(
+        0,
+        at,
+        actor_kind,
+        actor_id,
+        action,
+        subject_kind,
+        subject_id,
+        merchant_id,
+        canonical_json(dict(data)),
+        "",
+        "",
+    )
+    text = canonical_json(draft.fields())
+    # Every other string is escaped inside its JSON string, so the mark occurs once.
+    at_mark = text.index(_MARK)
+    cut = at_mark + len('"prev":"')
+    rest = len('","seq":')
+    return RecordTemplate(
+        head=text[:cut],
+        middle=text[cut : cut + rest],
+        tail=text[at_mark + len(_MARK) - len(',"subject":') :],
+        data=draft.data,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,11 @@ the one before (:mod:`scanpay.host.domain.audit`) and moves the head. So:
 - a record exists exactly when its change was committed (same transaction);
 - appends take turns in every host process (the head's row lock on
   PostgreSQL, the single writer on SQLite), and the chain has no gaps;
-- the head is locked last and held only until commit, so the turn is short.
+- the head is locked last and held only until commit, so the turn is short; on
+  PostgreSQL a transaction's single record is linked by the database itself, in
+  the statement that locks the head (the same canonical JSON and SHA-256,
+  :func:`scanpay.host.domain.audit.record_template`), so no round trip falls
+  inside the turn.
 
 Database triggers refuse UPDATE and DELETE on ``audit_log`` (migration 0002);
 :func:`verify` walks the chain and names the first broken record.
@@ -24,11 +28,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from scanpay.host.db.models import AuditHead, AuditLog
-from scanpay.host.domain.audit import AuditRecord, ChainReport, link, verify_chain
+from scanpay.host.db.types import UTCDateTime
+from scanpay.host.domain.audit import (
+    AuditRecord,
+    ChainReport,
+    link,
+    record_template,
+    verify_chain,
+)
 from scanpay.host.services.context import HostContext
 
 __all__ = [
@@ -43,6 +54,16 @@ __all__ = [
 
 _PENDING = "scanpay_audit_pending"
 _HEAD_ID = 1
+
+# Built once: every audited transaction runs them.
+_head, _log = AuditHead.__table__, AuditLog.__table__
+_LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == _HEAD_ID).with_for_update()
+_APPEND = insert(_log)
+_MOVE_HEAD = (
+    update(_head)
+    .where(_head.c.id == _HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +131,11 @@ def _append_pending(session: Session) -> None:
     pending: list[_Pending] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
+    if len(pending) == 1 and _links_in_database(session):
+        _append_in_database(session, pending[0])
+        return
     # The head is locked last in the transaction and released at commit.
-    seq, prev = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update()
-    ).one()
+    seq, prev = session.connection().execute(_LOCK_HEAD).one()
     rows: list[dict[str, Any]] = []
     for item in pending:
         seq += 1
@@ -145,8 +167,80 @@ def _append_pending(session: Session) -> None:
                 "hash": chained.hash,
             }
         )
-    session.execute(insert(AuditLog), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(seq=seq, hash=prev))
+    session.connection().execute(_APPEND, rows)
+    session.connection().execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+
+
+# PostgreSQL links a record in the statement that locks the head: the head is then held
+# from that statement to the commit, with no round trip (and no wait for this
+# process's other threads) in between, so the turn every audited transaction takes is
+# as short as it can be. The text hashed is the record's canonical JSON, built here
+# (:func:`record_template`) around the previous hash and number the head holds.
+_LINK_IN_DATABASE = text(
+    """
+WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+new AS (
+    SELECT old.seq + 1 AS seq, old.hash AS prev,
+           encode(sha256(convert_to(
+               CAST(:head AS text) || old.hash || CAST(:middle AS text)
+               || CAST(old.seq + 1 AS text) || CAST(:tail AS text), 'UTF8')), 'hex') AS hash
+    FROM old
+),
+moved AS (UPDATE audit_head SET seq = new.seq, hash = new.hash FROM new WHERE audit_head.id = 1)
+INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, subject_kind, subject_id,
+                       merchant_id, data, prev_hash, hash)
+SELECT new.seq, :at, :actor_kind, :actor_id, :action, :subject_kind, :subject_id,
+       :merchant_id, :data, new.prev, new.hash
+FROM new
+"""
+).bindparams(bindparam("at", type_=UTCDateTime()))
+_IN_DATABASE: dict[tuple[int, str], bool] = {}
+
+
+def _links_in_database(session: Session) -> bool:
+    """Whether this database links records itself: PostgreSQL 11+ (``sha256``) with UTF-8
+    text (so that it hashes the same bytes as :func:`record_hash`)."""
+    bind = session.get_bind()
+    key = (id(bind), bind.dialect.name)
+    known = _IN_DATABASE.get(key)
+    if known is None:
+        known = False
+        if bind.dialect.name == "postgresql":
+            conn = session.connection()
+            version = conn.dialect.server_version_info or (0,)
+            encoding = conn.exec_driver_sql("SHOW server_encoding").scalar()
+            known = version >= (11,) and str(encoding).upper() in ("UTF8", "UTF-8")
+        _IN_DATABASE[key] = known
+    return known
+
+
+def _append_in_database(session: Session, item: _Pending) -> None:
+    template = record_template(
+        at=item.at.isoformat(),
+        actor_kind=item.actor.kind,
+        actor_id=item.actor.id,
+        action=item.action,
+        subject_kind=item.subject_kind,
+        subject_id=item.subject_id,
+        merchant_id=item.merchant_id,
+        data=item.data,
+    )
+    session.connection().execute(
+        _LINK_IN_DATABASE,
+        {
+            "head": template.head,
+            "middle": template.middle,
+            "tail": template.tail,
+            "at": item.at,
+            "actor_kind": item.actor.kind,
+            "actor_id": item.actor.id,
+            "action": item.action,
+            "subject_kind": item.subject_kind,
+            "subject_id": item.subject_id,
+            "merchant_id": item.merchant_id,
+            "data": template.data,
+        },
+    )
 
 
 def _stored(row: AuditLog) -> AuditRecord:

@@ -13,10 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
 
-from scanpay.host.db.models import Merchant, Nonce, Terminal, TerminalKey, parse_public_id
+from scanpay.host.db.engine import insert_if_new
+from scanpay.host.db.models import (
+    Merchant,
+    Nonce,
+    Terminal,
+    TerminalKey,
+    merchant_public_id,
+    parse_public_id,
+    terminal_public_id,
+)
 from scanpay.host.domain.parties import TerminalStatus, key_is_usable
 from scanpay.host.errors import HostError
 from scanpay.host.services.context import HostContext
@@ -28,6 +36,36 @@ __all__ = ["SecurityError", "TerminalIdentity", "authenticate", "current_key"]
 
 _PRUNE_EVERY = 60.0
 _SEEN_EVERY = timedelta(minutes=1)
+
+# The hot path's statements, built once (building them per request costs more than
+# running them). One query reads the terminal, its merchant and its keys, newest first.
+_terminals, _merchants, _keys = Terminal.__table__, Merchant.__table__, TerminalKey.__table__
+_IDENTITY = (
+    select(
+        _terminals.c.status,
+        _terminals.c.last_seen_at,
+        _merchants.c.id,
+        _merchants.c.status,
+        _keys.c.key_sealed,
+        _keys.c.key_hex,
+        _keys.c.not_after,
+    )
+    .select_from(
+        _terminals.join(_merchants, _merchants.c.id == _terminals.c.merchant_id).outerjoin(
+            _keys, _keys.c.terminal_id == _terminals.c.id
+        )
+    )
+    .where(_terminals.c.id == bindparam("pk"))
+    .order_by(_keys.c.id.desc())
+)
+_SEEN = (
+    update(_terminals)
+    .where(_terminals.c.id == bindparam("pk"))
+    .values(last_seen_at=bindparam("now", type_=_terminals.c.last_seen_at.type))
+)
+
+
+_NONCE_INSERT = insert_if_new(Nonce.__table__, Nonce.__table__.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,78 +112,75 @@ def authenticate(
         )
     now = ctx.now()
     pk = parse_public_id(terminal_id, "T")
-    with ctx.db.read() as session:
-        terminal = session.get(Terminal, pk) if pk is not None else None
-        merchant = session.get(Merchant, terminal.merchant_id) if terminal else None
-        stored = (
-            session.execute(
-                select(TerminalKey.key_sealed, TerminalKey.key_hex, TerminalKey.not_after)
-                .where(TerminalKey.terminal_id == terminal.id)
-                .order_by(TerminalKey.id.desc())
-            ).all()
-            if terminal
-            else []
+    with ctx.db.statements() as db:
+        rows = db.read(_IDENTITY, {"pk": pk}) if pk is not None else []
+        if not rows:
+            raise SecurityError("未知终端", "unknown terminal", signing_key=None)
+        status, last_seen_at, merchant_pk, merchant_status = rows[0][:4]
+        keys = [
+            (terminal_key(ctx, sealed, plain), until)
+            for *_, sealed, plain, until in rows
+            if sealed is not None or plain is not None
+        ]
+        usable = [key for key, not_after in keys if key_is_usable(not_after, now)]
+        current = next((key for key, not_after in keys if not_after is None), None)
+        if status != TerminalStatus.ACTIVE or not usable:
+            raise SecurityError(
+                "终端未激活或已停用", "the terminal is not active", signing_key=current
+            )
+        try:
+            stamp = int(timestamp)
+        except ValueError:
+            stamp = None
+        if stamp is None or abs(now.timestamp() - stamp) > MAX_SKEW_SECONDS:
+            raise SecurityError(
+                "请求时间戳超出允许范围（检查终端时钟）",
+                f"the timestamp is more than {MAX_SKEW_SECONDS} s off the host's clock",
+                signing_key=current,
+                field="X-Scanpay-Timestamp",
+            )
+        if not is_valid_nonce(nonce):
+            raise SecurityError(
+                "随机数格式错误",
+                "the nonce must be 16-64 lower-case hex characters",
+                signing_key=current,
+                field="X-Scanpay-Nonce",
+            )
+        message = request_message(method, path, stamp, nonce, body)
+        # Newest key first: during a rotation's grace period both keys verify.
+        key = next((k for k in usable if verify(k, message, signature)), None)
+        if key is None:
+            raise SecurityError(
+                "签名错误",
+                "the signature does not match",
+                signing_key=current,
+                field="X-Scanpay-Signature",
+            )
+        # The nonce is used up (committed) before the request goes any further.
+        inserted = db.write(
+            _NONCE_INSERT[ctx.db.dialect], {"terminal_id": pk, "nonce": nonce, "request_ts": stamp}
         )
-    if terminal is None or merchant is None:
-        raise SecurityError("未知终端", "unknown terminal", signing_key=None)
-    keys = [(terminal_key(ctx, sealed, plain), until) for sealed, plain, until in stored]
-    usable = [key for key, not_after in keys if key_is_usable(not_after, now)]
-    current = next((key for key, not_after in keys if not_after is None), None)
-    if terminal.status != TerminalStatus.ACTIVE or not usable:
-        raise SecurityError("终端未激活或已停用", "the terminal is not active", signing_key=current)
-    try:
-        stamp = int(timestamp)
-    except ValueError:
-        stamp = None
-    if stamp is None or abs(now.timestamp() - stamp) > MAX_SKEW_SECONDS:
-        raise SecurityError(
-            "请求时间戳超出允许范围（检查终端时钟）",
-            f"the timestamp is more than {MAX_SKEW_SECONDS} s off the host's clock",
-            signing_key=current,
-            field="X-Scanpay-Timestamp",
-        )
-    if not is_valid_nonce(nonce):
-        raise SecurityError(
-            "随机数格式错误",
-            "the nonce must be 16-64 lower-case hex characters",
-            signing_key=current,
-            field="X-Scanpay-Nonce",
-        )
-    message = request_message(method, path, stamp, nonce, body)
-    # Newest key first: during a rotation's grace period both keys verify.
-    key = next((k for k in usable if verify(k, message, signature)), None)
-    if key is None:
-        raise SecurityError(
-            "签名错误",
-            "the signature does not match",
-            signing_key=current,
-            field="X-Scanpay-Signature",
-        )
-    try:
-        with ctx.db.write() as session:
-            session.add(Nonce(terminal_id=terminal.id, nonce=nonce, request_ts=stamp))
-            session.flush()
-            # A coarse "last seen" for the operator, without a write per request.
-            if terminal.last_seen_at is None or now - terminal.last_seen_at > _SEEN_EVERY:
-                session.execute(
-                    update(Terminal)
-                    .where(Terminal.id == terminal.id)
-                    .values(last_seen_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-    except IntegrityError:
-        raise SecurityError(
-            "重复的请求（随机数已使用）",
-            "replayed request: this nonce was already used",
-            signing_key=key,
-            field="X-Scanpay-Nonce",
-        ) from None
+        if inserted != 1:
+            raise SecurityError(
+                "重复的请求（随机数已使用）",
+                "replayed request: this nonce was already used",
+                signing_key=key,
+                field="X-Scanpay-Nonce",
+            )
+        # A coarse "last seen" for the operator, without a write per request.
+        if last_seen_at is None or now - last_seen_at > _SEEN_EVERY:
+            db.write(_SEEN, {"pk": pk, "now": now})
     if ctx.due("prune_nonces", _PRUNE_EVERY):
         with ctx.db.write() as session:
             cutoff = int(now.timestamp()) - MAX_SKEW_SECONDS - 1
             session.execute(delete(Nonce).where(Nonce.request_ts < cutoff))
     return TerminalIdentity(
-        terminal.id, terminal.public_id, merchant.id, merchant.public_id, merchant.status, key
+        pk,
+        terminal_public_id(pk),
+        merchant_pk,
+        merchant_public_id(merchant_pk),
+        merchant_status,
+        key,
     )
 
 

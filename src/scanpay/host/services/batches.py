@@ -13,25 +13,39 @@ the differences).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_, select
 
 from scanpay.host.db.models import BatchClose, Order, Payment, Refund
 from scanpay.host.domain.batch import BatchLine, BatchTotals, compare_batch
 from scanpay.host.domain.settlement import day_bounds
+from scanpay.host.errors import HostError
 from scanpay.host.services import audit
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.risk import CAPTURED
+from scanpay.i18n import Text
 from scanpay.protocol.models import BatchCloseRequest, BatchCloseResponse, BatchDifference
 
 __all__ = ["close_batch", "host_lines"]
 
 
+def _bounds(ctx: HostContext, day: date) -> tuple[datetime, datetime]:
+    """The day's bounds, or 400/30 for a day at the edge of the calendar (0001-01-01,
+    9999-12-31) whose bounds cannot be held as UTC times: it has no records anyway."""
+    try:
+        start, end = day_bounds(day, ctx.settings.zone)
+        start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        text = Text("营业日超出范围", f"business day out of range: {day.isoformat()}")
+        raise HostError("30", text, field="date") from None
+    return start, end
+
+
 def host_lines(ctx: HostContext, terminal_pk: int, day: date, currency: str) -> list[BatchLine]:
     """The host's payment and refund lines of one terminal's business day."""
-    start, end = day_bounds(day, ctx.settings.zone)
+    start, end = _bounds(ctx, day)
     with ctx.db.read() as session:
         payments = session.execute(
             select(Payment.out_trade_no, Payment.status, Payment.amount)

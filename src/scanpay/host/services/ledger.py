@@ -11,11 +11,12 @@ row lock PostgreSQL takes; SQLite runs one writer at a time).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from scanpay.host.services.context import HostContext
 
 __all__ = [
     "InsufficientFunds",
+    "KnownAccount",
     "LedgerReport",
     "check",
     "clearing_code",
@@ -83,59 +85,94 @@ def ensure_account(
     return account
 
 
+_accounts = LedgerAccount.__table__
+_entries = LedgerEntry.__table__
+_postings = LedgerPosting.__table__
+# Built once: the hot path runs them for every payment.
+_LOOKUP = select(_accounts.c.code, _accounts.c.id, _accounts.c.kind, _accounts.c.currency).where(
+    _accounts.c.code.in_(bindparam("codes", expanding=True))
+)
+_MOVE = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("pk"))
+    .values(balance=_accounts.c.balance + bindparam("amount", type_=BigInteger))
+)
+_GUARDED_MOVE = _MOVE.where(_accounts.c.balance + bindparam("amount", type_=BigInteger) >= 0)
+_NEW_ENTRY = insert(_entries).returning(_entries.c.id)
+_NEW_POSTINGS = insert(_postings)
+
+
+#: A ledger account as :func:`post` needs it: id, kind, currency.
+KnownAccount = tuple[int, AccountKind, str]
+
+
 def post(
-    session: Session, entry: Entry, *, kind: str, now: datetime, payment_id: int | None = None
+    session: Session,
+    entry: Entry,
+    *,
+    kind: str,
+    now: datetime,
+    payment_id: int | None = None,
+    known: Mapping[str, KnownAccount] | None = None,
 ) -> int:
     """Write ``entry`` and move the balances, in the caller's transaction; returns its id.
 
     Raises :class:`InsufficientFunds` when a guarded account would go below
-    zero; nothing of the entry is applied then (a savepoint undoes it), so
-    the caller can record a decline in the same transaction.
+    zero; nothing of the entry is applied then (the balances already moved are
+    moved back in the same transaction), so the caller can record a decline in
+    the same transaction. ``known``: accounts the caller has read already, by
+    code (the others are looked up).
     """
+    session.flush()  # the caller's pending rows (a payment the entry names) go first
     codes = [p.account for p in entry.postings]
-    rows = session.execute(
-        select(
-            LedgerAccount.code, LedgerAccount.id, LedgerAccount.kind, LedgerAccount.currency
-        ).where(LedgerAccount.code.in_(codes))
-    ).all()
-    accounts = {code: (pk, AccountKind(kind), cur) for code, pk, kind, cur in rows}
+    accounts: dict[str, KnownAccount] = {c: known[c] for c in codes if known and c in known}
+    if len(accounts) < len(codes):
+        wanted = [c for c in codes if c not in accounts]
+        rows = session.connection().execute(_LOOKUP, {"codes": wanted}).all()
+        accounts.update((code, (pk, AccountKind(kind), cur)) for code, pk, kind, cur in rows)
     missing = set(codes) - accounts.keys()
     if missing:
         raise KeyError(f"no ledger account {sorted(missing)}")
     if any(cur != entry.currency for _, _, cur in accounts.values()):
         raise ValueError("an entry's accounts must all be in its currency")
-    # One lock order for every writer (primary key), so two entries never deadlock;
-    # the savepoint undoes the updates already made when a guarded debit is refused.
+    # One lock order for every writer (primary key), so two entries never deadlock.
     ordered = sorted(entry.postings, key=lambda p: accounts[p.account][0])
-    with session.begin_nested():
-        for posting in ordered:
-            pk, kind_, _ = accounts[posting.account]
-            statement = (
-                update(LedgerAccount)
-                .where(LedgerAccount.id == pk)
-                .values(balance=LedgerAccount.balance + posting.amount)
-                .execution_options(synchronize_session=False)
-            )
-            if posting.amount < 0 and not kind_.may_go_negative:
-                statement = statement.where(LedgerAccount.balance + posting.amount >= 0)
-            if session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
-                raise InsufficientFunds(posting.account)
-    row = LedgerEntry(
-        kind=kind,
-        book=entry.book,
-        currency=entry.currency,
-        memo=entry.memo[:128],
-        payment_id=payment_id,
-        created_at=now,
+    moved: list[tuple[int, int]] = []
+    for posting in ordered:
+        pk, kind_, _ = accounts[posting.account]
+        guarded = posting.amount < 0 and not kind_.may_go_negative
+        params = {"pk": pk, "amount": posting.amount}
+        result = session.connection().execute(_GUARDED_MOVE if guarded else _MOVE, params)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # Undo what this entry already moved: no savepoint round trips on the way
+            # that succeeds (the rows stay locked by this transaction either way).
+            for undo_pk, amount in reversed(moved):
+                session.connection().execute(_MOVE, {"pk": undo_pk, "amount": -amount})
+            raise InsufficientFunds(posting.account)
+        moved.append((pk, posting.amount))
+    entry_id: int = (
+        session.connection()
+        .execute(
+            _NEW_ENTRY,
+            {
+                "kind": kind,
+                "book": str(entry.book),
+                "currency": entry.currency,
+                "memo": entry.memo[:128],
+                "payment_id": payment_id,
+                "created_at": now,
+            },
+        )
+        .scalar_one()
     )
-    session.add(row)
-    session.flush()
-    session.add_all(
-        LedgerPosting(entry_id=row.id, account_id=accounts[p.account][0], amount=p.amount)
-        for p in entry.postings
+    session.connection().execute(
+        _NEW_POSTINGS,
+        [
+            {"entry_id": entry_id, "account_id": accounts[p.account][0], "amount": p.amount}
+            for p in entry.postings
+        ],
     )
-    session.flush()
-    return row.id
+    return entry_id
 
 
 @dataclass(frozen=True, slots=True)

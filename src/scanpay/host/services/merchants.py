@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from scanpay.host.db.models import Merchant, parse_public_id
 from scanpay.host.domain.ledger import AccountKind, Book
@@ -86,6 +89,16 @@ def _bad(field: str, zh: str, en: str) -> HostError:
     return HostError("30", Text(zh, en), field=field)
 
 
+@contextmanager
+def _writing(ctx: HostContext, session: Session | None) -> Iterator[Session]:
+    """The caller's write transaction when given (several steps, one commit), else a new one."""
+    if session is not None:
+        yield session
+        return
+    with ctx.db.write() as own:
+        yield own
+
+
 def add_merchant(
     ctx: HostContext,
     *,
@@ -97,8 +110,13 @@ def add_merchant(
     currency: str = "CNY",
     payee: str | None = None,
     actor: audit.Actor = audit.LOCAL,
+    session: Session | None = None,
 ) -> MerchantInfo:
-    """Create a merchant in review, with its clearing accounts (real and training)."""
+    """Create a merchant in review, with its clearing accounts (real and training).
+
+    ``session``: inside the caller's write transaction (the portal's approval of
+    an application creates the merchant, approves it and adds its terminals at once).
+    """
     name, city, licence = name.strip(), city.strip(), normalize_uscc(license)
     # EMV merchant-presented codes carry at most 25 characters of name and 15 of city.
     if not 1 <= len(name) <= 25:
@@ -127,7 +145,7 @@ def add_merchant(
         raise _bad("payee", "收款账户格式错误", "the payee account is 1-64 letters or digits")
     now = ctx.now()
     try:
-        with ctx.db.write() as session:
+        with _writing(ctx, session) as session:
             row = Merchant(
                 name=name,
                 city=city,
@@ -192,10 +210,16 @@ def get_merchant(ctx: HostContext, merchant_id: str) -> MerchantInfo:
 
 
 def set_status(
-    ctx: HostContext, merchant_id: str, action: str, *, actor: audit.Actor = audit.LOCAL
+    ctx: HostContext,
+    merchant_id: str,
+    action: str,
+    *,
+    actor: audit.Actor = audit.LOCAL,
+    session: Session | None = None,
 ) -> MerchantInfo:
-    """``approve`` (after review, or to reinstate) or ``suspend`` a merchant."""
-    with ctx.db.write() as session:
+    """``approve`` (after review, or to reinstate) or ``suspend`` a merchant
+    (``session``: inside the caller's write transaction)."""
+    with _writing(ctx, session) as session:
         row = _load(session, merchant_id)
         before = row.status
         try:

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,10 +32,17 @@ from scanpay.codes import (
     parse_payment_code,
 )
 from scanpay.codes.mask import mask_text
-from scanpay.host.db.models import Merchant, Order, Payment, WalletAccount
+from scanpay.host.db.models import (
+    LedgerAccount,
+    Merchant,
+    Order,
+    Payment,
+    WalletAccount,
+    merchant_public_id,
+)
 from scanpay.host.domain import ledger as rules
 from scanpay.host.domain.fingerprint import fingerprint
-from scanpay.host.domain.ledger import Book
+from scanpay.host.domain.ledger import AccountKind, Book
 from scanpay.host.domain.parties import MerchantStatus
 from scanpay.host.domain.payment_state import (
     Authorised,
@@ -210,6 +217,83 @@ def _new_row(auth: TerminalIdentity, out_trade_no: str, now: datetime, currency:
     )
 
 
+_payments, _merchants, _orders = Payment.__table__, Merchant.__table__, Order.__table__
+_ledger_accounts = LedgerAccount.__table__
+# Built once: every new payment runs them. The first reads, in one round trip, the
+# merchant, whether its trade number is already a payment or an order, and the
+# merchant's clearing account in the sale's book (where a capture goes).
+_OPENING = (
+    select(
+        _merchants.c.status,
+        _merchants.c.currency,
+        _merchants.c.mcc,
+        select(_payments.c.id)
+        .where(
+            _payments.c.merchant_id == _merchants.c.id,
+            _payments.c.out_trade_no == bindparam("out_trade_no"),
+        )
+        .scalar_subquery()
+        .label("payment_pk"),
+        select(_orders.c.id)
+        .where(
+            _orders.c.merchant_id == _merchants.c.id,
+            _orders.c.out_trade_no == bindparam("out_trade_no"),
+        )
+        .scalar_subquery()
+        .label("order_pk"),
+        _ledger_accounts.c.id.label("clearing_pk"),
+        _ledger_accounts.c.kind.label("clearing_kind"),
+        _ledger_accounts.c.currency.label("clearing_currency"),
+    )
+    .select_from(
+        _merchants.outerjoin(
+            _ledger_accounts, _ledger_accounts.c.code == bindparam("clearing_code")
+        )
+    )
+    .where(_merchants.c.id == bindparam("merchant_pk"))
+)
+_INSERT = insert(_payments).returning(_payments.c.id)
+#: What a new payment's authorisation changes after its row claimed the trade number.
+_DECIDED = (
+    "status",
+    "code",
+    "reason",
+    "wallet",
+    "payer",
+    "wallet_account_id",
+    "risk_flags",
+    "paid_at",
+    "pin_deadline",
+    "updated_at",
+)
+_STORE = (
+    update(_payments)
+    .where(_payments.c.id == bindparam("pk"))
+    .values({name: bindparam(f"new_{name}", type_=_payments.c[name].type) for name in _DECIDED})
+)
+
+
+def _claim_new(session: Session, row: Payment) -> None:
+    """Insert a new payment's row (not tracked by the session: :func:`_store` writes
+    its outcome); a trade number taken meanwhile is :class:`_KeyTaken`."""
+    values = {
+        column.key: getattr(row, column.key)
+        for column in _payments.columns
+        if column.key != "id" and getattr(row, column.key) is not None
+    }
+    try:
+        row.id = session.connection().execute(_INSERT, values).scalar_one()
+    except IntegrityError:
+        raise _KeyTaken from None  # the transaction is rolled back on the way out
+
+
+def _store(session: Session, row: Payment) -> None:
+    """Write what the authorisation decided onto the row :func:`_claim_new` inserted."""
+    params: dict[str, object] = {f"new_{name}": getattr(row, name) for name in _DECIDED}
+    params["pk"] = row.id
+    session.connection().execute(_STORE, params)
+
+
 def _claim(session: Session, row: Payment) -> None:
     try:
         with session.begin_nested():
@@ -244,15 +328,13 @@ def _audit(
     **extra: object,
 ) -> None:
     """One audit record for a payment's decision or state change (and its metric)."""
-    merchant = session.get(Merchant, row.merchant_id)
-    assert merchant is not None
     audit.record(
         session,
         now,
         actor,
         action,
         ("payment", row.public_id),
-        merchant=merchant.public_id,
+        merchant=merchant_public_id(row.merchant_id),
         out_trade_no=row.out_trade_no,
         amount=row.amount,
         currency=row.currency,
@@ -278,29 +360,37 @@ def _apply(
     now: datetime,
     *,
     new: bool = False,
+    payer: WalletAccount | None = None,
+    known: dict[str, ledger.KnownAccount] | None = None,
 ) -> Transition:
     """Run ``event`` on ``row`` (``new``: no state yet): state, code and the money effect,
     in the caller's transaction. A capture refused for lack of funds becomes a decline (51).
     The transition's code answers this step; the row keeps the code of its state.
+    ``payer``: the row's wallet account when the caller holds it already; ``known``:
+    ledger accounts already read (see :func:`ledger.post`).
     """
     state = None if new else PaymentState(row.status)
     step = transition(state, event)
     if step.effect in (Effect.CAPTURE, Effect.RETURN):
-        account = session.get(WalletAccount, row.wallet_account_id)
+        account = (
+            payer
+            if payer is not None and payer.id == row.wallet_account_id
+            else session.get(WalletAccount, row.wallet_account_id)
+        )
         assert account is not None and account.number is not None
         book = Book.TRAINING if row.training else Book.REAL
-        merchant = session.get(Merchant, row.merchant_id)
-        assert merchant is not None
         payer, clearing = (
             ledger.wallet_code(account.number),
-            ledger.clearing_code(merchant.public_id, book),
+            ledger.clearing_code(merchant_public_id(row.merchant_id), book),
         )
         if step.effect is Effect.CAPTURE:
             entry = rules.capture(book, row.currency, payer, clearing, row.amount)
         else:
             entry = rules.return_capture(book, row.currency, payer, clearing, row.amount)
         try:
-            ledger.post(session, entry, kind=step.effect.value, now=now, payment_id=row.id)
+            ledger.post(
+                session, entry, kind=step.effect.value, now=now, payment_id=row.id, known=known
+            )
         except ledger.InsufficientFunds:
             step = transition(state, Declined("51"))
             row.reason = "insufficient_funds"
@@ -331,35 +421,52 @@ def _create_once(
 ) -> Created:
     now = ctx.now()
     with ctx.db.write() as session:
-        existing = _find(session, auth.merchant_pk, request.out_trade_no, lock=True)
-        if existing is not None:
+        book = Book.TRAINING if request.training else Book.REAL
+        clearing = ledger.clearing_code(auth.merchant_id, book)
+        opening = (
+            session.connection()
+            .execute(
+                _OPENING,
+                {
+                    "merchant_pk": auth.merchant_pk,
+                    "out_trade_no": request.out_trade_no,
+                    "clearing_code": clearing,
+                },
+            )
+            .one()
+        )
+        if opening.payment_pk is not None:
+            existing = _find(session, auth.merchant_pk, request.out_trade_no, lock=True)
+            assert existing is not None  # rows are never deleted
             return _replay(ctx, session, existing, request, digest, now, auth)
-        merchant = session.get(Merchant, auth.merchant_pk)
-        assert merchant is not None
-        if merchant.status != MerchantStatus.APPROVED:
+        if opening.status != MerchantStatus.APPROVED:
             raise HostError(
                 "58", Text("商户未通过审核或已暂停", "the merchant is not approved or is suspended")
             )
-        if currency != merchant.currency:
+        if currency != opening.currency:
             raise HostError(
                 "13",
-                Text(f"该商户只收 {merchant.currency}", f"this merchant takes {merchant.currency}"),
+                Text(f"该商户只收 {opening.currency}", f"this merchant takes {opening.currency}"),
                 field="currency",
             )
-        order = session.scalar(
-            select(Order.id).where(
-                Order.merchant_id == merchant.id, Order.out_trade_no == request.out_trade_no
-            )
-        )
-        if order is not None:
+        if opening.order_pk is not None:
             # One trade number, one sale: a merchant-presented order already uses it.
             raise HostError("95", field="out_trade_no")
         row = _new_row(auth, request.out_trade_no, now, currency)
         row.request_hash, row.amount, row.training = digest, request.amount, request.training
         row.description, row.operator_id = request.description, request.operator_id
-        _claim(session, row)
-        event, decision = _authorise(ctx, session, merchant, auth, request, row, now)
-        _apply(ctx, session, row, event, now, new=True)
+        _claim_new(session, row)
+        event, decision, payer = _authorise(ctx, session, opening.mcc, auth, request, row, now)
+        known: dict[str, ledger.KnownAccount] = {}
+        if opening.clearing_pk is not None:
+            kind = AccountKind(opening.clearing_kind)
+            known[clearing] = (opening.clearing_pk, kind, opening.clearing_currency)
+        if payer is not None and payer.number is not None:
+            # A wallet's own ledger account is opened with it: a wallet account, its currency.
+            code = ledger.wallet_code(payer.number)
+            known[code] = (payer.ledger_account_id, AccountKind.WALLET, payer.currency)
+        _apply(ctx, session, row, event, now, new=True, payer=payer, known=known)
+        _store(session, row)
         _audit(
             ctx,
             session,
@@ -419,13 +526,14 @@ def _replay(
 def _authorise(
     ctx: HostContext,
     session: Session,
-    merchant: Merchant,
+    mcc: str,
     auth: TerminalIdentity,
     request: PaymentRequest,
     row: Payment,
     now: datetime,
-) -> tuple[Event, RiskDecision | None]:
-    """Parse the code, ask the risk rules, then the issuer; the event for the state machine.
+) -> tuple[Event, RiskDecision | None, WalletAccount | None]:
+    """Parse the code, ask the risk rules, then the issuer; the event for the state machine,
+    the risk decision and the payer's account (when the code named one of ours).
 
     The risk rules run before the issuer looks at the code: a terminal locked
     for too many failed codes gets no code checked at all.
@@ -434,10 +542,10 @@ def _authorise(
         code = parse_payment_code(request.auth_code, wallet_rules=ctx.wallet_rules)
     except CodeError:
         row.reason, row.payer = "bad_code", mask_text(request.auth_code[:64])
-        return Declined("14"), None
+        return Declined("14"), None, None
     if not isinstance(code, WalletCode | ConsumerPresentedCode):
         row.reason, row.payer = "merchant_presented", None
-        return Declined("14"), None
+        return Declined("14"), None, None
     if isinstance(code, WalletCode):
         row.wallet, row.payer = code.wallet, mask_text(code.payload)
     else:
@@ -446,20 +554,17 @@ def _authorise(
     if row.wallet != "scanpay":
         # No connector to outside wallets yet: the built-in wallet is the only issuer.
         row.reason = "wallet_not_served"
-        return Declined("57"), None
+        return Declined("57"), None, None
     claimed = wallets.claimed_account(ctx, code)
-    claimed_pk = (
-        session.scalar(select(WalletAccount.id).where(WalletAccount.number == claimed))
-        if claimed
-        else None
-    )
+    account = wallets.load_claimed(session, claimed)  # read once: risk rules and issuer
+    claimed_pk = account.id if account is not None else None
     decision = risk.evaluate(
         ctx,
         session,
         kind=Kind.PAYMENT,
-        merchant_pk=merchant.id,
-        merchant_id=merchant.public_id,
-        mcc=merchant.mcc,
+        merchant_pk=auth.merchant_pk,
+        merchant_id=auth.merchant_id,
+        mcc=mcc,
         amount=request.amount,
         training=request.training,
         terminal_pk=auth.terminal_pk,
@@ -471,9 +576,15 @@ def _authorise(
     row.risk_flags = decision.flags
     if decision.outcome is RiskOutcome.DECLINE:
         row.reason = risk_reason(decision)
-        return Declined(decision.code), decision
+        return Declined(decision.code), decision, account
     answer = wallets.authorise_code(
-        ctx, session, code, amount=request.amount, currency=row.currency, training=request.training
+        ctx,
+        session,
+        code,
+        amount=request.amount,
+        currency=row.currency,
+        training=request.training,
+        account=account,
     )
     if answer.account is not None:
         row.wallet_account_id = answer.account.id
@@ -481,11 +592,11 @@ def _authorise(
         row.reason = answer.reason
         if answer.reason in wallets.CODE_FAILURES:
             risk.record_failure(ctx, session, "terminal", auth.terminal_id, answer.reason or "")
-        return Declined(answer.code), decision
+        return Declined(answer.code), decision, answer.account
     if answer.verdict is wallets.CodeVerdict.PIN:
         row.pin_deadline = wallets.pin_deadline(ctx, now)
-        return PinRequired(), decision
-    return Authorised(), decision
+        return PinRequired(), decision, answer.account
+    return Authorised(), decision, answer.account
 
 
 def _expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> bool:

@@ -8,12 +8,14 @@ lockout's evidence), and counting rule hits in the metrics.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, literal_column, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from scanpay.host.db.models import (
     CodeFailure,
@@ -101,10 +103,44 @@ def _to_limit(row: RiskLimit) -> Limit:
     )
 
 
+_limits_table = RiskLimit.__table__
+_LIMIT_ROWS = select(
+    _limits_table.c.rule,
+    _limits_table.c.value,
+    _limits_table.c.action,
+    _limits_table.c.scope,
+    _limits_table.c.key,
+    _limits_table.c.window_seconds,
+    _limits_table.c.lock_seconds,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _limit_of(
+    rule: str,
+    value: int,
+    action: str,
+    scope: str,
+    key: str,
+    window_seconds: int | None,
+    lock_seconds: int | None,
+) -> Limit:
+    """The (immutable) limit a row stands for, made once per distinct row."""
+    return Limit(
+        Rule(rule),
+        int(value),
+        RiskOutcome(action),
+        Scope(scope),
+        key,
+        window_seconds,
+        lock_seconds,
+    )
+
+
 def load_limits(session: Session) -> list[Limit]:
     """Every row of the table (a few dozen: read whole, per transaction, so a change by
     the operator applies to the next transaction in every host process)."""
-    return [_to_limit(row) for row in session.scalars(select(RiskLimit))]
+    return [_limit_of(*row) for row in session.connection().execute(_LIMIT_ROWS)]
 
 
 def list_limits(ctx: HostContext) -> list[LimitInfo]:
@@ -207,6 +243,93 @@ def _day(ctx: HostContext, now: datetime) -> tuple[datetime, datetime]:
     return day_bounds(now.astimezone(zone).date(), zone)
 
 
+_pay = Payment.__table__
+_refunds = Refund.__table__
+_failures = CodeFailure.__table__
+
+
+def _constants(values: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """Fixed SQL string literals for an ``IN (...)`` (a list of values would be an
+    "expanding" parameter, rewritten into the SQL text at every execution)."""
+    assert all(v.replace("_", "").isalnum() for v in values)
+    return [literal_column(f"'{v}'") for v in values]
+
+
+_CAPTURED_SQL = _constants(CAPTURED)
+_HOLDING_SQL = _constants((*CAPTURED, PaymentState.USER_PAYING.value))
+
+
+def _captured_sum(*where: Any) -> ScalarSelect[Any]:
+    return (
+        select(func.coalesce(func.sum(_pay.c.amount), 0))
+        .where(
+            _pay.c.paid_at >= bindparam("day_start"),
+            _pay.c.paid_at < bindparam("day_end"),
+            _pay.c.training.is_(False),
+            _pay.c.status.in_(_CAPTURED_SQL),
+            *where,
+        )
+        .scalar_subquery()
+    )
+
+
+# Each fact the rules may need, as a scalar subquery with named parameters: the ones a
+# transaction needs are read together, in one statement (one round trip).
+_FACT_QUERIES: dict[str, ScalarSelect[Any]] = {
+    "merchant_day_total": _captured_sum(_pay.c.merchant_id == bindparam("merchant_pk")),
+    "wallet_day_total": _captured_sum(_pay.c.wallet_account_id == bindparam("wallet_pk")),
+    "terminal_recent": select(func.count())
+    .where(
+        _pay.c.terminal_id == bindparam("terminal_pk"),
+        _pay.c.tombstone.is_(False),
+        _pay.c.created_at > bindparam("velocity_since"),
+        _pay.c.id != bindparam("exclude_payment"),
+    )
+    .scalar_subquery(),
+    # How many failed codes there are: their times are read only when there are any.
+    "failure_count": select(func.count())
+    .where(
+        _failures.c.scope == bindparam("failure_scope"),
+        _failures.c.key == bindparam("failure_key"),
+        _failures.c.at >= bindparam("failures_since"),
+    )
+    .scalar_subquery(),
+    "duplicates": select(func.count())
+    .where(
+        _pay.c.terminal_id == bindparam("terminal_pk"),
+        _pay.c.wallet_account_id == bindparam("wallet_pk"),
+        _pay.c.amount == bindparam("amount"),
+        _pay.c.status.in_(_HOLDING_SQL),
+        _pay.c.created_at > bindparam("duplicate_since"),
+    )
+    .scalar_subquery(),
+    "day_refunds": select(func.coalesce(func.sum(_refunds.c.amount), 0))
+    .where(
+        _refunds.c.merchant_id == bindparam("merchant_pk"),
+        _refunds.c.status == "SUCCESS",
+        _refunds.c.training.is_(False),
+        _refunds.c.created_at >= bindparam("day_start"),
+        _refunds.c.created_at < bindparam("day_end"),
+    )
+    .scalar_subquery(),
+}
+_FAILURE_TIMES = select(_failures.c.at).where(
+    _failures.c.scope == bindparam("failure_scope"),
+    _failures.c.key == bindparam("failure_key"),
+    _failures.c.at >= bindparam("failures_since"),
+)
+_fact_statements: dict[tuple[str, ...], Select[Any]] = {}
+
+
+def _facts_statement(names: tuple[str, ...]) -> Select[Any]:
+    """One SELECT of the named facts (built once per combination)."""
+    statement = _fact_statements.get(names)
+    if statement is None:
+        statement = select(*(_FACT_QUERIES[name].label(name) for name in names))
+        _fact_statements[names] = statement
+    return statement
+
+
 def _facts(
     ctx: HostContext,
     session: Session,
@@ -219,80 +342,55 @@ def _facts(
     failure_scope: tuple[str, str] | None,
     exclude_payment: int | None,
 ) -> RiskFacts:
-    """Only the history the active ``rules`` need."""
+    """Only the history the active ``rules`` need, read in one statement."""
     now = tx.now
     start, end = _day(ctx, now)
-    values: dict[str, Any] = {}
-
-    def captured_sum(*where: Any) -> int:
-        total = session.scalar(
-            select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                Payment.paid_at >= start,
-                Payment.paid_at < end,
-                Payment.training.is_(False),
-                Payment.status.in_(CAPTURED),
-                *where,
-            )
-        )
-        return int(total or 0)
-
+    names: list[str] = []
+    params: dict[str, Any] = {
+        "day_start": start,
+        "day_end": end,
+        "merchant_pk": merchant_pk,
+        "terminal_pk": terminal_pk,
+        "wallet_pk": wallet_pk,
+        "amount": tx.amount,
+    }
     if Rule.DAILY_AMOUNT in rules or Rule.REFUND_SHARE in rules:
-        values["merchant_day_total"] = captured_sum(Payment.merchant_id == merchant_pk)
-        values["day_sales"] = values["merchant_day_total"]
+        names.append("merchant_day_total")
     if Rule.WALLET_DAILY_AMOUNT in rules and wallet_pk is not None:
-        values["wallet_day_total"] = captured_sum(Payment.wallet_account_id == wallet_pk)
+        names.append("wallet_day_total")
     if Rule.VELOCITY in rules and terminal_pk is not None:
         window = rules[Rule.VELOCITY].window_seconds or 60
-        values["terminal_recent"] = int(
-            session.scalar(
-                select(func.count()).where(
-                    Payment.terminal_id == terminal_pk,
-                    Payment.tombstone.is_(False),
-                    Payment.created_at > now - timedelta(seconds=window),
-                    Payment.id != (exclude_payment or 0),
-                )
-            )
-            or 0
-        )
+        names.append("terminal_recent")
+        params["velocity_since"] = now - timedelta(seconds=window)
+        params["exclude_payment"] = exclude_payment or 0
     if Rule.FAILED_CODES in rules and failure_scope is not None:
         limit = rules[Rule.FAILED_CODES]
         assert limit.window_seconds is not None and limit.lock_seconds is not None
-        since = now - timedelta(seconds=limit.window_seconds + limit.lock_seconds)
-        scope, key = failure_scope
-        values["failures"] = tuple(
-            session.scalars(
-                select(CodeFailure.at).where(
-                    CodeFailure.scope == scope, CodeFailure.key == key, CodeFailure.at >= since
-                )
-            )
+        names.append("failure_count")
+        params["failures_since"] = now - timedelta(
+            seconds=limit.window_seconds + limit.lock_seconds
         )
+        params["failure_scope"], params["failure_key"] = failure_scope
     if Rule.DUPLICATE in rules and terminal_pk is not None and wallet_pk is not None:
         window = rules[Rule.DUPLICATE].window_seconds or 120
-        values["duplicates"] = int(
-            session.scalar(
-                select(func.count()).where(
-                    Payment.terminal_id == terminal_pk,
-                    Payment.wallet_account_id == wallet_pk,
-                    Payment.amount == tx.amount,
-                    Payment.status.in_((*CAPTURED, PaymentState.USER_PAYING.value)),
-                    Payment.created_at > now - timedelta(seconds=window),
-                )
-            )
-            or 0
-        )
+        names.append("duplicates")
+        params["duplicate_since"] = now - timedelta(seconds=window)
     if Rule.REFUND_SHARE in rules:
-        values["day_refunds"] = int(
-            session.scalar(
-                select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                    Refund.merchant_id == merchant_pk,
-                    Refund.status == "SUCCESS",
-                    Refund.training.is_(False),
-                    Refund.created_at >= start,
-                    Refund.created_at < end,
-                )
-            )
-            or 0
-        )
+        names.append("day_refunds")
+    if not names:
+        return RiskFacts()
+    row = session.connection().execute(_facts_statement(tuple(names)), params).one()
+    read = {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    values: dict[str, Any] = {}
+    if "merchant_day_total" in read:
+        values["merchant_day_total"] = values["day_sales"] = read["merchant_day_total"]
+    for name in ("wallet_day_total", "terminal_recent", "duplicates", "day_refunds"):
+        if name in read:
+            values[name] = read[name]
+    if read.get("failure_count"):
+        values["failures"] = tuple(session.connection().execute(_FAILURE_TIMES, params).scalars())
+    elif "failure_count" in read:
+        values["failures"] = ()
     return RiskFacts(**values)
 
 

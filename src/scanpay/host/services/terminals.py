@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +18,7 @@ from scanpay.host.db.models import (
     Merchant,
     Terminal,
     TerminalKey,
+    TerminalSelfTest,
     parse_public_id,
 )
 from scanpay.host.domain.parties import (
@@ -41,6 +45,7 @@ __all__ = [
     "check_version",
     "list_terminals",
     "load_terminal",
+    "record_self_test",
     "rotate_key",
     "terminal_status",
 ]
@@ -135,12 +140,27 @@ def _issue(
     return IssuedCode(terminal.public_id, merchant.public_id, code, purpose, expires)
 
 
+@contextmanager
+def _writing(ctx: HostContext, session: Session | None) -> Iterator[Session]:
+    """The caller's write transaction when given, else a new one."""
+    if session is not None:
+        yield session
+        return
+    with ctx.db.write() as own:
+        yield own
+
+
 def add_terminal(
-    ctx: HostContext, merchant_id: str, *, actor: audit.Actor = audit.LOCAL
+    ctx: HostContext,
+    merchant_id: str,
+    *,
+    actor: audit.Actor = audit.LOCAL,
+    session: Session | None = None,
 ) -> IssuedCode:
-    """A new terminal for a merchant, with its one-time activation code."""
+    """A new terminal for a merchant, with its one-time activation code
+    (``session``: inside the caller's write transaction)."""
     pk = parse_public_id(merchant_id, "M")
-    with ctx.db.write() as session:
+    with _writing(ctx, session) as session:
         merchant = session.get(Merchant, pk) if pk is not None else None
         if merchant is None:
             raise _not_found("merchant")
@@ -357,3 +377,34 @@ def terminal_status(ctx: HostContext, terminal_pk: int) -> TerminalStatusBody:
             min_software_version=ctx.settings.min_terminal_version,
             software_version=row.software_version,
         )
+
+
+#: What a terminal may report of its self-test checks.
+_CHECK_STATES = frozenset({"ok", "warn", "fail"})
+
+
+def record_self_test(
+    ctx: HostContext,
+    terminal_pk: int,
+    *,
+    status: str,
+    pending_reversals: int,
+    in_doubt: int,
+    checks: Mapping[str, str],
+    pending: list[str],
+    software_version: str | None,
+) -> None:
+    """Keep a terminal's latest self-test (what its merchant's portal shows beside it):
+    overall status, reversals waiting for the host, sales in doubt, each check's state."""
+    if status not in _CHECK_STATES or any(v not in _CHECK_STATES for v in checks.values()):
+        raise HostError("30", Text("自检状态无效", "a check state is ok, warn or fail"))
+    detail = json.dumps({"checks": dict(checks), "pending": pending}, sort_keys=True)
+    now = ctx.now()
+    with ctx.db.write() as session:
+        row = session.get(TerminalSelfTest, terminal_pk, with_for_update=True)
+        if row is None:
+            row = TerminalSelfTest(terminal_id=terminal_pk)
+            session.add(row)
+        row.at, row.status, row.detail = now, status, detail
+        row.pending_reversals, row.in_doubt = pending_reversals, in_doubt
+        row.software_version = software_version

@@ -16,10 +16,10 @@ from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scanpay.codes import ConsumerPresentedCode, WalletCode
+from scanpay.host.db.engine import insert_if_new
 from scanpay.host.db.models import LedgerAccount, UsedCode, WalletAccount
 from scanpay.host.domain import ledger as rules
 from scanpay.host.domain.ledger import AccountKind, Book
@@ -52,6 +52,7 @@ __all__ = [
     "claimed_account",
     "issue_code",
     "load_account",
+    "load_claimed",
     "open_account",
     "pin_deadline",
     "pin_matches",
@@ -284,6 +285,17 @@ def claimed_account(ctx: HostContext, code: WalletCode | ConsumerPresentedCode) 
     return number if is_account_number(number, fmt.account_digits) else None
 
 
+#: Consumes a code: one row per account and time step (a used one inserts nothing).
+_USE_CODE = insert_if_new(UsedCode.__table__, UsedCode.__table__.c.id)
+
+
+def load_claimed(session: Session, number: str | None) -> WalletAccount | None:
+    """The account a code claims, read once for the risk rules and the issuer."""
+    if number is None:
+        return None
+    return session.scalar(select(WalletAccount).where(WalletAccount.number == number))
+
+
 #: Issuer refusals that are about the code itself: a brute-force attempt looks like these.
 CODE_FAILURES = frozenset({"bad_code", "code_used", "atc_replay", "expired"})
 
@@ -296,13 +308,15 @@ def authorise_code(
     amount: int,
     currency: str,
     training: bool,
+    account: WalletAccount | None = None,
 ) -> IssuerAnswer:
     """Check a built-in wallet code and consume it; the money moves in the payment service.
 
     A genuine, live code is consumed (its time step marked used) whatever the
     outcome after that (PIN lock, funds): a code is shown to a cashier once.
     Only a sale that could never take this code (training vs real, currency)
-    leaves it usable.
+    leaves it usable. ``account``: the code's account when the caller has
+    already loaded it (:func:`load_claimed`), to save reading it again.
     """
     fmt = ctx.settings.code_format
     now = ctx.now()
@@ -318,7 +332,8 @@ def authorise_code(
         number, code_otp = cpm.account, ""
     if not is_account_number(number, fmt.account_digits):
         return _decline("14", "bad_code")
-    account = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
+    if account is None or account.number != number:
+        account = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
     if account is None:
         return _decline("14", "bad_code")
     secret = wallet_secret(ctx, account.secret_sealed, account.secret_hex)
@@ -337,17 +352,20 @@ def authorise_code(
         return _decline("57", "training_mismatch", account)
     if account.currency != currency:
         return _decline("57", "currency_mismatch", account)
-    try:
-        with session.begin_nested():
-            session.add(
-                UsedCode(
-                    wallet_account_id=account.id,
-                    step=check.step,
-                    form="cpm" if cpm else "digits",
-                    used_at=now,
-                )
-            )
-    except IntegrityError:
+    used = (
+        session.connection()
+        .execute(
+            _USE_CODE[session.get_bind().dialect.name],
+            {
+                "wallet_account_id": account.id,
+                "step": check.step,
+                "form": "cpm" if cpm else "digits",
+                "used_at": now,
+            },
+        )
+        .first()
+    )
+    if used is None:  # this account's code of this step was taken already
         return _decline("14", "code_used", account)
     if cpm is not None:
         # EMV's application transaction counter: a copy of an old code has an old counter.

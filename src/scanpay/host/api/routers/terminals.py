@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
 from scanpay.host.api.errors import ERROR_RESPONSES
-from scanpay.host.api.security import STATE_SIGNING
+from scanpay.host.api.security import HEADER_SOFTWARE_VERSION, STATE_SIGNING
 from scanpay.host.services import terminals
-from scanpay.protocol.models import ActivationRequest, ActivationResponse, TerminalStatus
+from scanpay.protocol.models import (
+    ActivationRequest,
+    ActivationResponse,
+    SelfTestReport,
+    TerminalStatus,
+)
 
 __all__ = ["router"]
 
@@ -37,3 +42,22 @@ def terminal_self(ctx: HostDep, terminal: CurrentTerminal) -> TerminalStatus:
     Answered even when the software is too old, so the terminal can say so.
     """
     return terminals.terminal_status(ctx, terminal.terminal_pk)
+
+
+@router.post("/self/report", status_code=204, response_class=Response)
+def report_self_test(
+    body: SelfTestReport, ctx: HostDep, terminal: CurrentTerminal, request: Request
+) -> Response:
+    """Report the terminal's latest self-test (signed): its merchant's portal shows the
+    reversals waiting for the host and the sales in doubt beside the terminal."""
+    terminals.record_self_test(
+        ctx,
+        terminal.terminal_pk,
+        status=body.status,
+        pending_reversals=body.pending_reversals,
+        in_doubt=body.in_doubt,
+        checks=body.checks,
+        pending=body.pending,
+        software_version=request.headers.get(HEADER_SOFTWARE_VERSION),
+    )
+    return Response(status_code=204)

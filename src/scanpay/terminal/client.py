@@ -1,0 +1,347 @@
+"""The signed host client (httpx).
+
+Every request carries the four signature headers of :mod:`scanpay.protocol.signing`
+plus ``X-Scanpay-Software-Version``. Every reply is checked before it is
+believed: the host's signature over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)``
+with the terminal's key, the terminal id it names, the request's own nonce
+echoed back, a timestamp inside the skew window, and a body that parses as the
+expected model. The outcome is one of:
+
+- :class:`Answer` - a verified 2xx with its parsed body;
+- :class:`Refusal` - a verified 4xx error body: definite, nothing changed on
+  the host (research-payments.md §8b);
+- :class:`NoReply` - a timeout, a reset, a 5xx, an unsigned, badly signed or
+  unreadable reply. Never a "no": the caller queries.
+
+The client never raises for what the network or the host does; only for
+programming errors.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from scanpay.protocol.models import (
+    ActivationRequest,
+    ActivationResponse,
+    BatchCloseRequest,
+    BatchCloseResponse,
+    CodeVerifyRequest,
+    CodeVerifyResponse,
+    ErrorBody,
+    Order,
+    OrderRequest,
+    Payment,
+    PaymentRequest,
+    Refund,
+    RefundRequest,
+    TerminalStatus,
+)
+from scanpay.protocol.models import SelfTestReport as SelfTestReportBody
+from scanpay.protocol.signing import (
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TERMINAL,
+    HEADER_TIMESTAMP,
+    MAX_SKEW_SECONDS,
+    SignedHeaders,
+    response_message,
+    verify,
+)
+from scanpay.terminal.errors import TerminalError
+
+__all__ = [
+    "HEADER_SOFTWARE_VERSION",
+    "Acknowledged",
+    "Answer",
+    "HostClient",
+    "NoReply",
+    "Refusal",
+    "Reply",
+    "activate",
+]
+
+HEADER_SOFTWARE_VERSION = "X-Scanpay-Software-Version"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[M]):
+    """A verified 2xx reply."""
+
+    status: int
+    body: M
+    server_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A verified 4xx error body: the host refused and changed nothing."""
+
+    status: int
+    error: ErrorBody
+
+
+@dataclass(frozen=True, slots=True)
+class NoReply:
+    """No answer that can be believed: the outcome is unknown."""
+
+    reason: str
+    status: int | None = None
+
+
+Reply = Answer[M] | Refusal | NoReply
+
+
+class HostClient:
+    """Signed requests to one host for one terminal.
+
+    ``clock`` (unix seconds) and ``nonce`` are injectable so that tests can skew
+    the clock or replay a nonce; ``transport`` is httpx's (tests pass none: they
+    talk to a real host over loopback).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        terminal_id: str,
+        key_hex: str,
+        software_version: str,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.0,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.terminal_id = terminal_id
+        self._key = key_hex
+        self.software_version = software_version
+        self._clock = clock
+        self._nonce = nonce
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=transport,
+            # A POS talks to its host and nothing else: no proxies from the environment.
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"HostClient({self.base_url!r}, terminal={self.terminal_id!r})"
+
+    # ------------------------------------------------------------ transport
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        body: BaseModel | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Answer[M] | Refusal | NoReply:
+        """Send one signed request and classify the reply."""
+        raw = (
+            body.model_dump_json(exclude_none=True, by_alias=True).encode()
+            if body is not None
+            else b""
+        )
+        timestamp = int(self._clock())
+        nonce = self._nonce()
+        headers = SignedHeaders.for_request(
+            terminal_id=self.terminal_id,
+            key_hex=self._key,
+            method=method,
+            path=path,
+            body=raw,
+            timestamp=timestamp,
+            nonce=nonce,
+        ).as_dict()
+        headers[HEADER_SOFTWARE_VERSION] = self.software_version
+        if raw:
+            headers["Content-Type"] = "application/json"
+        extra: dict[str, Any] = {}
+        if timeout is not None:
+            extra["timeout"] = httpx.Timeout(timeout, connect=min(timeout, 3.0))
+        try:
+            response = self._http.request(method, path, content=raw, headers=headers, **extra)
+        except httpx.TimeoutException as exc:
+            return NoReply(f"timeout: {type(exc).__name__}")
+        except httpx.TransportError as exc:
+            return NoReply(f"network: {type(exc).__name__}")
+        return self._classify(response, model, nonce)
+
+    def _classify(
+        self, response: httpx.Response, model: type[M], nonce: str
+    ) -> Answer[M] | Refusal | NoReply:
+        status = response.status_code
+        if status >= 500:
+            return NoReply(f"host error {status}", status)
+        checked = self._verified(response, nonce)
+        if checked is not None:
+            return NoReply(checked, status)
+        server_time = int(response.headers[HEADER_TIMESTAMP])
+        try:
+            # 204 No Content carries no body: an acknowledgement, validated as {}.
+            data = json.loads(response.content) if response.content else {}
+        except ValueError:
+            return NoReply("unreadable body", status)
+        if 200 <= status < 300:
+            try:
+                return Answer(status, model.model_validate(data), server_time)
+            except ValidationError:
+                return NoReply("unexpected body", status)
+        if 400 <= status < 500:
+            try:
+                return Refusal(status, ErrorBody.model_validate(data))
+            except ValidationError:
+                return NoReply(f"unreadable error {status}", status)
+        return NoReply(f"unexpected status {status}", status)
+
+    def _verified(self, response: httpx.Response, nonce: str) -> str | None:
+        """None when the reply is signed by the host for this request; else why not."""
+        h = response.headers
+        missing = [n for n in (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE) if n not in h]
+        if missing:
+            return "unsigned reply"
+        if h.get(HEADER_TERMINAL, self.terminal_id) != self.terminal_id:
+            return "reply for another terminal"
+        if h[HEADER_NONCE] != nonce:
+            # The host echoes the request's nonce: a reply to another request
+            # (or an old one replayed) cannot pass for this one's.
+            return "reply to another request"
+        message = response_message(
+            response.status_code, h[HEADER_TIMESTAMP], h[HEADER_NONCE], response.content
+        )
+        if not verify(self._key, message, h[HEADER_SIGNATURE]):
+            return "bad reply signature"
+        try:
+            skew = abs(int(h[HEADER_TIMESTAMP]) - self._clock())
+        except ValueError:
+            return "bad reply timestamp"
+        if skew > MAX_SKEW_SECONDS:
+            # An old reply replayed at us, or a clock far off: either way not believable.
+            return "stale reply"
+        return None
+
+    # ------------------------------------------------------------------ API
+
+    def pay(self, request: PaymentRequest, *, timeout: float | None = None) -> Reply[Payment]:
+        return self.request("POST", "/v1/payments", Payment, request, timeout=timeout)
+
+    def query(self, out_trade_no: str, *, timeout: float | None = None) -> Reply[Payment]:
+        path = f"/v1/payments/{quote(out_trade_no, safe='')}"
+        return self.request("GET", path, Payment, timeout=timeout)
+
+    def reverse(self, out_trade_no: str, *, timeout: float | None = None) -> Reply[Payment]:
+        path = f"/v1/payments/{quote(out_trade_no, safe='')}/reverse"
+        return self.request("POST", path, Payment, timeout=timeout)
+
+    def refund(self, request: RefundRequest, *, timeout: float | None = None) -> Reply[Refund]:
+        return self.request("POST", "/v1/refunds", Refund, request, timeout=timeout)
+
+    def get_refund(self, out_refund_no: str) -> Reply[Refund]:
+        return self.request("GET", f"/v1/refunds/{quote(out_refund_no, safe='')}", Refund)
+
+    def status(self, *, timeout: float | None = None) -> Reply[TerminalStatus]:
+        return self.request("GET", "/v1/terminals/self", TerminalStatus, timeout=timeout)
+
+    def report_self_test(self, report: SelfTestReportBody) -> Reply[Acknowledged]:
+        """Tell the host the latest self-test, for the merchant's portal."""
+        return self.request("POST", "/v1/terminals/self/report", Acknowledged, report)
+
+    def verify_code(self, payload: str) -> Reply[CodeVerifyResponse]:
+        return self.request(
+            "POST", "/v1/codes/verify", CodeVerifyResponse, CodeVerifyRequest(payload=payload)
+        )
+
+    def create_order(self, request: OrderRequest) -> Reply[Order]:
+        return self.request("POST", "/v1/orders", Order, request)
+
+    def get_order(self, out_trade_no: str, wait: int = 0) -> Reply[Order]:
+        path = f"/v1/orders/{quote(out_trade_no, safe='')}"
+        if wait:
+            path += f"?wait={wait}"
+        return self.request("GET", path, Order, timeout=wait + 10.0 if wait else None)
+
+    def close_order(self, out_trade_no: str) -> Reply[Order]:
+        return self.request("POST", f"/v1/orders/{quote(out_trade_no, safe='')}/close", Order)
+
+    def close_batch(self, request: BatchCloseRequest) -> Reply[BatchCloseResponse]:
+        return self.request("POST", "/v1/batches/close", BatchCloseResponse, request)
+
+
+def activate(
+    base_url: str,
+    activation_code: str,
+    software_version: str,
+    *,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> ActivationResponse:
+    """Exchange a one-time activation code for the terminal's identity and key.
+
+    Raises :class:`TerminalError` (``activation_failed``) with the host's reason.
+    """
+    body = ActivationRequest(activation_code=activation_code, software_version=software_version)
+    raw = body.model_dump_json().encode()
+    try:
+        with httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, trust_env=False
+        ) as http:
+            response = http.post(
+                "/v1/terminals/activate",
+                content=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    HEADER_SOFTWARE_VERSION: software_version,
+                },
+            )
+    except httpx.HTTPError as exc:
+        raise TerminalError("activation_failed", reason=f"{type(exc).__name__}") from exc
+    try:
+        data = response.json()
+    except ValueError:
+        raise TerminalError(
+            "activation_failed", reason=f"HTTP {response.status_code}, unreadable"
+        ) from None
+    if response.status_code != 200:
+        try:
+            error = ErrorBody.model_validate(data)
+            reason = f"{error.code} {error.message.en}"
+        except ValidationError:
+            reason = f"HTTP {response.status_code}"
+        raise TerminalError("activation_failed", reason=reason)
+    try:
+        answer = ActivationResponse.model_validate(data)
+    except ValidationError as exc:
+        raise TerminalError("activation_failed", reason="unexpected body") from exc
+    # A signed activation reply is signed with the key it delivers; checking it
+    # catches a corrupted key before it is stored (TLS, not this, stops a man in
+    # the middle).
+    h = response.headers
+    if HEADER_SIGNATURE in h and HEADER_TIMESTAMP in h and HEADER_NONCE in h:
+        message = response_message(200, h[HEADER_TIMESTAMP], h[HEADER_NONCE], response.content)
+        if not verify(answer.key, message, h[HEADER_SIGNATURE]):
+            raise TerminalError("activation_failed", reason="bad reply signature")
+    return answer
+
+
+class Acknowledged(BaseModel):
+    """An empty acknowledgement (HTTP 204)."""

@@ -1,0 +1,40 @@
+// Recent sales with their state; a tap opens one (reprint, refund).
+
+import { get } from "../api.js";
+import { Screen } from "../app.js";
+import { h, when } from "../dom.js";
+import { pick, t } from "../i18n.js";
+import { button, notice } from "../ui.js";
+
+export class SalesScreen extends Screen {
+  async enter() {
+    this.sales = await get("/api/sales?limit=100", { signal: this.signal });
+  }
+
+  draw() {
+    const rows = this.sales.map((sale) => {
+      const open = () => this.app.go(`#/sale/${encodeURIComponent(sale.out_trade_no)}`);
+      return h("tr", { dataset: { no: sale.out_trade_no, state: sale.state }, tabindex: "0",
+        on: { click: open, keydown: (e) => { if (e.key === "Enter") open(); } } },
+        h("td", {}, when(sale.created_at)),
+        h("td", { class: "num" }, `${sale.currency} ${sale.amount_text}`),
+        h("td", {}, h("span", { class: ["badge", sale.state] }, pick(sale.state_label)),
+          sale.training ? [" ", h("span", { class: "badge training" }, t("training"))] : null),
+        h("td", { class: "mono" }, sale.code?.masked || ""),
+        h("td", { class: "mono muted" }, sale.out_trade_no),
+        h("td", {}, sale.operator_id));
+    });
+    this.render(
+      h("section", { class: "stack", dataset: { screen: "sales" } },
+        h("div", { class: "row" }, h("h1", { class: "grow" }, t("recent_sales")),
+          button(t("refresh"), () => this.app.route(), { id: "refresh" })),
+        rows.length
+          ? h("table", { class: "list", id: "sales-table" },
+            h("thead", {}, h("tr", {},
+              h("th", {}, t("time")), h("th", { class: "num" }, t("amount")), h("th", {}, t("state")),
+              h("th", {}, t("code")), h("th", {}, t("trade_no")), h("th", {}, t("operator")))),
+            h("tbody", {}, rows))
+          : notice(t("no_sales"))),
+    );
+  }
+}

@@ -1,0 +1,34 @@
+"""Fixtures: one real host per test module, a fresh activated agent per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from terminal.harness import AgentHandle, Host, activate, add_operators, start_agent
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    server = Host(tmp_path_factory.mktemp("host")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def terminal_dir(host: Host, tmp_path: Path) -> Path:
+    directory = tmp_path / "terminal"
+    activate(host, directory)
+    add_operators(directory)
+    return directory
+
+
+@pytest.fixture
+def agent(terminal_dir: Path) -> Iterator[AgentHandle]:
+    handle = start_agent(terminal_dir)
+    handle.login("s01", "987654")
+    handle.login("c01", "1234")
+    yield handle
+    handle.stop()

@@ -1,4 +1,14 @@
-"""Proving it: fault injection for the exactly-once invariants."""
+"""Proving it: fault injection for the exactly-once invariants.
+
+- :mod:`scanpay.chaos.proxy` - the fault-injecting HTTP proxy (exported here);
+- :mod:`scanpay.chaos.harness` - ``scanpay chaos``: sales under faults, kills and
+  restarts, recovery, settlement, then the invariants;
+- :mod:`scanpay.chaos.invariants` - the invariants, pure checks over collected facts;
+- :mod:`scanpay.chaos.collect`, :mod:`~scanpay.chaos.customers`,
+  :mod:`~scanpay.chaos.processes`, :mod:`~scanpay.chaos.postgres` - the harness's parts.
+
+The harness is not imported here: importing the proxy stays cheap.
+"""
 
 from scanpay.chaos.proxy import Fault, FaultPlan, FaultProxy, RandomFaults, RequestInfo
 

@@ -1,0 +1,162 @@
+"""The chaos harness's own parts, without processes: codes, plans, the kill schedule."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from scanpay.chaos.customers import CodeBook, CodeKind, Customer, Role
+from scanpay.chaos.harness import ChaosConfig, SalePlan, _schedule
+from scanpay.codes import parse_payment_code
+from scanpay.host.domain.wallet_codes import (
+    CodeFormat,
+    CodeOutcome,
+    cpm_fields,
+    luhn_digit,
+    verify_cpm,
+    verify_digits,
+)
+
+FMT = CodeFormat()
+NOW = 1_800_000_000
+
+
+class FakeTime:
+    """A clock that moves only when the code book sleeps."""
+
+    def __init__(self) -> None:
+        self.now = float(NOW)
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += seconds
+
+
+def customers(rich: int = 3) -> list[Customer]:
+    made = []
+    for i, role in enumerate([Role.RICH] * rich + [Role.PIN, Role.POOR]):
+        account = f"{i + 1:09d}"
+        made.append(Customer(account + luhn_digit(account), bytes([i + 1]) * 32, role, 100, "1"))
+    return made
+
+
+def book(rich: int = 3) -> tuple[CodeBook, FakeTime]:
+    time = FakeTime()
+    people = customers(rich)
+    return CodeBook(FMT, people, random.Random(1), clock=time.clock, sleep=time.sleep), time
+
+
+def secret_of(codes: CodeBook, account: str) -> bytes:
+    return next(c.secret for c in codes.customers if c.account == account)
+
+
+def otp_part(text: str) -> str:
+    return text[len(FMT.prefix) + FMT.account_digits :]
+
+
+def test_fresh_codes_are_live_and_never_handed_out_twice() -> None:
+    codes, time = book(rich=3)
+    seen = set()
+    for _ in range(18):  # 3 accounts x 6 live steps: no waiting yet
+        code = codes.issue(CodeKind.VALID)
+        check = verify_digits(FMT, secret_of(codes, code.account), otp_part(code.text), NOW)
+        assert check.outcome is CodeOutcome.VALID
+        assert check.step is not None
+        assert NOW // 5 - CodeBook.BACK_STEPS <= check.step <= NOW // 5 + CodeBook.AHEAD_STEPS
+        assert (code.account, check.step) not in seen
+        seen.add((code.account, check.step))
+    assert time.slept == 0
+    # Every live step of every account is used: the next code waits for a new step.
+    code = codes.issue(CodeKind.VALID)
+    assert time.slept >= 0.25
+    check = verify_digits(FMT, secret_of(codes, code.account), otp_part(code.text), int(time.now))
+    assert check.outcome is CodeOutcome.VALID and (code.account, check.step) not in seen
+
+
+def test_each_kind_is_what_it_says() -> None:
+    codes, _ = book()
+    expired = codes.issue(CodeKind.EXPIRED)
+    check = verify_digits(FMT, secret_of(codes, expired.account), otp_part(expired.text), NOW)
+    assert check.outcome is CodeOutcome.EXPIRED
+    invalid = codes.issue(CodeKind.INVALID)
+    check = verify_digits(FMT, secret_of(codes, invalid.account), otp_part(invalid.text), NOW)
+    assert check.outcome is CodeOutcome.INVALID
+    shown = codes.issue(CodeKind.VALID)
+    reused = codes.issue(CodeKind.REUSED)
+    assert reused.kind is CodeKind.REUSED and reused.text == shown.text
+    roles = {c.account: c.role for c in codes.customers}
+    assert roles[codes.issue(CodeKind.INSUFFICIENT).account] is Role.POOR
+    assert roles[codes.issue(CodeKind.PIN_CONFIRMED).account] is Role.PIN
+    assert roles[codes.issue(CodeKind.PIN_ABANDONED).account] is Role.PIN
+
+
+def test_reused_with_nothing_shown_yet_is_an_expired_code() -> None:
+    codes, _ = book()
+    assert codes.issue(CodeKind.REUSED).kind is CodeKind.EXPIRED
+
+
+def test_cpm_codes_verify_and_their_counter_rises() -> None:
+    codes, _ = book(rich=1)
+    counters = []
+    for _ in range(3):
+        code = codes.issue(CodeKind.VALID_CPM)
+        parsed = parse_payment_code(code.text)
+        fields = cpm_fields(FMT, parsed)  # type: ignore[arg-type]
+        assert fields is not None and fields.account == code.account
+        assert verify_cpm(FMT, secret_of(codes, code.account), fields, NOW).outcome is (
+            CodeOutcome.VALID
+        )
+        counters.append(fields.atc)
+    assert counters == [1, 2, 3]
+
+
+def test_sale_plans_are_seeded_and_mixed() -> None:
+    assert SalePlan.make(7, 42) == SalePlan.make(7, 42)
+    assert SalePlan.make(7, 42) != SalePlan.make(8, 42)
+    plans = [SalePlan.make(3, i) for i in range(3000)]
+    kinds = Counter(p.code for p in plans)
+    assert set(kinds) == set(CodeKind)
+    cancels = Counter(p.cancel for p in plans)
+    assert 0.02 < cancels["before"] / 3000 < 0.06 and 0.04 < cancels["after"] / 3000 < 0.08
+    refunds = Counter(p.refund for p in plans)
+    assert all(refunds[k] > 0 for k in ("partial", "full", "partial_then_rest"))
+    assert all(p.amount >= 200 for p in plans if p.code is CodeKind.INSUFFICIENT)
+    assert all(1 <= p.amount <= 50_000 for p in plans)
+
+
+def test_the_kill_schedule() -> None:
+    config = ChaosConfig(sales=1000, fault_rate=0.2, db="postgresql", terminals=3, seed=5)
+    hosts, agents, restarts = config.strikes()
+    assert (hosts, agents, restarts) == (4, 13, 1)
+    strikes = _schedule(config)
+    assert strikes == _schedule(config)  # seeded
+    kinds = Counter(s.kind for s in strikes)
+    assert kinds == {"host": hosts, "agent": agents, "postgres": restarts}
+    assert [s.at for s in strikes] == sorted(s.at for s in strikes)
+    assert all(30 <= s.at <= 950 for s in strikes)
+    assert all(s.target < 2 for s in strikes if s.kind == "host")  # two hosts on PostgreSQL
+    armed = [s.arm for s in strikes if s.kind == "agent" and s.arm]
+    # Every other agent kill arms the next failpoint, the common states first.
+    assert sorted(armed) == sorted(
+        ["SUBMITTED", "APPROVED", "CONFIRMED", "UNKNOWN", "USER_PAYING", "REVERSING", "DECLINED"]
+    )
+    sqlite = ChaosConfig(sales=1000, fault_rate=0.2, db="sqlite", terminals=3)
+    assert not [s for s in _schedule(sqlite) if s.kind == "postgres"]
+    calm = ChaosConfig(sales=1000, fault_rate=0.0)
+    assert _schedule(calm) == [] and calm.strikes() == (0, 0, 0)
+    assert ChaosConfig(sales=10, fault_rate=0.2).strikes() == (1, 4, 0)  # at least one each
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"sales": 0}, {"terminals": 0}, {"fault_rate": 1.5}, {"db": "oracle"}],
+)
+def test_config_refuses_nonsense(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ChaosConfig(**kwargs)  # type: ignore[arg-type]

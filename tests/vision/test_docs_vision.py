@@ -1,4 +1,4 @@
-"""The example in docs/vision.md (merged into the README) runs."""
+"""The example in docs/vision.md runs."""
 
 from __future__ import annotations
 

@@ -1,20 +1,40 @@
-"""Operations: health, readiness, metrics, request ids in JSON logs, masking, the leak scan."""
+"""Operations: health, readiness, metrics, request ids in JSON logs, masking, the leak scan,
+a database outage."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 import uvicorn
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
-from host.kit import CAPTURE, SECRETS, World, free_socket, leaks, remember
-from scanpay.host import HostSettings, create_app
+from host.kit import (
+    CAPTURE,
+    PG_ADMIN,
+    SECRETS,
+    World,
+    free_socket,
+    harvest,
+    leaks,
+    make_world,
+    migrate,
+    postgres_available,
+    postgres_database,
+    remember,
+    serve_in_thread,
+)
+from scanpay.host import HostSettings, ManualClock, create_app
 from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import head_revision, upgrade
 from scanpay.host.logs import JsonFormatter, redact
+from support import require
 
 
 def test_health_and_readiness(world: World) -> None:
@@ -133,3 +153,58 @@ def test_a_payment_is_logged_masked_and_never_in_full(world: World) -> None:
     lines = [line for line in CAPTURE.lines if "LG-2" in line]
     assert any(code[:6] + "*" * 8 + code[-4:] in line for line in lines)
     assert not leaks(CAPTURE.lines, {code, world.terminal.key, world.wallet.secret})
+
+
+def test_a_database_outage_answers_unknown_and_loses_nothing(tmp_path: Path) -> None:
+    """PostgreSQL refuses connections mid-day: the host answers 503 / 91 ("unknown,
+    query later"), which a terminal treats as no answer, never a bare 500 or a
+    decline; once the database is back the same request goes through exactly once.
+    (SQLite is a file inside the host's own process: it has no such outage.)"""
+    require(postgres_available(), "needs PostgreSQL on 127.0.0.1:5432")
+    with postgres_database() as url:
+        migrate(url)
+        settings = HostSettings(
+            database_url=url, min_terminal_version="1.0.0", data_dir=str(tmp_path)
+        )
+        clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+        with serve_in_thread(settings, clock, "postgresql") as host:
+            world = make_world(host)
+            name = make_url(url).database
+            assert world.pay("DB-0", 100)["status"] == "SUCCESS"
+            code = world.code()
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                database = sql.Identifier(name)
+                admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database))
+                try:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (name,),
+                    )
+                    answer = world.terminal.request(
+                        "POST",
+                        "/v1/payments",
+                        {
+                            "out_trade_no": "DB-1",
+                            "amount": 250,
+                            "currency": "CNY",
+                            "auth_code": code,
+                        },
+                        check_reply=False,  # no database, no key to sign with
+                    )
+                finally:
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(database)
+                    )
+            assert answer.status_code == 503, answer.text
+            body = answer.json()
+            assert (body["code"], body["name"]) == ("91", "UNKNOWN")
+            assert set(body["message"]) == {"zh-CN", "en"}
+            # Back up: the query finds nothing, and the same sale then goes through once.
+            assert world.terminal.get("DB-1").status_code == 404
+            assert world.terminal.pay("DB-1", 250, code).json()["status"] == "SUCCESS"
+            again = world.terminal.pay("DB-1", 250, code)
+            assert again.headers["X-Scanpay-Replayed"] == "true"
+            assert world.balance() == 50_000 - 100 - 250
+            assert host.check_ledger().ok
+            SECRETS.update(harvest(host.ctx))

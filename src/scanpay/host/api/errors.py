@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scanpay.host.errors import HostError
@@ -15,6 +17,8 @@ from scanpay.protocol.models import ErrorBody, Message
 from scanpay.protocol.result_codes import result_code
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
+
+_log = logging.getLogger("scanpay.host.api")
 
 
 def error_response(
@@ -58,8 +62,18 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response("30", text, status=exc.status_code)
 
 
+def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The database went away (restart, failover, network): whatever the request was doing
+    # may or may not have committed, so the answer is "unknown, query it" (91), signed
+    # like every answer, never a bare 500 a terminal could not tell from a forgery.
+    _log.warning("database unavailable: %s", type(exc).__name__)
+    return error_response("91")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HostError, _host_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -79,4 +93,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _doc("30"),
     426: _doc("26"),
     500: _doc("96"),
+    503: _doc("91"),
 }

@@ -19,6 +19,7 @@ import logging
 import secrets
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,6 +115,12 @@ class SignedEnvelope:
                 log.warning("refused %s %s: %s", scope["method"], scope["path"], exc.text.en)
                 reply = error_response(exc.code, exc.text, field=exc.field)
                 await self._send(reply, send, refusal, nonce, ctx)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                # No database, so no key to sign with: "unknown, query later" (91), which
+                # a terminal treats as no answer, never as a decline.
+                log.warning("database unavailable: %s", type(exc).__name__)
+                await self._send(error_response("91"), send, None, nonce, ctx)
                 return
             signing = (identity.terminal_id, identity.key_hex)
             state[STATE_IDENTITY] = identity

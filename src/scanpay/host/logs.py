@@ -31,7 +31,7 @@ request_id: ContextVar[str | None] = ContextVar("scanpay_request_id", default=No
 _DIGITS = re.compile(r"(?<![0-9])[0-9]{16,24}(?![0-9])")
 _CPM = re.compile(r"hQVDUFYw[A-Za-z0-9+/=_-]{8,}")
 _HEX64 = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
-_SEALED = re.compile(r"enc1:[A-Za-z0-9_-]+")
+_SEALED = re.compile(r"enc[0-9]:[A-Za-z0-9_-]+")
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

@@ -1,15 +1,25 @@
-"""Secrets at rest: HKDF, sealing and opening, what a wrong key or an edit does."""
+"""Secrets at rest: HKDF, sealing and opening, what a wrong key, purpose or edit does."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanpay.host.domain.sealing import PREFIX, SealError, SecretBox, hkdf_sha256, is_sealed
+from scanpay.host.domain.sealing import (
+    NONCE_SIZE,
+    PREFIX,
+    SealError,
+    SecretBox,
+    hkdf_sha256,
+    is_sealed,
+)
 
 MASTER = bytes(range(32))
-NONCE = bytes(16)
+NONCE = bytes(NONCE_SIZE)
 
 
 def test_hkdf_matches_rfc_5869_test_case_1() -> None:
@@ -22,7 +32,7 @@ def test_hkdf_matches_rfc_5869_test_case_1() -> None:
     )
 
 
-@given(st.text(max_size=200), st.binary(min_size=16, max_size=16))
+@given(st.text(max_size=200), st.binary(min_size=NONCE_SIZE, max_size=NONCE_SIZE))
 def test_sealed_values_open_to_what_was_sealed(text: str, nonce: bytes) -> None:
     box = SecretBox(MASTER)
     sealed = box.seal(text, "terminal-key", nonce)
@@ -34,7 +44,7 @@ def test_the_plaintext_is_not_in_the_sealed_value() -> None:
     secret = "ab" * 32
     sealed = SecretBox(MASTER).seal(secret, "wallet-secret", NONCE)
     assert secret not in sealed and len(sealed) <= 160
-    assert SecretBox(MASTER).seal(secret, "wallet-secret", b"\x01" * 16) != sealed
+    assert SecretBox(MASTER).seal(secret, "wallet-secret", b"\x01" * NONCE_SIZE) != sealed
 
 
 def test_wrong_key_purpose_or_edit_does_not_open() -> None:
@@ -57,3 +67,16 @@ def test_legacy_plain_text_passes_through_and_keys_are_checked() -> None:
     with pytest.raises(ValueError):
         SecretBox(MASTER).seal("x", "p", b"short")
     assert "00" not in repr(SecretBox(MASTER))
+
+
+def test_aes_gcm_with_the_hkdf_key_opens_what_was_sealed() -> None:
+    """The format is what the docstring says: base64url(nonce || AES-256-GCM output)
+    under HKDF(master, "scanpay enc2 aes-256-gcm"), the purpose as associated data."""
+    sealed = SecretBox(MASTER).seal("cd" * 32, "wallet-secret", NONCE)
+    text = sealed[len(PREFIX) :]
+    blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    key = hkdf_sha256(MASTER, b"scanpay enc2 aes-256-gcm")
+    opened = AESGCM(key).decrypt(
+        blob[:NONCE_SIZE], blob[NONCE_SIZE:], b"scanpay enc2\x00wallet-secret"
+    )
+    assert opened == ("cd" * 32).encode()

@@ -96,8 +96,8 @@ def test_keys_and_secrets_are_sealed_at_rest(world: World) -> None:
             text("SELECT secret_hex, secret_sealed FROM wallet_accounts WHERE number = :n"),
             {"n": world.wallet.account},
         ).one()
-    assert key_hex == "" and sealed.startswith("enc1:") and world.terminal.key not in sealed
-    assert secret_hex == "" and secret_sealed.startswith("enc1:")
+    assert key_hex == "" and sealed.startswith("enc2:") and world.terminal.key not in sealed
+    assert secret_hex == "" and secret_sealed.startswith("enc2:")
     assert secrets.terminal_key(world.ctx, sealed, "") == world.terminal.key
     other = HostContext(
         HostSettings(database_url=world.ctx.settings.database_url, master_key="11" * 32),

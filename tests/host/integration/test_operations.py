@@ -124,7 +124,7 @@ def test_every_answer_has_a_request_id_in_the_logs(world: World) -> None:
 def test_redaction_masks_what_looks_like_a_secret() -> None:
     text = (
         "code 881234567890123456 cpm hQVDUFYwMWEQTwjwU0NBTlBBWVAHU0NBTlBBWV8 "
-        f"key {'ab' * 32} sealed enc1:QUJDREVGR0g trade T1-0001 at 1798300800"
+        f"key {'ab' * 32} sealed enc2:QUJDREVGR0g trade T1-0001 at 1798300800"
     )
     masked = redact(text)
     assert "881234567890123456" not in masked and "881234********3456" in masked

@@ -2,56 +2,51 @@
 
 The host must read a terminal's HMAC key and a wallet's code secret to verify
 them, so it cannot store only a hash; it stores them sealed. A sealed value is
-``enc1:`` + base64url(nonce || ciphertext || tag):
+``enc2:`` + base64url(nonce || ciphertext || tag): AES-256-GCM (``cryptography``)
+under a key derived from the 32-byte master key with HKDF-SHA256 (RFC 5869),
+with a 12-byte random nonce and ``purpose`` ("terminal-key", "wallet-secret")
+as associated data, which binds a sealed value to the column it belongs in: a
+value copied into another column does not open.
 
-- two keys are derived from the 32-byte master key with HKDF-SHA256 (RFC 5869),
-  one to encrypt, one to authenticate;
-- encryption is HMAC-SHA256 in counter mode (the keystream block *i* is
-  HMAC(enc_key, nonce || i), XORed with the plaintext) - a PRF in counter mode;
-- the tag is HMAC-SHA256(mac_key, "enc1" || purpose || nonce || ciphertext)
-  over the ciphertext (encrypt-then-MAC), checked in constant time before
-  anything is decrypted. ``purpose`` ("terminal-key", "wallet-secret") binds
-  a sealed value to the column it belongs in.
-
-This is a standard composition of the only primitives the standard library
-has (the project ships no AES); the ``enc1`` version prefix leaves room for an
-AES-GCM ``enc2`` when a crypto library becomes a dependency. Values without
-the prefix are legacy plain text and are read as they are. Pure: the caller
-passes the nonce (16 random bytes).
+Values without the prefix are legacy plain text (rows from before sealing) and
+are read as they are; :func:`scanpay.host.services.secrets.seal_legacy` seals
+them. Pure: the caller passes the nonce.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 
-__all__ = ["PREFIX", "SealError", "SecretBox", "hkdf_sha256", "is_sealed"]
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-PREFIX = "enc1:"
-_NONCE = 16
-_TAG = 32
+__all__ = ["NONCE_SIZE", "PREFIX", "SealError", "SecretBox", "hkdf_sha256", "is_sealed"]
+
+PREFIX = "enc2:"
+#: Bytes of nonce :meth:`SecretBox.seal` takes (AES-GCM's standard 96 bits).
+NONCE_SIZE = 12
+_TAG = 16
 
 
 class SealError(ValueError):
-    """A sealed value that does not open: wrong master key, or altered."""
+    """A sealed value that does not open: wrong master key, wrong purpose, or altered."""
 
 
 def hkdf_sha256(key: bytes, info: bytes, length: int = 32, salt: bytes = b"") -> bytes:
     """RFC 5869 HKDF with SHA-256 (extract, then expand)."""
-    prk = hmac.new(salt or bytes(32), key, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(key)
 
 
 def is_sealed(value: str) -> bool:
     """Whether ``value`` is a sealed value (rather than legacy plain text)."""
     return value.startswith(PREFIX)
+
+
+def _aad(purpose: str) -> bytes:
+    return b"scanpay enc2\x00" + purpose.encode()
 
 
 class SecretBox:
@@ -60,30 +55,17 @@ class SecretBox:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != 32:
             raise ValueError("the master key is 32 bytes")
-        self._enc = hkdf_sha256(master_key, b"scanpay enc1 encrypt")
-        self._mac = hkdf_sha256(master_key, b"scanpay enc1 authenticate")
+        self._aead = AESGCM(hkdf_sha256(master_key, b"scanpay enc2 aes-256-gcm"))
 
-    def __repr__(self) -> str:  # never show the keys
+    def __repr__(self) -> str:  # never show the key
         return "SecretBox()"
 
-    def _stream(self, nonce: bytes, length: int) -> bytes:
-        blocks = [
-            hmac.new(self._enc, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest()
-            for i in range((length + 31) // 32)
-        ]
-        return b"".join(blocks)[:length]
-
-    def _tag(self, purpose: str, nonce: bytes, ciphertext: bytes) -> bytes:
-        message = b"enc1" + purpose.encode() + b"\x00" + nonce + ciphertext
-        return hmac.new(self._mac, message, hashlib.sha256).digest()
-
     def seal(self, plaintext: str, purpose: str, nonce: bytes) -> str:
-        """``plaintext`` sealed for ``purpose`` with a fresh 16-byte ``nonce``."""
-        if len(nonce) != _NONCE:
-            raise ValueError("the nonce is 16 bytes")
-        data = plaintext.encode()
-        ciphertext = bytes(a ^ b for a, b in zip(data, self._stream(nonce, len(data)), strict=True))
-        blob = nonce + ciphertext + self._tag(purpose, nonce, ciphertext)
+        """``plaintext`` sealed for ``purpose`` with a fresh random ``nonce`` of
+        :data:`NONCE_SIZE` bytes (never reuse one under the same master key)."""
+        if len(nonce) != NONCE_SIZE:
+            raise ValueError(f"the nonce is {NONCE_SIZE} bytes")
+        blob = nonce + self._aead.encrypt(nonce, plaintext.encode(), _aad(purpose))
         return PREFIX + base64.urlsafe_b64encode(blob).decode().rstrip("=")
 
     def open(self, value: str, purpose: str) -> str:
@@ -95,10 +77,10 @@ class SecretBox:
             blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
             raise SealError("not a sealed value") from None
-        if len(blob) < _NONCE + _TAG:
+        if len(blob) < NONCE_SIZE + _TAG:
             raise SealError("sealed value too short")
-        nonce, ciphertext, tag = blob[:_NONCE], blob[_NONCE:-_TAG], blob[-_TAG:]
-        if not hmac.compare_digest(tag, self._tag(purpose, nonce, ciphertext)):
-            raise SealError("the sealed value does not open with this master key")
-        stream = self._stream(nonce, len(ciphertext))
-        return bytes(a ^ b for a, b in zip(ciphertext, stream, strict=True)).decode()
+        try:
+            data = self._aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], _aad(purpose))
+        except InvalidTag:
+            raise SealError("the sealed value does not open with this master key") from None
+        return data.decode()

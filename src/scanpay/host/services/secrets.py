@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from scanpay.host.db.models import TerminalKey, WalletAccount
-from scanpay.host.domain.sealing import SecretBox
+from scanpay.host.domain.sealing import NONCE_SIZE, SecretBox
 from scanpay.host.services.context import HostContext
 from scanpay.host.settings import HostSettings
 
@@ -85,7 +85,7 @@ def load_master_key(settings: HostSettings) -> bytes:
 
 def seal(ctx: HostContext, plaintext: str, purpose: str) -> str:
     """``plaintext`` sealed for storage."""
-    return ctx.secret_box.seal(plaintext, purpose, secrets.token_bytes(16))
+    return ctx.secret_box.seal(plaintext, purpose, secrets.token_bytes(NONCE_SIZE))
 
 
 def terminal_key(ctx: HostContext, sealed: str | None, legacy: str) -> str:
@@ -109,7 +109,7 @@ def seal_legacy(ctx: HostContext) -> int:
             select(TerminalKey.id, TerminalKey.key_hex).where(TerminalKey.key_sealed.is_(None))
         ).all()
         for pk, value in keys:
-            sealed = box.seal(value, TERMINAL_KEY, secrets.token_bytes(16))
+            sealed = box.seal(value, TERMINAL_KEY, secrets.token_bytes(NONCE_SIZE))
             session.execute(
                 update(TerminalKey)
                 .where(TerminalKey.id == pk, TerminalKey.key_sealed.is_(None))
@@ -122,7 +122,7 @@ def seal_legacy(ctx: HostContext) -> int:
             )
         ).all()
         for pk, value in accounts:
-            sealed = box.seal(value, WALLET_SECRET, secrets.token_bytes(16))
+            sealed = box.seal(value, WALLET_SECRET, secrets.token_bytes(NONCE_SIZE))
             session.execute(
                 update(WalletAccount)
                 .where(WalletAccount.id == pk, WalletAccount.secret_sealed.is_(None))

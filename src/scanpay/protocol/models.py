@@ -44,7 +44,8 @@ __all__ = [
 TradeNo = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 MinorUnits = Annotated[int, Field(gt=0, le=10**12, description="Integer minor units")]
 CurrencyCode = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
-FreeText = Annotated[str, Field(max_length=128)]
+# No NUL: PostgreSQL cannot store it in text (the host answered 500 there, SQLite kept it).
+FreeText = Annotated[str, Field(max_length=128, pattern=r"^[^\x00]*$")]
 OperatorId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-.@]+$")]
 
 

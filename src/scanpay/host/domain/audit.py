@@ -162,18 +162,21 @@ def record_template(
     data: Mapping[str, Any],
 ) -> RecordTemplate:
     """The :class:`RecordTemplate` of a record with these fields."""
-    draft = AuditRecord(
-        0,
-        at,
-        actor_kind,
-        actor_id,
-        action,
-        subject_kind,
-        subject_id,
-        merchant_id,
-        canonical_json(dict(data)),
-        "",
-        "",
+    # A record linked after "" as number 0, its hash field then set back to "".
+    draft = replace(
+        link(
+            "",
+            0,
+            at=at,
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            action=action,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            merchant_id=merchant_id,
+            data=data,
+        ),
+        hash="",
     )
     text = canonical_json(draft.fields())
     # Every other string is escaped inside its JSON string, so the mark occurs once.

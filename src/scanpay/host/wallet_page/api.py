@@ -76,6 +76,8 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
         "description": "ErrorBody with code 63 (not logged in), 55 (wrong PIN) or 75 (locked)",
     },
     403: {"model": ErrorBody, "description": "ErrorBody with code 63: CSRF or origin refused"},
+    404: {"model": ErrorBody, "description": "ErrorBody with code 25: no such order or payment"},
+    413: {"model": ErrorBody, "description": "ErrorBody with code 30: the body is too large"},
 }
 
 router = APIRouter(tags=["wallet page"], responses=_REFUSALS)
@@ -116,9 +118,13 @@ def wallet_page() -> FileResponse:
 @router.get("/wallet/static/{path:path}", include_in_schema=False)
 def wallet_asset(path: str) -> Response:
     """The page's scripts, styles and images; nothing outside its folder."""
-    target = (STATIC_DIR / path).resolve()
-    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
-        return error_response("25", Text("没有这个文件", "no such file"))
+    missing = error_response("25", Text("没有这个文件", "no such file"))
+    try:
+        target = (STATIC_DIR / path).resolve()
+        if not target.is_relative_to(STATIC_DIR) or not target.is_file():
+            return missing
+    except (ValueError, OSError):  # a NUL in the path (%00), a name too long: no such file
+        return missing
     media = _TYPES.get(target.suffix, "application/octet-stream")
     return FileResponse(target, media_type=media, headers=_PAGE_HEADERS)
 

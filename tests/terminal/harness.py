@@ -369,15 +369,3 @@ def agent_process(directory: Path) -> Iterator[AgentProcess]:
         yield proc
     finally:
         proc.kill()
-
-
-def needs_endpoint(host: Host, method: str, path: str) -> None:
-    """Skip while the host does not offer ``method path`` yet (issue 5's endpoints).
-
-    The skip lifts by itself once the host's OpenAPI document lists the path.
-    """
-    import pytest
-
-    paths = httpx.get(f"{host.url}/openapi.json", timeout=10).json().get("paths", {})
-    if method.lower() not in paths.get(path, {}):
-        pytest.skip(f"the host has no {method.upper()} {path} yet (issue 5); 404 until it does")

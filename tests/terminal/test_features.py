@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.harness import AgentHandle, Host, needs_endpoint
+from terminal.harness import AgentHandle, Host
 
 
 def photo(text: str, *, blurred: bool = False) -> bytes:
@@ -139,7 +139,6 @@ def test_codes_keys_and_pins_never_reach_logs_journal_or_api(
 
 
 def test_refund_needs_a_supervisor_and_moves_the_money_back(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/refunds")
     account = host.wallet()
     done = pay(agent, host.code(account), 1000)
     no = done["out_trade_no"]
@@ -184,7 +183,6 @@ def test_refund_needs_a_supervisor_and_moves_the_money_back(host: Host, agent: A
 
 
 def test_day_close_matched(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/batches/close")
     assert pay(agent, host.code(host.wallet()), 1000)["state"] == "APPROVED"
     assert pay(agent, host.code(host.wallet()), 234)["state"] == "APPROVED"
     r = agent.http.post("/api/day/close", json={})
@@ -200,7 +198,6 @@ def test_day_close_matched(host: Host, agent: AgentHandle) -> None:
 
 
 def test_day_close_unmatched_names_the_difference(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/batches/close")
     from scanpay.protocol.models import PaymentRequest
     from scanpay.terminal.client import Answer
 
@@ -221,7 +218,6 @@ def test_day_close_unmatched_names_the_difference(host: Host, agent: AgentHandle
 
 
 def test_show_to_pay_order_paid_from_the_wallet(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/orders")
     import httpx
 
     r = agent.http.post("/api/orders", json={"amount": 1500, "note": "show to pay"})
@@ -256,7 +252,6 @@ def test_show_to_pay_order_paid_from_the_wallet(host: Host, agent: AgentHandle) 
 
 
 def test_show_to_pay_order_cancelled_takes_no_money(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/orders")
     import httpx
 
     order = agent.http.post("/api/orders", json={"amount": 900}).json()

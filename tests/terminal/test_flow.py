@@ -12,7 +12,7 @@ import sqlalchemy
 
 from scanpay.host.db.models import parse_public_id
 from scanpay.terminal.sale import Sale, agrees_with_host
-from terminal.harness import AgentHandle, Host, activate, add_operators, needs_endpoint, start_agent
+from terminal.harness import AgentHandle, Host, activate, add_operators, start_agent
 
 BAD_CRC = "00020101021229370016A000000677010111011300660000000005802TH530376454044.226304E468"
 
@@ -163,7 +163,6 @@ def test_merchant_presented_code_is_never_charged(host: Host, agent: AgentHandle
 
 
 def test_merchant_code_sticker_verdict_from_host(host: Host, agent: AgentHandle) -> None:
-    needs_endpoint(host, "post", "/v1/codes/verify")
     from scanpay.codes import AccountTemplate, build_mpm
 
     payload = build_mpm(

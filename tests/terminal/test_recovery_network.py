@@ -271,9 +271,6 @@ def test_replies_not_signed_for_this_terminal_are_not_believed(net: Net, tmp_pat
 
 
 def test_refund_answer_lost_is_sent_again_and_refunds_once(net: Net) -> None:
-    from terminal.harness import needs_endpoint
-
-    needs_endpoint(net.host, "post", "/v1/refunds")
     no, account = start(net, 1000)
     net.agent.confirm(no, wait=10)
     settle(net, no, "APPROVED")

@@ -16,6 +16,7 @@ from scanpay.vision import (
     open_source,
     synth,
 )
+from support import require
 from vision.helpers import WALLET, frame_with, save
 
 URL = "https://example.com/table/12"
@@ -87,8 +88,7 @@ def test_folder_source_in_name_order(tmp_path: Path) -> None:
 def test_video_file_source(tmp_path: Path) -> None:
     path = tmp_path / "till.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
-    if not writer.isOpened():
-        pytest.skip("this OpenCV build cannot write MJPG video")
+    require(writer.isOpened(), "this OpenCV build cannot write MJPG video")
     code = cv2.cvtColor(frame_with(WALLET, side=280), cv2.COLOR_GRAY2BGR)
     blank = cv2.cvtColor(EMPTY, cv2.COLOR_GRAY2BGR)
     for image in [blank] * 5 + [code] * 5:

@@ -317,6 +317,23 @@ def test_selftest_measures_clock_skew_against_the_host(host: Host, terminal_dir:
         far.close()
 
 
+def test_a_selftest_finishing_after_the_agent_stopped_does_not_crash(
+    host: Host, terminal_dir: Path
+) -> None:
+    """The start-up self-test runs in a thread; the agent may stop before it ends
+    (its host client closed): the report is dropped, the result still returned."""
+    from scanpay.terminal.agent import Agent
+
+    agent = Agent(terminal_dir)
+    try:
+        agent.start(selftest=False)
+        agent.stop()
+        report = agent.run_selftest()
+        assert report.check("journal").status == "ok"
+    finally:
+        agent.close()
+
+
 # ---------------------------------------------------------------- day close
 
 

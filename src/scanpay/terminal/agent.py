@@ -157,7 +157,7 @@ class Agent:
     def _report_to_host(self, report: SelfTestReport) -> None:
         """Tell the host the result, so the merchant's portal shows this terminal's
         reversals waiting and sales in doubt. Best effort: the host may be the
-        very thing the self-test found unreachable."""
+        very thing the self-test found unreachable (the client answers NoReply then)."""
         waiting = self.journal.reversals(waiting=True)
         body = SelfTestReportBody(
             status=report.status,

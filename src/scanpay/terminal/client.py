@@ -179,6 +179,10 @@ class HostClient:
         extra: dict[str, Any] = {}
         if timeout is not None:
             extra["timeout"] = httpx.Timeout(timeout, connect=min(timeout, 3.0))
+        if self._http.is_closed:
+            # The agent is stopping (a background self-test or worker may still run):
+            # nothing was sent, which is what NoReply means to every caller.
+            return NoReply("client closed")
         try:
             response = self._http.request(method, path, content=raw, headers=headers, **extra)
         except httpx.TimeoutException as exc:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -226,12 +227,34 @@ def serve_command(
         "ssl_keyfile": str(keyfile) if keyfile else None,
     }
     target = "scanpay.host.api.app:create_app_from_env"
-    if workers > 1 and supports_reuse_port():
-        # A listening socket per worker, so that connections spread over all of them.
-        config = uvicorn.Config(target, **options)
-        SpreadWorkers(config, reuse_port_sockets(host, port, workers)).run()
+    with _worker_metrics(workers):
+        if workers > 1 and supports_reuse_port():
+            # A listening socket per worker, so that connections spread over all of them.
+            config = uvicorn.Config(target, **options)
+            SpreadWorkers(config, reuse_port_sockets(host, port, workers)).run()
+            return
+        uvicorn.run(target, **options)
+
+
+@contextmanager
+def _worker_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a directory where each keeps its metrics, so that a scrape
+    of any one of them adds up all (see :mod:`scanpay.host.metrics`). Set before the
+    workers start: prometheus_client reads it when a worker imports it."""
+    if workers < 2:
+        yield
         return
-    uvicorn.run(target, **options)
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="scanpay-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # a previous run's counts are not this run's
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @app.command("certs")

@@ -1,8 +1,11 @@
 """Prometheus metrics of one host process (``GET /metrics``).
 
 Each :class:`HostMetrics` owns its registry, so several apps in one process
-(tests) never share counters. With ``--workers N`` every worker process
-counts its own requests; Prometheus adds them up per scrape target.
+(tests) never share counters. With ``--workers N`` the workers share one
+port, so a scrape reaches one of them at random: ``serve`` then points
+``PROMETHEUS_MULTIPROC_DIR`` at a directory where every worker keeps its
+counts (prometheus_client's multiprocess mode), and ``/metrics`` on any
+worker answers the sum over all of them.
 
 ====================================================  =============================
 metric                                                labels
@@ -19,8 +22,11 @@ metric                                                labels
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as _generate
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE", "HostMetrics"]
 
@@ -82,5 +88,10 @@ class HostMetrics:
         self.latency.labels(method, route).observe(seconds)
 
     def render(self) -> bytes:
-        """The text exposition format."""
+        """The text exposition format (summed over the workers in multiprocess mode)."""
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if shared:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=shared)
+            return _generate(registry)
         return _generate(self.registry)

@@ -1,4 +1,5 @@
-"""Several host processes on one database: no overdraft, no double charge.
+"""Several host processes on one database: no overdraft, no double charge; the
+metrics of ``serve --workers`` add up every worker.
 
 Two separate ``scanpay host serve`` processes (the system clock) share the
 session's database; requests alternate between them and race each other.
@@ -6,9 +7,14 @@ session's database; requests alternate between them and race each other.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -16,6 +22,7 @@ from host.kit import (
     RunningHost,
     SignedClient,
     activate,
+    free_socket,
     make_merchant,
     remember,
     serve_in_processes,
@@ -118,3 +125,44 @@ def test_two_processes_never_refund_more_than_was_paid(host: RunningHost) -> Non
         assert chain.ok, chain.to_dict()
     finally:
         ctx.close()
+
+
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    """`serve --workers 2`: connections land on either worker, and a scrape of
+    whichever answers counts the requests of both."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SCANPAY_DATA_DIR": str(tmp_path)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [sys.executable, "-c", "from scanpay.cli import main; main()", "host", "serve"]
+    command += ["--port", str(port), "--workers", "2", "--log-level", "warning"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the host did not start"
+                time.sleep(0.1)
+        before = _healthz_count(httpx.get(url + "/metrics", timeout=10).text)
+        for _ in range(40):  # a new connection each time: the kernel picks a worker
+            assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+        # Each worker alone counted about half; a scrape on any of them gives the sum.
+        for _ in range(6):
+            assert _healthz_count(httpx.get(url + "/metrics", timeout=10).text) == before + 40
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _healthz_count(metrics: str) -> int:
+    prefix = 'scanpay_http_requests_total{method="GET",route="/healthz",status="200"} '
+    for line in metrics.splitlines():
+        if line.startswith(prefix):
+            return int(float(line[len(prefix) :]))
+    return 0

@@ -87,6 +87,21 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then the real channel
+    (for the disconnect message)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class SignedEnvelope:
     """ASGI middleware: authenticate terminal requests, sign every answer."""
 
@@ -140,15 +155,7 @@ class SignedEnvelope:
                     await self._send(reply, send, signing, nonce, ctx)
                     return
 
-        sent_body = False
-
-        async def replay() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay = _replaying(body, receive)
         start: Message | None = None
         chunks: list[bytes] = []
         streaming = False
@@ -195,16 +202,7 @@ class SignedEnvelope:
             text = Text("请求体过大", f"the body is larger than {limit} bytes")
             await error_response("30", text, status=413)(scope, receive, send)
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
     @staticmethod
     def _authenticate(

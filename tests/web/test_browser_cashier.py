@@ -44,8 +44,7 @@ def test_scanner_gun_sale(cashier: Any, world: World) -> None:
     assert cashier.get_attribute("section[data-screen]", "data-screen") == "scan"
 
     code = world.code(account)
-    scan_with_gun(cashier, code)
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, code, then="[data-screen=confirm]")
     shown = cashier.inner_text("#confirm-code")
     assert masked(code) in shown and code not in cashier.content()
     assert cashier.inner_text("#sale-amount") == "CNY12.34"
@@ -85,15 +84,13 @@ def test_rescan_after_a_malformed_code(cashier: Any, world: World) -> None:
 
     # An EMV code whose checksum is wrong: refused with the reason, the sale still waits.
     bad = "00020101021229370016A000000677010111011300660000000005802TH530376454044.226304E468"
-    scan_with_gun(cashier, bad)
-    error = cashier.wait_for_selector("#scan-error")
+    error = scan_with_gun(cashier, bad, then="#scan-error")
     assert "The payment code cannot be used" in error.inner_text()
     assert "CRC" in error.inner_text() and "Scan again" in error.inner_text()
     assert cashier.get_attribute("section[data-screen]", "data-screen") == "scan"
 
     # A good code, then the cashier presses Rescan on the confirm screen ...
-    scan_with_gun(cashier, world.code(account))
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, world.code(account), then="[data-screen=confirm]")
     cashier.click("#rescan")
     cashier.wait_for_selector("[data-screen=scan]")
     assert cashier.query_selector("#scan-error") is None
@@ -117,8 +114,7 @@ def test_cancel_before_and_after_sending(cashier: Any, world: World) -> None:
 
     # Before sending: cancelled on the terminal, the host never hears of it.
     no = start_sale(cashier, "7.00")
-    scan_with_gun(cashier, world.code(alice))
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, world.code(alice), then="[data-screen=confirm]")
     cashier.click("#cancel")
     cashier.wait_for_selector("[data-screen=cancelled]")
     assert cashier.inner_text("#result-title") == "Cancelled"
@@ -128,8 +124,7 @@ def test_cancel_before_and_after_sending(cashier: Any, world: World) -> None:
     # While the customer is asked for the PIN (Bob, above his limit): reversed on the host.
     cashier.click("#new-sale")
     no = start_sale(cashier, "120.00")
-    scan_with_gun(cashier, world.code(bob))
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, world.code(bob), then="[data-screen=confirm]")
     cashier.click("#confirm")
     cashier.wait_for_selector("[data-screen=waiting_customer]")
     assert "Waiting for the customer to confirm on their phone" in cashier.inner_text("#result")
@@ -147,8 +142,7 @@ def test_decline_is_shown_with_its_message(cashier: Any, world: World) -> None:
     poor = world.open_wallet(balance=100)  # 1.00 CNY
     login(cashier, world)
     no = start_sale(cashier, "12.34")
-    scan_with_gun(cashier, world.code(poor))
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, world.code(poor), then="[data-screen=confirm]")
     cashier.click("#confirm")
     cashier.wait_for_selector("[data-screen=declined]")
     assert cashier.inner_text("#result-title") == "Declined"
@@ -174,8 +168,7 @@ def test_language_switch(cashier: Any, world: World) -> None:
 
     no = start_sale(cashier, "1.00")
     assert cashier.inner_text("#screen-message") == "请扫描顾客的付款码"
-    scan_with_gun(cashier, world.code(account))
-    cashier.wait_for_selector("[data-screen=confirm]")
+    scan_with_gun(cashier, world.code(account), then="[data-screen=confirm]")
     assert cashier.inner_text("#confirm") == "确认收款"
     cashier.click("#confirm")
     cashier.wait_for_selector("[data-screen=approved]")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from scanpay.host.db.models import Order, Payment, Refund, WalletAccount
@@ -181,11 +182,24 @@ def trade_number(page: Any) -> str:
     return match.group(1)
 
 
-def scan_with_gun(page: Any, text: str, delay: float = 4) -> None:
-    """A USB scanner gun: the code typed fast into the page (no field focused), then Enter."""
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.keyboard.type(text, delay=delay)
-    page.keyboard.press("Enter")
+def scan_with_gun(page: Any, text: str, then: str, delay: float = 4) -> Any:
+    """A USB scanner gun: the code typed fast into the page (no field focused), then
+    Enter; returns the element ``then`` that the scan brings up.
+
+    The page takes a burst as a scan only when no two keys are more than 80 ms apart
+    (a person types slower). On a loaded two-CPU CI machine a key sent by the test
+    can now and then wait longer than that, so a scan that brought nothing up is
+    pulled again once, as a cashier would."""
+    for attempt in range(2):
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.type(text, delay=delay)
+        page.keyboard.press("Enter")
+        try:
+            return page.wait_for_selector(then, timeout=5_000 if attempt == 0 else 20_000)
+        except PlaywrightTimeout:
+            if attempt == 1:
+                raise
+    return None
 
 
 def wallet_login(page: Any, world: World, account: str, pin: str) -> None:

@@ -380,38 +380,28 @@ class Journal:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Write ``sale``'s snapshot and its event row, in one transaction."""
-        snapshot = json.dumps(sale.to_dict(), ensure_ascii=False, sort_keys=True)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO sales (out_trade_no, state, amount, currency, training, operator_id,"
-                " created_at, updated_at, version, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (out_trade_no) DO UPDATE SET state = excluded.state,"
-                " updated_at = excluded.updated_at, version = excluded.version,"
-                " snapshot = excluded.snapshot",
-                (
-                    sale.out_trade_no,
-                    sale.state.value,
-                    sale.amount,
-                    sale.currency,
-                    int(sale.training),
-                    sale.operator_id,
-                    sale.created_at,
-                    at,
-                    sale.version,
-                    snapshot,
-                ),
-            )
-            self.append(
-                at=at,
-                kind="sale",
-                ref=sale.out_trade_no,
-                event=event,
-                from_state=from_state,
-                to_state=sale.state.value,
-                operator_id=operator_id,
-                training=sale.training,
-                detail=detail,
-            )
+        self._save_record(
+            "sales",
+            "out_trade_no",
+            {
+                "out_trade_no": sale.out_trade_no,
+                "state": sale.state.value,
+                "amount": sale.amount,
+                "currency": sale.currency,
+                "training": int(sale.training),
+                "operator_id": sale.operator_id,
+                "created_at": sale.created_at,
+                "version": sale.version,
+            },
+            sale.to_dict(),
+            at=at,
+            kind="sale",
+            event=event,
+            from_state=from_state,
+            operator_id=operator_id,
+            training=sale.training,
+            detail=detail,
+        )
 
     def get_sale(self, out_trade_no: str) -> Sale | None:
         rows = self._query("SELECT snapshot FROM sales WHERE out_trade_no = ?", (out_trade_no,))
@@ -463,36 +453,27 @@ class Journal:
         from_state: str | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        snapshot = json.dumps(refund.to_dict(), ensure_ascii=False, sort_keys=True)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO refunds (out_refund_no, out_trade_no, state, amount, created_at,"
-                " updated_at, version, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (out_refund_no) DO UPDATE SET state = excluded.state,"
-                " updated_at = excluded.updated_at, version = excluded.version,"
-                " snapshot = excluded.snapshot",
-                (
-                    refund.out_refund_no,
-                    refund.out_trade_no,
-                    refund.state.value,
-                    refund.amount,
-                    refund.created_at,
-                    at,
-                    refund.version,
-                    snapshot,
-                ),
-            )
-            self.append(
-                at=at,
-                kind="refund",
-                ref=refund.out_refund_no,
-                event=event,
-                from_state=from_state,
-                to_state=refund.state.value,
-                operator_id=operator_id,
-                training=refund.training,
-                detail={"out_trade_no": refund.out_trade_no, **(detail or {})},
-            )
+        """Write ``refund``'s snapshot and its event row, in one transaction."""
+        self._save_record(
+            "refunds",
+            "out_refund_no",
+            {
+                "out_refund_no": refund.out_refund_no,
+                "out_trade_no": refund.out_trade_no,
+                "state": refund.state.value,
+                "amount": refund.amount,
+                "created_at": refund.created_at,
+                "version": refund.version,
+            },
+            refund.to_dict(),
+            at=at,
+            kind="refund",
+            event=event,
+            from_state=from_state,
+            operator_id=operator_id,
+            training=refund.training,
+            detail={"out_trade_no": refund.out_trade_no, **(detail or {})},
+        )
 
     def get_refund(self, out_refund_no: str) -> RefundRecord | None:
         rows = self._query("SELECT snapshot FROM refunds WHERE out_refund_no = ?", (out_refund_no,))
@@ -525,32 +506,67 @@ class Journal:
         from_state: str | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        snapshot = json.dumps(order.to_dict(), ensure_ascii=False, sort_keys=True)
+        """Write ``order``'s snapshot and its event row, in one transaction."""
+        self._save_record(
+            "orders",
+            "out_trade_no",
+            {
+                "out_trade_no": order.out_trade_no,
+                "state": order.state.value,
+                "amount": order.amount,
+                "created_at": order.created_at,
+                "version": order.version,
+            },
+            order.to_dict(),
+            at=at,
+            kind="order",
+            event=event,
+            from_state=from_state,
+            operator_id=operator_id,
+            training=False,
+            detail=detail,
+        )
+
+    def _save_record(
+        self,
+        table: str,
+        key: str,
+        columns: dict[str, Any],
+        snapshot: dict[str, Any],
+        *,
+        at: float,
+        kind: str,
+        event: str,
+        from_state: str | None,
+        operator_id: str,
+        training: bool,
+        detail: dict[str, Any] | None,
+    ) -> None:
+        """A record's row (inserted, or its state, version and snapshot moved on) and its
+        event row, in one transaction: the journal never holds one without the other.
+        ``table``, ``key`` and the column names are this module's constants, never input."""
+        row = {
+            **columns,
+            "updated_at": at,
+            "snapshot": json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+        }
+        sql = (
+            f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+            f" ON CONFLICT ({key}) DO UPDATE SET state = excluded.state,"
+            " updated_at = excluded.updated_at, version = excluded.version,"
+            " snapshot = excluded.snapshot"
+        )
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO orders (out_trade_no, state, amount, created_at, updated_at,"
-                " version, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (out_trade_no) DO UPDATE SET state = excluded.state,"
-                " updated_at = excluded.updated_at, version = excluded.version,"
-                " snapshot = excluded.snapshot",
-                (
-                    order.out_trade_no,
-                    order.state.value,
-                    order.amount,
-                    order.created_at,
-                    at,
-                    order.version,
-                    snapshot,
-                ),
-            )
+            db.execute(sql, tuple(row.values()))
             self.append(
                 at=at,
-                kind="order",
-                ref=order.out_trade_no,
+                kind=kind,
+                ref=str(columns[key]),
                 event=event,
                 from_state=from_state,
-                to_state=order.state.value,
+                to_state=str(columns["state"]),
                 operator_id=operator_id,
+                training=training,
                 detail=detail,
             )
 

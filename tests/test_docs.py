@@ -18,7 +18,15 @@ def test_readme_examples_run() -> None:
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("module", ["scanpay.codes", "scanpay.codes.mask"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "scanpay.codes",
+        "scanpay.codes.mask",
+        "scanpay.host.domain.pin",
+        "scanpay.host.domain.hash_budget",
+    ],
+)
 def test_module_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0

@@ -357,12 +357,14 @@ class Stack:
 
     def _start(self) -> None:
         from scanpay.host.api.app import create_app as create_host
+        from scanpay.host.db.engine import private_folder
         from scanpay.host.db.migrate import upgrade
         from scanpay.host.services.context import HostContext
         from scanpay.terminal.agent import Agent
         from scanpay.terminal.api import create_app as create_agent
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The host's database and keys and the terminal's journal and key live here: 0700.
+        private_folder(self.data_dir)
         # Both ports are checked before anything starts, so a second `scanpay run`
         # says so at once and leaves the first one alone.
         for port in (self.host_port, self.agent_port):

@@ -33,7 +33,7 @@ from scanpay.host.clock import Clock
 from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import upgrade
 from scanpay.host.services import ledger, merchants, terminals, wallets
-from scanpay.protocol import SignedHeaders, response_message, verify
+from scanpay.protocol import SignedHeaders, legacy_response_message, response_message, verify
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 VERSION = "1.0.0"
@@ -258,15 +258,23 @@ class ForgedReply(AssertionError):
     """The host's reply did not verify against the terminal key."""
 
 
-def reply_verifies(response: httpx.Response, key: str) -> bool:
+def reply_message(response: httpx.Response, body: bytes | None = None) -> bytes:
+    """What the host signs for ``response``: bound to the request's own signature when
+    the request asked for signature version 2, else the legacy form."""
+    h, sent = response.headers, response.request.headers
+    content = response.content if body is None else body
+    stamp, nonce = h["x-scanpay-timestamp"], h["x-scanpay-nonce"]
+    if sent.get("x-scanpay-signature-version") == "2":
+        bound = sent.get("x-scanpay-signature", "")
+        return response_message(response.status_code, stamp, nonce, content, bound)
+    return legacy_response_message(response.status_code, stamp, nonce, content)
+
+
+def reply_verifies(response: httpx.Response, key: str, body: bytes | None = None) -> bool:
     """Whether a reply carries a valid host signature under ``key``."""
-    h = response.headers
-    if "x-scanpay-signature" not in h:
+    if "x-scanpay-signature" not in response.headers:
         return False
-    message = response_message(
-        response.status_code, h["x-scanpay-timestamp"], h["x-scanpay-nonce"], response.content
-    )
-    return verify(key, message, h["x-scanpay-signature"])
+    return verify(key, reply_message(response, body), response.headers["x-scanpay-signature"])
 
 
 @dataclass
@@ -278,6 +286,8 @@ class SignedClient:
     key: str
     clock: Clock
     version: str | None = VERSION
+    #: The reply signature asked for: 2 (bound to the request) or None (legacy, version 1).
+    signature_version: int | None = 2
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
 
     def request(
@@ -310,6 +320,8 @@ class SignedClient:
         headers["Content-Type"] = "application/json"
         if self.version is not None:
             headers["X-Scanpay-Software-Version"] = self.version
+        if self.signature_version is not None:
+            headers["X-Scanpay-Signature-Version"] = str(self.signature_version)
         response = self.http.request(method, self.base_url + path, content=raw, headers=headers)
         if check_reply:
             if not reply_verifies(response, self.key):
@@ -367,6 +379,8 @@ class SignedClient:
         ).as_dict()
         if self.version is not None:
             headers["X-Scanpay-Software-Version"] = self.version
+        if self.signature_version is not None:
+            headers["X-Scanpay-Signature-Version"] = str(self.signature_version)
         with self.http.stream("GET", self.base_url + path, headers=headers) as response:
             yield response
 

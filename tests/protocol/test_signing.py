@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from scanpay.protocol import (
     RESULT_CODES,
     SignedHeaders,
     body_hash,
     is_valid_nonce,
+    legacy_response_message,
     request_message,
     response_message,
     sign,
@@ -50,8 +54,34 @@ def test_verify_rejects_any_change() -> None:
     assert not verify(KEY, message, "zz")
 
 
+REQUEST_SIGNATURE = "7645faf21064b45a97cf3955cb7a1d49150fd6212690a92053a0310219f01843"
+
+
+def test_a_version_2_reply_is_bound_to_the_request_it_answers() -> None:
+    body = b'{"status":"SUCCESS"}'
+    nonce = "00112233445566778899aabbccddeeff"
+    message = response_message(200, 1798300801, nonce, body, REQUEST_SIGNATURE)
+    # Six lines, built here by hand from the documented rule (docs/host.md).
+    expected = "\n".join(
+        ("v2", "200", "1798300801", nonce, hashlib.sha256(body).hexdigest(), REQUEST_SIGNATURE)
+    ).encode()
+    assert message == expected
+    signature = sign(KEY, message)
+    assert signature == hmac.new(bytes.fromhex(KEY), expected, hashlib.sha256).hexdigest()
+    assert signature == "f0205de38ff427d7850cc45f31ca514b51548be9fedaff324d0eec63639963b3"
+    # The same reply answering any other request does not verify: bound, not just nonce-matched.
+    other = sign(KEY, request_message("POST", "/v1/payments", 1798300800, nonce, b"{}"))
+    assert not verify(KEY, response_message(200, 1798300801, nonce, body, other), signature)
+    # Upper-case hex of the request signature is the same binding.
+    upper = response_message(200, 1798300801, nonce, body, REQUEST_SIGNATURE.upper())
+    assert upper == message
+    # The legacy (version 1) reply does not cover the request, and differs from version 2.
+    legacy = legacy_response_message(200, 1798300801, nonce, body)
+    assert not verify(KEY, legacy, signature)
+
+
 def test_response_message_and_nonces() -> None:
-    assert response_message(200, 5, "ab" * 8, b"") == (
+    assert legacy_response_message(200, 5, "ab" * 8, b"") == (
         b"200\n5\n"
         + b"ab" * 8
         + b"\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -38,6 +38,7 @@ ATTEMPT_TABLES = frozenset(
         "nonces",
         "code_failures",
         "portal_login_attempts",
+        "wallet_login_throttles",
         "portal_sessions",
         "terminal_selftests",
         "alembic_version",

@@ -93,6 +93,7 @@ class TerminalSigning(requests.auth.AuthBase):
         ).as_dict()
         r.headers.update(signed)
         r.headers["X-Scanpay-Software-Version"] = VERSION
+        r.headers["X-Scanpay-Signature-Version"] = "2"
         return r
 
 
@@ -195,8 +196,13 @@ def test_signed_requests_reach_the_handlers_and_every_answer_matches_the_schema(
         # stream's headers are signed over the empty body, its events one by one).
         h = {name: values[0] for name, values in response.headers.items()}
         body = b"" if "x-scanpay-stream" in h else response.content
+        # Bound to the request this answers: its own signature (version 2).
         message = response_message(
-            response.status_code, h["x-scanpay-timestamp"], h["x-scanpay-nonce"], body
+            response.status_code,
+            h["x-scanpay-timestamp"],
+            h["x-scanpay-nonce"],
+            body,
+            response.request.headers["X-Scanpay-Signature"],
         )
         assert verify(key, message, h["x-scanpay-signature"]), case.operation.label
 

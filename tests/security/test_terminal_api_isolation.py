@@ -384,6 +384,8 @@ def test_another_terminals_key_is_refused_on_every_route(
         answer = impostor.request(method, path, body, check_reply=False)
         assert answer.status_code == 401, (route, answer.text)
         assert (answer.json()["code"], answer.json()["field"]) == ("63", "X-Scanpay-Signature")
-        # The refusal is signed with the named terminal's real key, not the one used.
+        # The request did not authenticate, so the refusal is signed with no key at all:
+        # a signed "no" over a nonce the sender chose is what an attacker needs (issue 13).
+        assert "x-scanpay-signature" not in answer.headers
         assert not reply_verifies(answer, key)
     assert_unchanged(scene.host, before)

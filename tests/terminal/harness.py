@@ -180,8 +180,15 @@ class Host:
     def balance(self, account: str) -> int:
         return int(self.cli("wallet", "balance", account)["balance"])
 
-    def confirm(self, account: str, pin: str = "123456") -> Any:
-        return httpx.post(f"{self.url}/wallet/v1/confirm", json={"account": account, "pin": pin})
+    def confirm(self, account: str, pin: str = "123456", login_pin: str = "123456") -> Any:
+        # The customer's wallet page: logged in with the PIN, then the confirmation.
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            login = http.post("/wallet/v1/session", json={"account": account, "pin": login_pin})
+            assert login.status_code == 200, login.text
+            csrf = {"X-Wallet-CSRF": login.json()["csrf"]}
+            return http.post(
+                "/wallet/v1/confirm", json={"account": account, "pin": pin}, headers=csrf
+            )
 
     def ledger_check(self) -> Any:
         from scanpay.cli import app as cli_app

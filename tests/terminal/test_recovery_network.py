@@ -260,9 +260,9 @@ def test_replies_not_signed_for_this_terminal_are_not_believed(net: Net, tmp_pat
     cfg = net.agent.agent.config
     wrong = HostClient(cfg.host_url, cfg.terminal_id, "ab" * 32, "0.1.0")
     reply = wrong.query("T-NOPE")
-    # The host refuses the forged request, signing with the real key: a reply this
-    # client cannot verify is no answer at all.
-    assert isinstance(reply, NoReply) and reply.reason == "bad reply signature"
+    # The host refuses the forged request and does not sign the refusal (it did not
+    # authenticate): a reply this client cannot verify is no answer at all.
+    assert isinstance(reply, NoReply) and reply.reason == "unsigned reply"
     unsigned = net.agent.agent.client.request("GET", "/openapi.json", Payment)
     assert isinstance(unsigned, NoReply) and unsigned.reason == "unsigned reply"
     wrong.close()

@@ -59,7 +59,7 @@ KEY = bytes(range(32))
 
 def test_sessions_are_signed_and_expire() -> None:
     codec = SessionCodec(KEY)
-    token, session = codec.issue("0000000018", 1_000)
+    token, session = codec.issue("0000000018", 0, 1_000)
     assert codec.read(token, 1_000 + IDLE_SECONDS - 1) == session
     assert codec.read(token, 1_000 + IDLE_SECONDS) is None
     tampered = token.replace("0000000018", "0000000026")
@@ -67,11 +67,16 @@ def test_sessions_are_signed_and_expire() -> None:
     assert SessionCodec(bytes(32)).read(token, 1_001) is None  # another host key
     for junk in (None, "", "a.b", "x" * 300, token + "x"):
         assert codec.read(junk, 1_001) is None
+    # The session generation is signed too: a cookie cannot claim a newer one.
+    assert session.epoch == 0
+    later, _ = codec.issue("0000000018", 7, 1_000)
+    assert codec.read(later, 1_001).epoch == 7  # type: ignore[union-attr]
+    assert codec.read(later.replace(".7.", ".8."), 1_001) is None
 
 
 def test_renewal_keeps_the_csrf_token_but_not_past_the_maximum() -> None:
     codec = SessionCodec(KEY)
-    token, session = codec.issue("0000000018", 0)
+    token, session = codec.issue("0000000018", 0, 0)
     now = 0
     while now < MAX_SECONDS + IDLE_SECONDS:
         now += IDLE_SECONDS - 10
@@ -86,8 +91,8 @@ def test_renewal_keeps_the_csrf_token_but_not_past_the_maximum() -> None:
 
 def test_csrf_tokens_are_per_session() -> None:
     codec = SessionCodec(KEY)
-    _, one = codec.issue("0000000018", 0)
-    _, two = codec.issue("0000000018", 0)
+    _, one = codec.issue("0000000018", 0, 0)
+    _, two = codec.issue("0000000018", 0, 0)
     assert codec.csrf(one) != codec.csrf(two)
     assert codec.csrf_ok(one, codec.csrf(one))
     assert not codec.csrf_ok(one, codec.csrf(two)) and not codec.csrf_ok(one, None)

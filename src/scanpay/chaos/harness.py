@@ -535,7 +535,7 @@ class Cashier:
         while time.monotonic() < end:
             host = self.run.hosts[self.rng.randrange(len(self.run.hosts))]
             try:
-                r = httpx.post(host.url + "/wallet/v1/confirm", json=body, timeout=5)
+                r = _confirm_pin(host.url, body)
             except httpx.TransportError:
                 time.sleep(0.2)  # the host is being restarted: the customer tries again
                 continue
@@ -1139,3 +1139,16 @@ def run_chaos(config: ChaosConfig, progress: Progress | None = None) -> ChaosRep
         run.shutdown()
         if remove:
             shutil.rmtree(run.directory, ignore_errors=True)
+
+
+def _confirm_pin(url: str, body: dict[str, Any]) -> httpx.Response:
+    """The customer's wallet page: log in with the PIN, then confirm from that session
+    (the host answers a confirmation only to the account's own session)."""
+    with httpx.Client(base_url=url, timeout=5) as http:
+        login = http.post(
+            "/wallet/v1/session", json={"account": body["account"], "pin": body["pin"]}
+        )
+        if login.status_code != 200:
+            return login
+        csrf = {"X-Wallet-CSRF": login.json()["csrf"]}
+        return http.post("/wallet/v1/confirm", json=body, headers=csrf)

@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 import typer
 
+from scanpay.host.db.engine import private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
+from scanpay.host.domain.risk import RULES
 from scanpay.host.errors import HostError
 from scanpay.host.services import (
     audit,
@@ -115,7 +117,11 @@ def _settings() -> HostSettings:
 
 @contextmanager
 def _context(*, migrated: bool = True) -> Iterator[HostContext]:
-    ctx = HostContext.open(_settings())
+    settings = _settings()
+    data_dir = Path(settings.data_dir)
+    if data_dir.is_dir():  # the master key, backups, settlement files: ours only (0700)
+        private_folder(data_dir)
+    ctx = HostContext.open(settings)
     try:
         if migrated and current_revision(ctx.db) != head_revision():
             typer.echo(
@@ -195,10 +201,8 @@ def serve_command(
     With --certfile and --keyfile it speaks HTTPS only. Logs are JSON lines on
     stderr, each with a request id.
     """
-    import uvicorn
-
     from scanpay.host.logs import configure_logging
-    from scanpay.host.serving import SpreadWorkers, reuse_port_sockets, supports_reuse_port
+    from scanpay.host.serving import host_config, serve
 
     if (certfile is None) != (keyfile is None):
         typer.echo("give both --certfile and --keyfile (or neither)", err=True)
@@ -210,6 +214,7 @@ def serve_command(
     with _context(migrated=False) as ctx:
         upgrade(ctx.db)
         seal_legacy(ctx)
+        settings = ctx.settings
     configure_logging(log_level)
     # Workers re-read the settings from the environment (the database URL included);
     # serve runs until the process ends, so it may set them there.
@@ -228,12 +233,9 @@ def serve_command(
     }
     target = "scanpay.host.api.app:create_app_from_env"
     with _worker_metrics(workers):
-        if workers > 1 and supports_reuse_port():
-            # A listening socket per worker, so that connections spread over all of them.
-            config = uvicorn.Config(target, **options)
-            SpreadWorkers(config, reuse_port_sockets(host, port, workers)).run()
-            return
-        uvicorn.run(target, **options)
+        # A listening socket per worker (connections spread over all of them), a deadline
+        # for request heads, a cap on connections per worker, HSTS over TLS.
+        serve(host_config(target, settings, **options))
 
 
 @contextmanager
@@ -458,7 +460,9 @@ def wallet_open(
     balance: str = typer.Option("0", "--balance", help="Opening balance, e.g. 500.00."),
     pin: str = typer.Option(..., "--pin", help="Six digits."),
     pin_above: str | None = typer.Option(
-        None, "--pin-above", help="Payments above this amount need the PIN (default 1000.00)."
+        None,
+        "--pin-above",
+        help="Payments above this amount need the PIN (default: 1000.00 CNY, ¥20000, 40.000 KWD).",
     ),
     training: bool = typer.Option(False, "--training", help="A training account (no real money)."),
     as_json: bool = JsonOption,
@@ -582,18 +586,21 @@ def ledger_check(as_json: bool = JsonOption) -> None:
 
 # --------------------------------------------------------------------------- risk limits
 
+_AMOUNT_RULES = frozenset(rule.value for rule, spec in RULES.items() if spec.priced)
+
 
 def _print_limit(info: risk.LimitInfo) -> None:
     d = info.to_dict()
     where = d["scope"] + (f" {d['key']}" if d["key"] else "")
+    # An amount reads as one, in its currency ("2000.000 KWD"); a count as a count.
+    value = d["shown"] if d["currency"] else f"{d['value']} {d['unit']}"
     extra = ""
     if d["window_seconds"]:
         extra += f" per {d['window_seconds']} s"
     if d["lock_seconds"]:
         extra += f", lock {d['lock_seconds']} s"
     typer.echo(
-        f"{d['rule']:<20} {where:<24} {d['value']:>12} {d['unit']}{extra}  -> {d['action']}"
-        f"  ({d['updated_by']})"
+        f"{d['rule']:<20} {where:<24} {value:>20}{extra}  -> {d['action']}  ({d['updated_by']})"
     )
 
 
@@ -626,15 +633,23 @@ def limits_set(
         None, "--window", help="Seconds (velocity, failed_codes, duplicate)."
     ),
     lock: int | None = typer.Option(None, "--lock", help="Seconds a lockout lasts."),
-    currency: str = typer.Option("CNY", "--currency", help="For amount rules."),
+    currency: str | None = typer.Option(
+        None,
+        "--currency",
+        help="ISO 4217 code of an amount rule's value (required for --scope default and "
+        "mcc_class; a merchant, terminal or wallet limit is in the party's own currency).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create or change a limit; it applies to the next transaction in every host process."""
+    """Create or change a limit; it applies to the next transaction in every host process.
+    An amount limit is in one currency and applies only to transactions in it."""
 
     def action_(ctx: HostContext) -> risk.LimitInfo:
-        amount_rules = {"txn_amount", "daily_amount", "wallet_txn_amount", "wallet_daily_amount"}
-        if rule in amount_rules:
-            number = _amount(value, currency, "value")
+        cur: str | None = None
+        if rule in _AMOUNT_RULES:
+            # The amount is typed in the limit's currency ("50.5" is not yen).
+            cur = risk.limit_currency(ctx, rule, scope, key, currency)
+            number = _amount(value, cur, "value")
         else:
             try:
                 number = int(value)
@@ -650,6 +665,7 @@ def limits_set(
             action=action,
             window_seconds=window,
             lock_seconds=lock,
+            currency=cur if cur is not None else currency,
         )
 
     info = _run(as_json, action_)
@@ -661,14 +677,19 @@ def limits_unset(
     rule: str,
     scope: str = typer.Option("default", "--scope"),
     key: str = typer.Option("", "--key"),
+    currency: str | None = typer.Option(
+        None, "--currency", help="The amount limit's currency (as for limits set)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Remove a limit row (a removed default switches the rule off where nothing else applies)."""
-    _run(as_json, lambda ctx: risk.unset_limit(ctx, _actor(), rule, scope, key))
+    """Remove a limit row. A count's removed default switches the rule off where nothing
+    else applies; an amount rule's removed default leaves its currency without a limit,
+    and payments in it are refused (set the action approve to switch a rule off)."""
+    _run(as_json, lambda ctx: risk.unset_limit(ctx, _actor(), rule, scope, key, currency=currency))
     _emit(
         as_json,
-        {"removed": {"rule": rule, "scope": scope, "key": key}},
-        lambda: typer.echo(f"removed {rule} {scope} {key}".rstrip()),
+        {"removed": {"rule": rule, "scope": scope, "key": key, "currency": currency or ""}},
+        lambda: typer.echo(f"removed {rule} {scope} {key} {currency or ''}".rstrip()),
     )
 
 

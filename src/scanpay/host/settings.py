@@ -21,6 +21,14 @@ variable                                meaning (default)
                                         beside the SQLite file, or in the data dir)
 ``SCANPAY_COUNTRY``                     country code written into order QR codes (``CN``)
 ``SCANPAY_SWEEP_INTERVAL``              seconds between expiry sweeps in ``serve`` (``5``)
+``SCANPAY_HEADER_TIMEOUT``              seconds a connection has to send a whole request
+                                        head, then it is closed (``10``)
+``SCANPAY_KEEP_ALIVE_TIMEOUT``          seconds an idle keep-alive connection stays (``5``)
+``SCANPAY_MAX_CONNECTIONS``             connections per worker; past it the one waiting
+                                        longest for a request head is closed (``1000``)
+``SCANPAY_LEGACY_SIGNATURE_UNTIL``      last day (ISO date) version 1 terminals, whose
+                                        replies are not bound to their requests, are
+                                        served (``2027-06-30``); ``none``: refuse now
 ======================================  ===========================================
 """
 
@@ -29,6 +37,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +69,10 @@ class HostSettings:
     master_key_file: str | None = None
     country: str = "CN"
     sweep_interval: float = 5.0
+    header_timeout: float = 10.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 1000
+    legacy_signature_until: date | None = date(2027, 6, 30)
 
     def __post_init__(self) -> None:
         parse_version(self.min_terminal_version)
@@ -79,6 +92,9 @@ class HostSettings:
             raise ValueError("the country is two capital letters (ISO 3166)")
         if self.sweep_interval <= 0:
             raise ValueError("sweep_interval must be positive")
+        for name in ("header_timeout", "keep_alive_timeout", "max_connections"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HostSettings:
@@ -94,6 +110,8 @@ class HostSettings:
             "pin_lock": "SCANPAY_PIN_LOCK",
             "user_paying_timeout": "SCANPAY_USER_PAYING_TIMEOUT",
             "max_body": "SCANPAY_MAX_BODY",
+            "keep_alive_timeout": "SCANPAY_KEEP_ALIVE_TIMEOUT",
+            "max_connections": "SCANPAY_MAX_CONNECTIONS",
         }
         values: dict[str, Any] = {}
         for name, var in ints.items():
@@ -102,11 +120,15 @@ class HostSettings:
                     values[name] = int(env[var])
                 except ValueError:
                     raise ValueError(f"{var} must be an integer") from None
-        if env.get("SCANPAY_SWEEP_INTERVAL"):
-            try:
-                values["sweep_interval"] = float(env["SCANPAY_SWEEP_INTERVAL"])
-            except ValueError:
-                raise ValueError("SCANPAY_SWEEP_INTERVAL must be a number") from None
+        for name, var in (
+            ("sweep_interval", "SCANPAY_SWEEP_INTERVAL"),
+            ("header_timeout", "SCANPAY_HEADER_TIMEOUT"),
+        ):
+            if env.get(var):
+                try:
+                    values[name] = float(env[var])
+                except ValueError:
+                    raise ValueError(f"{var} must be a number") from None
         settings = cls(database_url=normalize_database_url(url), data_dir=str(data_dir), **values)
         texts = {
             "min_terminal_version": "SCANPAY_MIN_TERMINAL_VERSION",
@@ -117,6 +139,8 @@ class HostSettings:
             "country": "SCANPAY_COUNTRY",
         }
         given: dict[str, Any] = {name: env[var] for name, var in texts.items() if env.get(var)}
+        if env.get("SCANPAY_LEGACY_SIGNATURE_UNTIL"):
+            given["legacy_signature_until"] = _parse_day(env["SCANPAY_LEGACY_SIGNATURE_UNTIL"])
         return replace(settings, **given) if given else settings
 
     @property
@@ -131,6 +155,15 @@ class HostSettings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _parse_day(text: str) -> date | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("SCANPAY_LEGACY_SIGNATURE_UNTIL is an ISO date or 'none'") from None
 
 
 def _is_key_hex(text: str) -> bool:

@@ -42,7 +42,13 @@ __all__ = [
 ]
 
 TradeNo = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-MinorUnits = Annotated[int, Field(gt=0, le=10**12, description="Integer minor units")]
+# Numbers in a request are JSON integers and nothing else: strict, so that ``true``,
+# ``"1_000"``, ``" 100"``, ``"+100"`` or ``99.99999999999999999`` (which a JSON parser
+# reads as 100.0) are refused rather than read as an amount.
+MinorUnits = Annotated[
+    int, Field(strict=True, gt=0, le=10**12, description="Integer minor units (a JSON integer)")
+]
+Count = Annotated[int, Field(strict=True, ge=0, le=10**15)]
 CurrencyCode = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 # No NUL: PostgreSQL cannot store it in text (the host answered 500 there, SQLite kept it).
 FreeText = Annotated[str, Field(max_length=128, pattern=r"^[^\x00]*$")]
@@ -120,8 +126,8 @@ class SelfTestReport(_Request):
     merchant's portal (reversals still waiting for the host, sales in doubt)."""
 
     status: CheckState
-    pending_reversals: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    in_doubt: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    pending_reversals: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
+    in_doubt: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
     checks: Annotated[
         dict[Annotated[str, Field(max_length=32)], CheckState], Field(max_length=32)
     ] = {}
@@ -138,7 +144,9 @@ class PaymentRequest(_Request):
     auth_code: Annotated[str, Field(min_length=1, max_length=512)]
     description: FreeText | None = None
     operator_id: OperatorId | None = None
-    training: bool = Field(default=False, description="Training mode: no real money moves")
+    training: bool = Field(
+        default=False, strict=True, description="Training mode: no real money moves"
+    )
 
 
 class Payment(_Response):
@@ -201,7 +209,7 @@ class OrderRequest(_Request):
     amount: MinorUnits
     currency: CurrencyCode
     description: FreeText | None = None
-    expires_in: Annotated[int, Field(ge=30, le=7200)] = 300
+    expires_in: Annotated[int, Field(strict=True, ge=30, le=7200)] = 300
 
 
 class Order(_Response):
@@ -242,10 +250,10 @@ class BatchItem(_Request):
 class BatchCloseRequest(_Request):
     date: date
     currency: CurrencyCode = "CNY"
-    count: Annotated[int, Field(ge=0)]
-    total: Annotated[int, Field(ge=0)]
-    refund_count: Annotated[int, Field(ge=0)]
-    refund_total: Annotated[int, Field(ge=0)]
+    count: Count
+    total: Count
+    refund_count: Count
+    refund_total: Count
     items: list[BatchItem] | None = Field(
         default=None, description="The terminal's own lines, so differences can be named"
     )

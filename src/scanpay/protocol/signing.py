@@ -9,9 +9,29 @@ lines joined by ``\\n`` (no trailing newline)::
     NONCE                (16-64 hex characters, never reused)
     SHA256_HEX(BODY)
 
-and the host signs every reply over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)``
-with the same key, so a terminal can tell a forged or altered answer. The
-module is pure: the caller passes the clock and the nonce.
+and the host signs every reply with the same key. Since signature version 2
+(a request carries ``X-Scanpay-Signature-Version: 2``) the reply is bound to the
+request it answers, over six lines::
+
+    v2
+    STATUS
+    TIMESTAMP
+    NONCE                (the request's, echoed)
+    SHA256_HEX(BODY)     (the reply's)
+    REQUEST_SIGNATURE    (the request's own signature, lower-case hex)
+
+The request's signature covers its method, path, timestamp, nonce and body, so
+a reply signed over it answers those very bytes and no other request. The host
+signs only requests whose signature it verified: an answer to a request that
+did not authenticate goes out unsigned, which a terminal treats as no answer.
+Without that, anyone could send a junk request under a terminal's id and nonce
+and hand the terminal the host's signed refusal of it in place of the real
+answer (issue 13: a charged sale shown as declined).
+
+Version 1 replies (``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)``, not bound
+to the request) are still answered to older terminals for a stated period
+(the host's ``legacy_signature_until``). The module is pure: the
+caller passes the clock and the nonce.
 """
 
 from __future__ import annotations
@@ -24,13 +44,16 @@ from dataclasses import dataclass
 __all__ = [
     "HEADER_NONCE",
     "HEADER_SIGNATURE",
+    "HEADER_SIGNATURE_VERSION",
     "HEADER_TERMINAL",
     "HEADER_TIMESTAMP",
     "MAX_SKEW_SECONDS",
     "REFUSED_COPY_MAY_HAVE_PASSED",
+    "SIGNATURE_VERSION",
     "SignedHeaders",
     "body_hash",
     "is_valid_nonce",
+    "legacy_response_message",
     "request_message",
     "response_message",
     "sign",
@@ -41,6 +64,9 @@ HEADER_TERMINAL = "X-Scanpay-Terminal"
 HEADER_TIMESTAMP = "X-Scanpay-Timestamp"
 HEADER_NONCE = "X-Scanpay-Nonce"
 HEADER_SIGNATURE = "X-Scanpay-Signature"
+HEADER_SIGNATURE_VERSION = "X-Scanpay-Signature-Version"
+SIGNATURE_VERSION = 2
+"""The version a terminal asks for in :data:`HEADER_SIGNATURE_VERSION`; absent means 1."""
 MAX_SKEW_SECONDS = 300
 
 REFUSED_COPY_MAY_HAVE_PASSED = frozenset({HEADER_NONCE, HEADER_TIMESTAMP})
@@ -64,8 +90,18 @@ def request_message(method: str, path: str, timestamp: int | str, nonce: str, bo
     return "\n".join((method.upper(), path, str(timestamp), nonce, body_hash(body))).encode()
 
 
-def response_message(status: int, timestamp: int | str, nonce: str, body: bytes) -> bytes:
-    """The bytes the host signs for one reply."""
+def response_message(
+    status: int, timestamp: int | str, nonce: str, body: bytes, request_signature: str
+) -> bytes:
+    """The bytes the host signs for one reply (version 2), bound to the request it
+    answers by ``request_signature`` (empty for the unsigned activation request)."""
+    return "\n".join(
+        ("v2", str(status), str(timestamp), nonce, body_hash(body), request_signature.lower())
+    ).encode()
+
+
+def legacy_response_message(status: int, timestamp: int | str, nonce: str, body: bytes) -> bytes:
+    """The bytes the host signs for one reply to a version 1 terminal (not bound)."""
     return "\n".join((str(status), str(timestamp), nonce, body_hash(body))).encode()
 
 

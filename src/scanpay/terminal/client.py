@@ -1,17 +1,20 @@
 """The signed host client (httpx).
 
 Every request carries the four signature headers of :mod:`scanpay.protocol.signing`
-plus ``X-Scanpay-Software-Version``. Every reply is checked before it is
-believed: the host's signature over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)``
-with the terminal's key, the terminal id it names, the request's own nonce
-echoed back, a timestamp inside the skew window, and a body that parses as the
-expected model. The outcome is one of:
+plus ``X-Scanpay-Signature-Version: 2`` and ``X-Scanpay-Software-Version``.
+Every reply is checked before it is believed: the host's signature with the
+terminal's key over the reply *and this request's own signature* (version 2),
+the terminal id it names, the request's own nonce echoed back, a timestamp
+inside the skew window, and a body that parses as the expected model. The
+outcome is one of:
 
 - :class:`Answer` - a verified 2xx with its parsed body;
-- :class:`Refusal` - a verified 4xx error body: definite, nothing changed on
-  the host (research-payments.md §8b);
-- :class:`NoReply` - a timeout, a reset, a 5xx, an unsigned, badly signed or
-  unreadable reply. Never a "no": the caller queries.
+- :class:`Refusal` - a verified 4xx error body, bound to this very request:
+  definite, nothing changed on the host (research-payments.md §8b);
+- :class:`NoReply` - a timeout, a reset, a 5xx, an unsigned, badly signed,
+  unbound or unreadable reply. Never a "no": the caller queries. A refusal
+  that cannot be bound to this request is one of these: anyone on the path can
+  get the host to refuse *some* request under this terminal's id and nonce.
 
 The client never raises for what the network or the host does; only for
 programming errors.
@@ -50,9 +53,11 @@ from scanpay.protocol.models import SelfTestReport as SelfTestReportBody
 from scanpay.protocol.signing import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
+    HEADER_SIGNATURE_VERSION,
     HEADER_TERMINAL,
     HEADER_TIMESTAMP,
     MAX_SKEW_SECONDS,
+    SIGNATURE_VERSION,
     SignedHeaders,
     response_message,
     verify,
@@ -174,6 +179,7 @@ class HostClient:
             nonce=nonce,
         ).as_dict()
         headers[HEADER_SOFTWARE_VERSION] = self.software_version
+        headers[HEADER_SIGNATURE_VERSION] = str(SIGNATURE_VERSION)
         if raw:
             headers["Content-Type"] = "application/json"
         extra: dict[str, Any] = {}
@@ -189,15 +195,15 @@ class HostClient:
             return NoReply(f"timeout: {type(exc).__name__}")
         except httpx.TransportError as exc:
             return NoReply(f"network: {type(exc).__name__}")
-        return self._classify(response, model, nonce)
+        return self._classify(response, model, nonce, headers[HEADER_SIGNATURE])
 
     def _classify(
-        self, response: httpx.Response, model: type[M], nonce: str
+        self, response: httpx.Response, model: type[M], nonce: str, request_signature: str
     ) -> Answer[M] | Refusal | NoReply:
         status = response.status_code
         if status >= 500:
             return NoReply(f"host error {status}", status)
-        checked = self._verified(response, nonce)
+        checked = self._verified(response, nonce, request_signature)
         if checked is not None:
             return NoReply(checked, status)
         server_time = int(response.headers[HEADER_TIMESTAMP])
@@ -218,7 +224,7 @@ class HostClient:
                 return NoReply(f"unreadable error {status}", status)
         return NoReply(f"unexpected status {status}", status)
 
-    def _verified(self, response: httpx.Response, nonce: str) -> str | None:
+    def _verified(self, response: httpx.Response, nonce: str, request_signature: str) -> str | None:
         """None when the reply is signed by the host for this request; else why not."""
         h = response.headers
         missing = [n for n in (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE) if n not in h]
@@ -231,9 +237,15 @@ class HostClient:
             # (or an old one replayed) cannot pass for this one's.
             return "reply to another request"
         message = response_message(
-            response.status_code, h[HEADER_TIMESTAMP], h[HEADER_NONCE], response.content
+            response.status_code,
+            h[HEADER_TIMESTAMP],
+            h[HEADER_NONCE],
+            response.content,
+            request_signature,
         )
         if not verify(self._key, message, h[HEADER_SIGNATURE]):
+            # Forged, altered, or the host's answer to some other request under our
+            # nonce (one that did not authenticate is never signed): not ours.
             return "bad reply signature"
         try:
             skew = abs(int(h[HEADER_TIMESTAMP]) - self._clock())
@@ -315,6 +327,7 @@ def activate(
                 headers={
                     "Content-Type": "application/json",
                     HEADER_SOFTWARE_VERSION: software_version,
+                    HEADER_SIGNATURE_VERSION: str(SIGNATURE_VERSION),
                 },
             )
     except httpx.HTTPError as exc:
@@ -341,7 +354,8 @@ def activate(
     # the middle).
     h = response.headers
     if HEADER_SIGNATURE in h and HEADER_TIMESTAMP in h and HEADER_NONCE in h:
-        message = response_message(200, h[HEADER_TIMESTAMP], h[HEADER_NONCE], response.content)
+        # The activation request is not signed: the reply is bound to an empty signature.
+        message = response_message(200, h[HEADER_TIMESTAMP], h[HEADER_NONCE], response.content, "")
         if not verify(answer.key, message, h[HEADER_SIGNATURE]):
             raise TerminalError("activation_failed", reason="bad reply signature")
     return answer

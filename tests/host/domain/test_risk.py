@@ -32,6 +32,7 @@ def tx(amount: int = 1_000, kind: Kind = Kind.PAYMENT, **extra: object) -> RiskI
         "merchant_id": "M000001",
         "mcc": "5411",
         "amount": amount,
+        "currency": "CNY",
         "now": NOW,
         "terminal_id": "T000001",
         "wallet": "0000000018",
@@ -43,6 +44,8 @@ def tx(amount: int = 1_000, kind: Kind = Kind.PAYMENT, **extra: object) -> RiskI
 def one(
     rule: Rule, value: int, action: RiskOutcome = DECLINE, **extra: object
 ) -> dict[Rule, Limit]:
+    if RULES[rule].priced:
+        extra.setdefault("currency", "CNY")  # an amount limit is in the transactions' currency
     return {rule: Limit(rule, value, action, **extra)}  # type: ignore[arg-type]
 
 
@@ -163,34 +166,40 @@ def test_decline_wins_over_review_and_every_result_is_kept() -> None:
 
 
 def test_the_most_specific_limit_wins() -> None:
+    cny = {"currency": "CNY"}
     rows = [
-        Limit(Rule.TXN_AMOUNT, 100),
-        Limit(Rule.TXN_AMOUNT, 200, scope=Scope.MCC_CLASS, key="grocery"),
-        Limit(Rule.TXN_AMOUNT, 300, scope=Scope.MERCHANT, key="M000001"),
-        Limit(Rule.TXN_AMOUNT, 400, scope=Scope.MERCHANT, key="M000002"),
+        Limit(Rule.TXN_AMOUNT, 100, **cny),
+        Limit(Rule.TXN_AMOUNT, 200, scope=Scope.MCC_CLASS, key="grocery", **cny),
+        Limit(Rule.TXN_AMOUNT, 300, scope=Scope.MERCHANT, key="M000001", **cny),
+        Limit(Rule.TXN_AMOUNT, 400, scope=Scope.MERCHANT, key="M000002", **cny),
         Limit(Rule.VELOCITY, 5, window_seconds=60),
         Limit(Rule.VELOCITY, 9, scope=Scope.TERMINAL, key="T000001", window_seconds=60),
-        Limit(Rule.WALLET_TXN_AMOUNT, 50, scope=Scope.WALLET, key="0000000018"),
+        Limit(Rule.WALLET_TXN_AMOUNT, 50, scope=Scope.WALLET, key="0000000018", **cny),
     ]
     chosen = resolve_limits(
-        rows, merchant_id="M000001", mcc="5411", terminal_id="T000001", wallet="0000000018"
+        rows,
+        merchant_id="M000001",
+        mcc="5411",
+        currency="CNY",
+        terminal_id="T000001",
+        wallet="0000000018",
     )
     assert chosen[Rule.TXN_AMOUNT].value == 300
     assert chosen[Rule.VELOCITY].value == 9
     assert chosen[Rule.WALLET_TXN_AMOUNT].value == 50
-    other = resolve_limits(rows, merchant_id="M000009", mcc="5812")
+    other = resolve_limits(rows, merchant_id="M000009", mcc="5812", currency="CNY")
     assert other[Rule.TXN_AMOUNT].value == 100  # a restaurant: no class row, the default
     assert Rule.WALLET_TXN_AMOUNT not in other
-    grocer = resolve_limits(rows, merchant_id="M000009", mcc="5499")
+    grocer = resolve_limits(rows, merchant_id="M000009", mcc="5499", currency="CNY")
     assert grocer[Rule.TXN_AMOUNT].value == 200
 
 
 def test_an_approve_row_switches_a_rule_off_for_its_scope() -> None:
     rows = [
-        Limit(Rule.TXN_AMOUNT, 100),
-        Limit(Rule.TXN_AMOUNT, 0, RiskOutcome.APPROVE, Scope.MERCHANT, "M000001"),
+        Limit(Rule.TXN_AMOUNT, 100, currency="CNY"),
+        Limit(Rule.TXN_AMOUNT, 0, RiskOutcome.APPROVE, Scope.MERCHANT, "M000001", currency="CNY"),
     ]
-    chosen = resolve_limits(rows, merchant_id="M000001", mcc="5411")
+    chosen = resolve_limits(rows, merchant_id="M000001", mcc="5411", currency="CNY")
     assert assess(tx(10**9), RiskFacts(), chosen).outcome is APPROVE
     assert assess(tx(10**9), RiskFacts(), chosen).results == ()
 
@@ -207,10 +216,12 @@ def test_mcc_classes() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"rule": Rule.TXN_AMOUNT, "value": -1},
-        {"rule": Rule.TXN_AMOUNT, "value": True},
-        {"rule": Rule.TXN_AMOUNT, "value": 1, "scope": Scope.MERCHANT},
-        {"rule": Rule.TXN_AMOUNT, "value": 1, "key": "M1"},
+        {"rule": Rule.TXN_AMOUNT, "value": -1, "currency": "CNY"},
+        {"rule": Rule.TXN_AMOUNT, "value": True, "currency": "CNY"},
+        {"rule": Rule.TXN_AMOUNT, "value": 1, "scope": Scope.MERCHANT, "currency": "CNY"},
+        {"rule": Rule.TXN_AMOUNT, "value": 1, "key": "M1", "currency": "CNY"},
+        {"rule": Rule.TXN_AMOUNT, "value": 1},
+        {"rule": Rule.DUPLICATE, "value": 1, "window_seconds": 60, "currency": "CNY"},
         {"rule": Rule.VELOCITY, "value": 1},
         {"rule": Rule.FAILED_CODES, "value": 3, "window_seconds": 60},
         {"rule": Rule.FAILED_CODES, "value": 0, "window_seconds": 60, "lock_seconds": 60},

@@ -60,7 +60,10 @@ def test_key_rotation_keeps_the_old_key_for_the_grace_period(host: RunningHost) 
     host.clock.advance(601)
     expired = old_client.request("GET", "/v1/terminals/self", check_reply=False)
     assert expired.status_code == 401 and expired.json()["code"] == "63"
-    assert reply_verifies(expired, new["key"])  # the refusal is signed with the current key
+    # The refusal is signed with the key that signed the request - the terminal's own,
+    # expired one - so the terminal can believe it and knows to activate again.
+    assert "expired" in expired.json()["message"]["en"]
+    assert reply_verifies(expired, old["key"]) and not reply_verifies(expired, new["key"])
     assert new_client.request("GET", "/v1/terminals/self").status_code == 200
     listed = [t for t in terminals.list_terminals(host.ctx, merchant_id)]
     assert [(t.status, t.keys) for t in listed] == [("active", 1)]

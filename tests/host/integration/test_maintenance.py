@@ -129,15 +129,17 @@ def test_legacy_plain_keys_keep_working_and_get_sealed(world: World) -> None:
 
 def test_the_operator_sets_limits_and_fees_and_sweeps(host: RunningHost) -> None:
     url = host.ctx.settings.database_url
-    shown = {(r["rule"], r["scope"], r["key"]): r for r in _cli(url, "limits", "list", "--json")}
-    assert shown[("failed_codes", "default", "")]["value"] == 5
-    assert shown[("txn_amount", "mcc_class", "high_risk")]["value"] == 500_000
+    listed = _cli(url, "limits", "list", "--json")
+    shown = {(r["rule"], r["scope"], r["key"], r["currency"]): r for r in listed}
+    assert shown[("failed_codes", "default", "", "")]["value"] == 5
+    assert shown[("txn_amount", "mcc_class", "high_risk", "CNY")]["value"] == 500_000
     merchant = _cli(url, "merchant", "add", "--name", "Cafe", "--city", "Xiamen", "--mcc",
                     "5812", "--license", LICENCE, "--json")["merchant_id"]  # fmt: skip
     made = _cli(url, "--operator", "bob", "limits", "set", "txn_amount", "123.45", "--scope",
                 "merchant", "--key", merchant, "--json")  # fmt: skip
-    assert (made["value"], made["action"], made["updated_by"]) == (
+    assert (made["value"], made["currency"], made["action"], made["updated_by"]) == (
         12_345,
+        "CNY",  # the merchant's own currency
         "decline",
         "operator:bob",
     )

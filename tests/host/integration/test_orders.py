@@ -14,12 +14,11 @@ import httpx
 import zxingcpp
 from PIL import Image
 
-from host.kit import World
+from host.kit import World, reply_verifies
 from scanpay.codes import parse_payment_code
 from scanpay.host.api.events import parse_events, verify_event
 from scanpay.host.domain.orders import order_payload
 from scanpay.host.services import audit, operations
-from scanpay.protocol import response_message, verify
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
@@ -267,8 +266,7 @@ def test_server_sent_events_are_signed_and_end_when_the_order_does(world: World)
         h = response.headers
         # The headers are signed over the empty body, for this request's nonce.
         assert h["x-scanpay-nonce"] == nonce
-        message = response_message(200, h["x-scanpay-timestamp"], nonce, b"")
-        assert verify(world.terminal.key, message, h["x-scanpay-signature"])
+        assert reply_verifies(response, world.terminal.key, body=b"")
         paid = False
         for chunk in response.iter_text():
             text += chunk

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import httpx
 
-from host.kit import World
+from host.kit import PIN, World
 
 BIG = 120_000  # 1200.00: above the default PIN threshold of 1000.00
 
 
 def _confirm(world: World, pin: str, **extra: str) -> httpx.Response:
-    body = {"account": world.wallet.account, "pin": pin, **extra}
-    return httpx.post(world.host.url + "/wallet/v1/confirm", json=body, timeout=30)
+    """The customer confirms from their wallet page session (logged in with the PIN)."""
+    account = world.wallet.account
+    with httpx.Client(base_url=world.host.url, timeout=30) as http:
+        login = http.post("/wallet/v1/session", json={"account": account, "pin": PIN})
+        assert login.status_code == 200, login.text
+        body = {"account": account, "pin": pin, **extra}
+        csrf = {"X-Wallet-CSRF": login.json()["csrf"]}
+        return http.post("/wallet/v1/confirm", json=body, headers=csrf)
 
 
 def _rich(world: World) -> None:

@@ -41,7 +41,7 @@ def test_per_transaction_limit_of_the_merchant(world: World) -> None:
 
 def test_per_transaction_limit_by_mcc_class(world: World) -> None:
     # The world's merchant is a grocer (5411): a class row applies to it...
-    _limit(world, "txn_amount", 1_500, "mcc_class", "grocery")
+    _limit(world, "txn_amount", 1_500, "mcc_class", "grocery", currency="CNY")
     try:
         assert world.pay("RK-3", 1_501)["code"] == "57"
         assert world.pay("RK-4", 1_500)["code"] == "00"
@@ -49,7 +49,7 @@ def test_per_transaction_limit_by_mcc_class(world: World) -> None:
         _limit(world, "txn_amount", 3_000, "merchant", world.merchant_id)
         assert world.pay("RK-5", 2_999)["code"] == "00"
     finally:
-        risk.unset_limit(world.ctx, OPERATOR, "txn_amount", "mcc_class", "grocery")
+        risk.unset_limit(world.ctx, OPERATOR, "txn_amount", "mcc_class", "grocery", currency="CNY")
     assert world.balance() == 50_000 - 1_500 - 2_999
 
 

@@ -462,7 +462,10 @@ def test_what_users_type_is_inert(scene: Scene) -> None:
         "wallet=<script>",
     ):
         answer = owner.get("/portal/transactions?" + query)
-        assert answer.status_code == 200, query
+        # A filter that cannot be used is a 400 page with its message, the rest a 200 list.
+        assert answer.status_code in (200, 400), query
+        if query == "from=2026-02-30":
+            assert answer.status_code == 400, query
         assert "<script>" not in answer.text
     with scene.host.ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) > 0

@@ -267,12 +267,23 @@ def test_operator_sets_limits_and_verifies_the_audit_chain(host: RunningHost) ->
             "scope": "merchant",
             "key": key,
             "value": "2000.00",
+            "currency": "CNY",  # no such merchant yet: its currency cannot be looked up
             "action": "decline",
         },
         token_from="/portal/operator/limits",
     )
     assert done.status_code == 200 and f"Saved: txn_amount merchant {key}" in done.text
-    assert key in done.text and "2000.00" in done.text
+    assert key in done.text and "2000.00 CNY" in done.text
+    # An amount is typed in its own currency: yen have no decimals.
+    yen = {"rule": "txn_amount", "scope": "merchant", "key": key, "currency": "JPY"}
+    made = operator.post(
+        "/portal/operator/limits", {**yen, "value": "1500"}, token_from="/portal/operator/limits"
+    )
+    assert made.status_code == 200 and "1500 JPY" in made.text
+    cents = operator.post(
+        "/portal/operator/limits", {**yen, "value": "15.5"}, token_from="/portal/operator/limits"
+    )
+    assert cents.status_code == 400
     bad = operator.post(
         "/portal/operator/limits",
         {"rule": "txn_amount", "value": "lots"},

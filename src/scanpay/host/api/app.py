@@ -47,8 +47,11 @@ _DESCRIPTION = """The acquiring host's API.
 Every `/v1/` request except activation is signed by the terminal (headers
 `X-Scanpay-Terminal`, `-Timestamp`, `-Nonce`, `-Signature`: hex HMAC-SHA256 with
 the terminal key over `METHOD\\nPATH_WITH_QUERY\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`)
-and carries `X-Scanpay-Software-Version`. Every answer, errors included, is
-signed back over `STATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`; an event stream
+and carries `X-Scanpay-Software-Version` and `X-Scanpay-Signature-Version: 2`. Every
+answer to a request whose signature verified, errors included, is signed back over
+`v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)\\nREQUEST_SIGNATURE`: bound to the
+request it answers. A refusal of a request that did not authenticate is unsigned:
+treat it as no answer (query), never as a decline. An event stream
 (`X-Scanpay-Stream: events`) is signed over the empty body and each event
 carries its own signature. Errors have one shape, `ErrorBody`, with a stable
 result code. `/wallet/v1/` is the built-in wallet's customer side; `/healthz`,

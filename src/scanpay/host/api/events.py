@@ -4,7 +4,7 @@ Signed replies cover the whole body, and an event stream has no end to hash.
 So an event stream is signed in two parts:
 
 1. the reply's headers carry the usual signature over
-   ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256("")`` (the empty body) plus
+   the empty body (bound to the request, :mod:`scanpay.protocol.signing`) plus
    ``X-Scanpay-Stream: events``: the host accepted *this* request (the nonce is
    the request's) and is answering with a stream;
 2. every event carries its own signature in a ``signature:`` field (which

@@ -4,9 +4,19 @@ For every request under ``/v1/`` (activation aside) it reads the body (up to
 the size limit), authenticates the signature, timestamp and nonce, checks
 the software version, and hands the terminal's identity to the routes in the
 request state. Whatever the route answers, errors included, goes back signed
-over ``STATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)`` with the terminal's key,
-echoing the request's nonce so a reply can be matched to its request.
+with the terminal's key, echoing the request's nonce and - for a terminal that
+asks for signature version 2 - bound to the request's own signature, so a reply
+answers that request and no other (:mod:`scanpay.protocol.signing`).
 Activation answers are signed with the key they hand out.
+
+Only a request whose signature verified is answered signed. A refusal before
+that point (no headers, an unknown terminal, a bad signature, a body too large
+to read) goes out unsigned: the terminal takes it as no answer and queries.
+Signing it would let anyone turn the terminal's own nonce into a signed "no".
+
+A version 1 terminal (no ``X-Scanpay-Signature-Version``) still gets unbound
+replies until ``legacy_signature_until``; after that day it is refused with
+426 / 26 UPGRADE_REQUIRED, signed the way it can read.
 
 An event stream (a reply with ``X-Scanpay-Stream: events``) cannot be held
 back until it ends: its headers go out at once, signed over the empty body,
@@ -17,30 +27,31 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanpay.host.api.errors import error_response
 from scanpay.host.api.events import HEADER_STREAM
 from scanpay.host.errors import HostError
 from scanpay.host.services import terminals
-from scanpay.host.services.auth import (
-    SecurityError,
-    TerminalIdentity,
-    authenticate,
-    current_key,
-)
+from scanpay.host.services.auth import SecurityError, TerminalIdentity, authenticate
 from scanpay.host.services.context import HostContext
 from scanpay.i18n import Text
+from scanpay.protocol.duplicate_keys import first_duplicate_key
 from scanpay.protocol.signing import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
+    HEADER_SIGNATURE_VERSION,
     HEADER_TERMINAL,
     HEADER_TIMESTAMP,
+    SIGNATURE_VERSION,
     is_valid_nonce,
+    legacy_response_message,
     response_message,
     sign,
 )
@@ -68,6 +79,31 @@ _UPLOAD_LIMITS = {"/wallet/v1/me/scan": 4 * 1024 * 1024 + 65_536}
 
 class _TooLarge(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """What a reply's signature answers: the request's nonce and, for a version 2
+    terminal, the request's own signature (None: a version 1 terminal)."""
+
+    nonce: str
+    request_signature: str | None
+
+    @classmethod
+    def of(cls, headers: dict[str, str]) -> _Binding | None:
+        """The binding the request asks for; None for a version this host does not speak."""
+        nonce = headers.get(HEADER_NONCE.lower(), "")
+        version = headers.get(HEADER_SIGNATURE_VERSION.lower())
+        if version is None:
+            return cls(nonce, None)
+        if version.strip() != str(SIGNATURE_VERSION):
+            return None
+        return cls(nonce, headers.get(HEADER_SIGNATURE.lower(), "").strip().lower())
+
+    def message(self, status: int, stamp: int, nonce: str, body: bytes) -> bytes:
+        if self.request_signature is None:
+            return legacy_response_message(status, stamp, nonce, body)
+        return response_message(status, stamp, nonce, body, self.request_signature)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -102,6 +138,17 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _repeated_key(headers: dict[str, str], body: bytes) -> JSONResponse | None:
+    """400 / 30 naming a key a JSON body repeats (:mod:`scanpay.protocol.duplicate_keys`)."""
+    if not body or "json" not in headers.get("content-type", "json"):
+        return None
+    key = first_duplicate_key(body)
+    if key is None:
+        return None
+    text = Text(f"请求中字段重复：{key}", f"the field {key} appears more than once in the body")
+    return error_response("30", text, field=key)
+
+
 class SignedEnvelope:
     """ASGI middleware: authenticate terminal requests, sign every answer."""
 
@@ -117,16 +164,23 @@ class SignedEnvelope:
             return
         ctx: HostContext = scope["app"].state.ctx
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        nonce = headers.get(HEADER_NONCE.lower(), "")
+        binding = _Binding.of(headers)
+        if binding is None:
+            text = Text(
+                f"签名版本不受支持（支持 {SIGNATURE_VERSION}）",
+                f"unsupported signature version (this host speaks {SIGNATURE_VERSION})",
+            )
+            unsigned = _Binding(headers.get(HEADER_NONCE.lower(), ""), None)
+            reply = error_response("63", text, field=HEADER_SIGNATURE_VERSION)
+            await self._send(reply, send, None, unsigned, ctx)
+            return
         signing: tuple[str, str] | None = None
         try:
             body = await _read_body(receive, ctx.settings.max_body)
         except _TooLarge:
+            # Unsigned: a body not read cannot have been authenticated.
             text = Text("请求体过大", f"the body is larger than {ctx.settings.max_body} bytes")
-            terminal = headers.get(HEADER_TERMINAL.lower(), "")
-            key = await run_in_threadpool(current_key, ctx, terminal) if terminal else None
-            signing = (terminal, key) if key else None
-            await self._send(error_response("30", text, status=413), send, signing, nonce, ctx)
+            await self._send(error_response("30", text, status=413), send, None, binding, ctx)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         if scope["path"] not in _UNSIGNED:
@@ -137,24 +191,30 @@ class SignedEnvelope:
                 refusal = (terminal, exc.signing_key) if exc.signing_key else None
                 log.warning("refused %s %s: %s", scope["method"], scope["path"], exc.text.en)
                 reply = error_response(exc.code, exc.text, field=exc.field)
-                await self._send(reply, send, refusal, nonce, ctx)
+                await self._send(reply, send, refusal, binding, ctx)
                 return
             except (OperationalError, InterfaceError) as exc:
                 # No database, so no key to sign with: "unknown, query later" (91), which
                 # a terminal treats as no answer, never as a decline.
                 log.warning("database unavailable: %s", type(exc).__name__)
-                await self._send(error_response("91"), send, None, nonce, ctx)
+                await self._send(error_response("91"), send, None, binding, ctx)
                 return
             signing = (identity.terminal_id, identity.key_hex)
             state[STATE_IDENTITY] = identity
-            if scope["path"] not in _VERSION_EXEMPT:
-                try:
+            try:
+                if binding.request_signature is None:
+                    terminals.check_legacy_signature(ctx)
+                if scope["path"] not in _VERSION_EXEMPT:
                     terminals.check_version(ctx, headers.get(HEADER_SOFTWARE_VERSION.lower()))
-                except HostError as exc:
-                    reply = error_response(exc.code, exc.text, field=exc.field)
-                    await self._send(reply, send, signing, nonce, ctx)
-                    return
+            except HostError as exc:
+                reply = error_response(exc.code, exc.text, field=exc.field)
+                await self._send(reply, send, signing, binding, ctx)
+                return
 
+        repeated = _repeated_key(headers, body)
+        if repeated is not None:
+            await self._send(repeated, send, signing, binding, ctx)
+            return
         replay = _replaying(body, receive)
         start: Message | None = None
         chunks: list[bytes] = []
@@ -167,7 +227,7 @@ class SignedEnvelope:
                 if any(k.lower() == marker for k, _ in message.get("headers", [])):
                     # An event stream: headers now (signed over no body), events as they come.
                     streaming = True
-                    await self._start(message, b"", send, signing, nonce, ctx)
+                    await self._start(message, b"", send, signing, binding, ctx)
                     return
                 start = message
             elif message["type"] == "http.response.body":
@@ -188,9 +248,9 @@ class SignedEnvelope:
             return
         signing = state.get(STATE_SIGNING) or signing
         if start is None:
-            await self._send(error_response("96"), send, signing, nonce, ctx)
+            await self._send(error_response("96"), send, signing, binding, ctx)
             return
-        await self._finish(start, b"".join(chunks), send, signing, nonce, ctx)
+        await self._finish(start, b"".join(chunks), send, signing, binding, ctx)
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An unsigned route with a body: 413 past the limit, else on to the app."""
@@ -201,6 +261,11 @@ class SignedEnvelope:
         except _TooLarge:
             text = Text("请求体过大", f"the body is larger than {limit} bytes")
             await error_response("30", text, status=413)(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        repeated = _repeated_key(headers, body)
+        if repeated is not None:
+            await repeated(scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
 
@@ -228,7 +293,7 @@ class SignedEnvelope:
         response: Any,
         send: Send,
         signing: tuple[str, str] | None,
-        nonce: str,
+        binding: _Binding,
         ctx: HostContext,
     ) -> None:
         start: Message = {
@@ -236,7 +301,7 @@ class SignedEnvelope:
             "status": response.status_code,
             "headers": list(response.raw_headers),
         }
-        await self._finish(start, bytes(response.body), send, signing, nonce, ctx)
+        await self._finish(start, bytes(response.body), send, signing, binding, ctx)
 
     @classmethod
     async def _finish(
@@ -245,10 +310,10 @@ class SignedEnvelope:
         body: bytes,
         send: Send,
         signing: tuple[str, str] | None,
-        nonce: str,
+        binding: _Binding,
         ctx: HostContext,
     ) -> None:
-        await cls._start(start, body, send, signing, nonce, ctx)
+        await cls._start(start, body, send, signing, binding, ctx)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     @staticmethod
@@ -257,7 +322,7 @@ class SignedEnvelope:
         body: bytes,
         send: Send,
         signing: tuple[str, str] | None,
-        nonce: str,
+        binding: _Binding,
         ctx: HostContext,
     ) -> None:
         """Send the reply's start with the signature over ``body`` (empty for a stream)."""
@@ -265,8 +330,9 @@ class SignedEnvelope:
         if signing is not None:
             terminal_id, key = signing
             stamp = int(ctx.now().timestamp())
+            nonce = binding.nonce
             reply_nonce = nonce if is_valid_nonce(nonce) else secrets.token_hex(16)
-            signature = sign(key, response_message(start["status"], stamp, reply_nonce, body))
+            signature = sign(key, binding.message(start["status"], stamp, reply_nonce, body))
             headers += [
                 (HEADER_TERMINAL.lower().encode(), terminal_id.encode()),
                 (HEADER_TIMESTAMP.lower().encode(), str(stamp).encode()),

@@ -176,6 +176,7 @@ class _Terminal:
             "Content-Type: application/json\r\n"
             f"X-Scanpay-Terminal: {terminal_id}\r\n"
             f"X-Scanpay-Software-Version: {job.software_version}\r\n"
+            "X-Scanpay-Signature-Version: 2\r\n"
         )
 
     async def connect(self) -> None:
@@ -186,7 +187,7 @@ class _Terminal:
             self.writer.close()
         self.reader = self.writer = None
 
-    def request(self, code: str, amount: int) -> tuple[bytes, str]:
+    def request(self, code: str, amount: int) -> tuple[bytes, str, str]:
         self.sequence += 1
         body = json.dumps(
             {
@@ -204,7 +205,7 @@ class _Terminal:
             f"{self.head}Content-Length: {len(body)}\r\nX-Scanpay-Timestamp: {stamp}\r\n"
             f"X-Scanpay-Nonce: {nonce}\r\nX-Scanpay-Signature: {signature}\r\n\r\n"
         )
-        return head.encode() + body, nonce
+        return head.encode() + body, nonce, signature
 
     async def exchange(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None or self.reader is None:
@@ -213,12 +214,15 @@ class _Terminal:
         self.writer.write(raw)
         return await _read_response(self.reader)
 
-    def judge(self, status: int, headers: dict[str, str], body: bytes, nonce: str) -> str:
+    def judge(
+        self, status: int, headers: dict[str, str], body: bytes, nonce: str, sent_signature: str
+    ) -> str:
         """The outcome's name: ``approved``, or the kind of error."""
         signature = headers.get("x-scanpay-signature")
         if signature is None or headers.get("x-scanpay-nonce") != nonce:
             return f"unsigned_{status}"
-        message = response_message(status, headers.get("x-scanpay-timestamp", ""), nonce, body)
+        stamp = headers.get("x-scanpay-timestamp", "")
+        message = response_message(status, stamp, nonce, body, sent_signature)
         if not verify(self.key, message, signature):
             return "forged_reply"
         try:
@@ -245,11 +249,11 @@ async def _drive(
             result.code_waits += 1
             await asyncio.sleep(supply.seconds_to_next_step(time.time()))
             continue
-        raw, nonce = term.request(code, rng.randint(job.amount_min, job.amount_max))
+        raw, nonce, sent = term.request(code, rng.randint(job.amount_min, job.amount_max))
         started = time.perf_counter()
         try:
             status, headers, body = await asyncio.wait_for(term.exchange(raw), job.timeout)
-            outcome = term.judge(status, headers, body, nonce)
+            outcome = term.judge(status, headers, body, nonce, sent)
         except TimeoutError:
             outcome = "timeout"
             term.close()

@@ -14,6 +14,13 @@ would wait far longer than the writes take, and some for seconds; a queue hands
 the lock over as soon as it is free. (A writer that does not queue, such as
 another program, still meets the busy handler: the queue only orders ours.)
 
+The SQLite files hold PIN hashes and every transaction, so only the host's
+user may read them: the data folder is made 0700, and the database file is
+made 0600 before SQLite opens it (SQLite makes its files 0644, and gives the
+``-wal``, ``-shm`` and ``-journal`` files the main file's mode, so they are
+born 0600 too). A folder or file that an older version left open to others is
+tightened when the engine is made, with a log line (:func:`private_folder`).
+
 PostgreSQL: READ COMMITTED; correctness under concurrency comes from unique
 constraints, row locks and conditional updates in the services.
 
@@ -26,8 +33,11 @@ stays on); on SQLite each write gets its own ``BEGIN IMMEDIATE`` transaction.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import logging
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +50,9 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable, TableClause
 
-__all__ = ["Database", "Statements", "insert_if_new", "make_engine"]
+__all__ = ["Database", "Statements", "insert_if_new", "make_engine", "private_folder"]
+
+log = logging.getLogger("scanpay.host.db")
 
 _WRITE = "scanpay_write"
 _BUSY_TIMEOUT_MS = 30_000
@@ -53,7 +65,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
             raise ValueError("the host needs a SQLite file (several threads share it)")
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _private_database(Path(database))
         engine = create_engine(
             url,
             connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -71,6 +83,52 @@ def make_engine(url: str) -> Engine:
     # each opening costs PostgreSQL a new backend process (milliseconds of CPU).
     # Requests beyond 30 at once (the thread pool runs 40) wait for a connection.
     return create_engine(url, pool_pre_ping=True, pool_size=30, max_overflow=0)
+
+
+def private_folder(path: Path) -> None:
+    """Make ``path`` (a data folder) readable by this user only: created 0700 when missing
+    (its missing parents get the usual mode), tightened when it is open to others."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path)
+
+
+def _private_database(path: Path) -> None:
+    private_folder(path.parent)
+    if not path.exists():
+        # Before SQLite makes it 0644: its -wal, -shm and -journal files take this mode.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in ("", "-wal", "-shm", "-journal", "-writers"):
+        side = path.with_name(path.name + name)
+        if side.exists():
+            _tighten(side)
+
+
+def _tighten(path: Path) -> None:
+    """Take the group's and others' permissions off ``path`` (an older version's file or
+    folder), saying so; one that is not ours, or a shared sticky folder such as /tmp, is
+    only reported."""
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o077:
+        return
+    if info.st_uid != os.geteuid() or mode & stat.S_ISVTX:
+        log.warning("%s is open to other users (%04o) and not ours to change", path, mode)
+        return
+    try:
+        os.chmod(path, mode & ~0o077)
+    except OSError as exc:  # a read-only file system, say: the host can still serve
+        log.warning(
+            "%s is open to other users (%04o) and could not be changed: %s", path, mode, exc
+        )
+        return
+    log.warning(
+        "tightened %s from %04o to %04o: it holds the host's data (PIN hashes, transactions)",
+        path,
+        mode,
+        mode & ~0o077,
+    )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

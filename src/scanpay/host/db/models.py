@@ -52,6 +52,7 @@ __all__ = [
     "TerminalSelfTest",
     "UsedCode",
     "WalletAccount",
+    "WalletLoginThrottle",
     "merchant_public_id",
     "parse_public_id",
     "terminal_public_id",
@@ -224,9 +225,26 @@ class WalletAccount(Base):
     atc_last_used: Mapped[int] = mapped_column(Integer, default=0)
     ledger_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The wallet page's session generation: a logout, a PIN lock or a PIN change moves
+    #: it on, and every session issued under an older one ends (migration 0005).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:  # never print the secret or the PIN hash
         return f"WalletAccount(id={self.id}, number={self.number})"
+
+
+class WalletLoginThrottle(Base):
+    """The wallet page's login throttle for one client address or one account number
+    (``scope`` ``client`` or ``account``; unknown numbers too): failures in a row and
+    until when the next try waits (:class:`scanpay.host.domain.pin.LoginDelays`)."""
+
+    __tablename__ = "wallet_login_throttles"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UsedCode(Base):
@@ -384,12 +402,14 @@ class RiskLimit(Base):
     """A row of the risk limits table (see :mod:`scanpay.host.domain.risk`)."""
 
     __tablename__ = "risk_limits"
-    __table_args__ = (UniqueConstraint("rule", "scope", "key"),)
+    __table_args__ = (UniqueConstraint("rule", "scope", "key", "currency"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(32))
+    # ISO 4217 code of an amount rule's value (minor units); "" for counts and shares.
+    currency: Mapped[str] = mapped_column(String(3))
     value: Mapped[int] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(8))
     window_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -30,8 +30,20 @@ takes no payments for ``lock`` seconds, and while locked no code is even
 checked. Money rules do not apply to training sales (play money); the
 terminal rules (velocity, failed codes) do.
 
-Amounts are minor units of the transaction's currency. Pure: the service
-reads the limits and the history (:class:`RiskFacts`) and passes the time.
+Amounts are minor units of one currency. Every row of an amount rule
+(``txn_amount``, ``daily_amount``, ``wallet_txn_amount``, ``wallet_daily_amount``:
+:attr:`RuleSpec.priced`) carries its ISO 4217 ``currency`` and applies only to
+transactions in that currency: 5 000 000 is 50 000.00 CNY but ¥5 000 000, and the
+two must never be read as one another. Counts and shares (the other rules) have no
+currency. An amount rule that is in force for the parties in some currency but has
+no row in the transaction's currency *refuses* the transaction (fail closed, code
+57, :attr:`RuleResult.unpriced`): without an exchange rate the host cannot know
+what the limit is worth, and a limit nobody set must not be a limit nobody checks.
+The shipped defaults (:func:`default_limits`, installed by migration 0004) are worth
+about the same in every currency in :data:`CURRENCY_UNITS`.
+
+Pure: the service reads the limits and the history (:class:`RiskFacts`) and
+passes the time.
 """
 
 from __future__ import annotations
@@ -41,9 +53,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from scanpay.money import MoneyError, get_currency
+
 __all__ = [
+    "CURRENCY_UNITS",
     "MCC_CLASSES",
     "RULES",
+    "SHIPPED_UNITS",
     "Kind",
     "Limit",
     "RiskDecision",
@@ -56,6 +72,8 @@ __all__ = [
     "Scope",
     "applicable",
     "assess",
+    "default_limits",
+    "default_pin_above",
     "lockout_until",
     "mcc_class",
     "resolve_limits",
@@ -120,6 +138,7 @@ class RuleSpec:
     window: bool = False  # needs ``window_seconds``
     lock: bool = False  # needs ``lock_seconds``
     unit: str = "minor units"
+    priced: bool = False  # the value is an amount: each row is in one currency
 
 
 #: Every rule, in the order they are evaluated (the first decline is reported first).
@@ -135,10 +154,14 @@ RULES: dict[Rule, RuleSpec] = {
             "failures",
         ),
         RuleSpec(Rule.VELOCITY, frozenset({_K.PAYMENT}), False, True, unit="payments"),
-        RuleSpec(Rule.TXN_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True),
-        RuleSpec(Rule.DAILY_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True),
-        RuleSpec(Rule.WALLET_TXN_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True),
-        RuleSpec(Rule.WALLET_DAILY_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True),
+        RuleSpec(Rule.TXN_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True, priced=True),
+        RuleSpec(Rule.DAILY_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True, priced=True),
+        RuleSpec(
+            Rule.WALLET_TXN_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True, priced=True
+        ),
+        RuleSpec(
+            Rule.WALLET_DAILY_AMOUNT, frozenset({_K.PAYMENT, _K.ORDER_PAYMENT}), True, priced=True
+        ),
         RuleSpec(Rule.DUPLICATE, frozenset({_K.PAYMENT}), True, True, unit="earlier payments"),
         RuleSpec(Rule.REFUND_SHARE, frozenset({_K.REFUND}), True, unit="ppm of the day's sales"),
     )
@@ -163,9 +186,86 @@ def mcc_class(mcc: str) -> str:
     return next((name for name, codes in MCC_CLASSES.items() if mcc in codes), "general")
 
 
+#: One "unit" of each currency the host ships amount limits for, in major units: a round
+#: amount worth about 1 000 CNY (about 140 USD in 2026). The shipped limits are
+#: multiples of it (:data:`SHIPPED_UNITS`), so they are worth about the same everywhere;
+#: 1 000 CNY is the PIN amount the built-in wallet has always had. Currencies not here
+#: have no defaults: the operator sets their limits (until then they are refused).
+CURRENCY_UNITS: Mapping[str, int] = {
+    "AED": 500,
+    "AUD": 200,
+    "BRL": 800,
+    "CAD": 200,
+    "CHF": 100,
+    "CNY": 1_000,
+    "EUR": 150,
+    "GBP": 100,
+    "HKD": 1_000,
+    "IDR": 2_000_000,
+    "INR": 12_000,
+    "JPY": 20_000,
+    "KHR": 500_000,
+    "KRW": 200_000,
+    "KWD": 40,
+    "MOP": 1_000,
+    "MYR": 600,
+    "PHP": 8_000,
+    "SAR": 500,
+    "SGD": 200,
+    "THB": 5_000,
+    "TWD": 5_000,
+    "USD": 150,
+    "VND": 3_000_000,
+}
+
+#: The shipped amount limits, in units of :data:`CURRENCY_UNITS` (for CNY exactly the
+#: limits of migration 0002): (rule, scope, key) -> units.
+SHIPPED_UNITS: Mapping[tuple[Rule, Scope, str], int] = {
+    (Rule.TXN_AMOUNT, Scope.DEFAULT, ""): 50,
+    (Rule.TXN_AMOUNT, Scope.MCC_CLASS, "restaurant"): 10,
+    (Rule.TXN_AMOUNT, Scope.MCC_CLASS, "high_risk"): 5,
+    (Rule.DAILY_AMOUNT, Scope.DEFAULT, ""): 500,
+    (Rule.DAILY_AMOUNT, Scope.MCC_CLASS, "high_risk"): 50,
+    (Rule.WALLET_TXN_AMOUNT, Scope.DEFAULT, ""): 20,
+    (Rule.WALLET_DAILY_AMOUNT, Scope.DEFAULT, ""): 50,
+}
+
+
+def _unit(currency: str) -> int:
+    """One unit of ``currency`` in its minor units (0: the host ships none for it)."""
+    units = CURRENCY_UNITS.get(currency)
+    return 0 if units is None else units * 10 ** get_currency(currency).exponent
+
+
+def default_pin_above(currency: str) -> int:
+    """The PIN amount of a new wallet account in ``currency``, in its minor units: one
+    unit (40.000 KWD, ¥20 000, 1 000.00 CNY). 0 for a currency with no default: every
+    payment then asks for the PIN, the safe side."""
+    return _unit(currency)
+
+
+def default_limits(currency: str) -> list[Limit]:
+    """The shipped amount limits in ``currency`` (empty when it has no defaults)."""
+    unit = _unit(currency)
+    if not unit:
+        return []
+    return [
+        Limit(rule, units * unit, RiskOutcome.DECLINE, scope, key, currency=currency)
+        for (rule, scope, key), units in SHIPPED_UNITS.items()
+    ]
+
+
+def _is_currency(code: str) -> bool:
+    try:
+        return get_currency(code).alpha == code
+    except MoneyError:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """One row of the limits table."""
+    """One row of the limits table. ``currency``: the ISO 4217 code an amount rule's
+    value is in (minor units); empty for counts and shares."""
 
     rule: Rule
     value: int
@@ -174,11 +274,16 @@ class Limit:
     key: str = ""
     window_seconds: int | None = None
     lock_seconds: int | None = None
+    currency: str = ""
 
     def __post_init__(self) -> None:
         spec = RULES[self.rule]
         if isinstance(self.value, bool) or not isinstance(self.value, int) or self.value < 0:
             raise ValueError("a limit's value is a non-negative integer")
+        if spec.priced and not _is_currency(self.currency):
+            raise ValueError(f"{self.rule} is an amount: it needs its ISO 4217 currency")
+        if not spec.priced and self.currency != "":
+            raise ValueError(f"{self.rule} is not an amount: it has no currency")
         if (self.scope is Scope.DEFAULT) != (self.key == ""):
             raise ValueError("a default limit has no key; any other scope needs one")
         if spec.window and (self.window_seconds is None or self.window_seconds <= 0):
@@ -191,12 +296,14 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class RiskInput:
-    """The transaction being assessed. ``wallet`` is the payer's account, when known."""
+    """The transaction being assessed: ``amount`` minor units of ``currency``.
+    ``wallet`` is the payer's account, when known."""
 
     kind: Kind
     merchant_id: str
     mcc: str
     amount: int
+    currency: str
     now: datetime
     terminal_id: str | None = None
     wallet: str | None = None
@@ -230,14 +337,19 @@ class RuleResult:
     outcome: RiskOutcome
     scope: Scope
     detail: str
+    #: Refused because the rule has no limit in the transaction's currency.
+    unpriced: bool = False
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def to_dict(self) -> dict[str, str | bool]:
+        shown: dict[str, str | bool] = {
             "rule": str(self.rule),
             "outcome": str(self.outcome),
             "scope": str(self.scope),
             "detail": self.detail,
         }
+        if self.unpriced:
+            shown["unpriced"] = True
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +373,18 @@ def resolve_limits(
     *,
     merchant_id: str,
     mcc: str,
+    currency: str,
     terminal_id: str | None = None,
     wallet: str | None = None,
 ) -> dict[Rule, Limit]:
-    """For each rule, the most specific row that applies to these parties."""
+    """For each rule, the most specific row that applies to these parties; for an amount
+    rule, among its rows in ``currency``.
+
+    An amount rule with no row in ``currency`` that is in force for the parties in
+    another currency (a row whose action is not approve) maps to that row, the most
+    specific one: :func:`assess` refuses the transaction on it (fail closed) and never
+    compares the amount with its value.
+    """
     parties = {
         Scope.DEFAULT: "",
         Scope.MCC_CLASS: mcc_class(mcc),
@@ -273,13 +393,26 @@ def resolve_limits(
         Scope.WALLET: wallet,
     }
     chosen: dict[Rule, Limit] = {}
+    elsewhere: dict[Rule, Limit] = {}
     for limit in limits:
         if parties[limit.scope] != limit.key:
             continue
-        best = chosen.get(limit.rule)
+        pick = chosen
+        if RULES[limit.rule].priced and limit.currency != currency:
+            if limit.action is RiskOutcome.APPROVE:
+                continue  # switched off there: no evidence the rule is in force
+            pick = elsewhere
+        best = pick.get(limit.rule)
         if best is None or _SPECIFICITY[limit.scope] > _SPECIFICITY[best.scope]:
-            chosen[limit.rule] = limit
+            pick[limit.rule] = limit
+    for rule, limit in elsewhere.items():
+        chosen.setdefault(rule, limit)
     return chosen
+
+
+def _unpriced(limit: Limit, tx: RiskInput) -> bool:
+    """Whether ``limit`` stands for an amount rule with no limit in ``tx``'s currency."""
+    return RULES[limit.rule].priced and limit.currency != tx.currency
 
 
 def lockout_until(
@@ -304,6 +437,8 @@ def lockout_until(
 def _check(rule: Rule, limit: Limit, tx: RiskInput, facts: RiskFacts) -> tuple[bool, str]:
     """Whether ``rule`` fires, and the comparison it made (for the audit trail)."""
     value = limit.value
+    if _unpriced(limit, tx):
+        return True, f"no {rule} limit in {tx.currency} (only in {limit.currency})"
     if rule is Rule.TXN_AMOUNT:
         return tx.amount > value, f"amount {tx.amount} vs limit {value}"
     if rule is Rule.DAILY_AMOUNT:
@@ -357,13 +492,18 @@ def assess(tx: RiskInput, facts: RiskFacts, limits: Mapping[Rule, Limit]) -> Ris
     """Run every rule that applies to ``tx`` and has a limit.
 
     The outcome is decline (code 57) when any rule declines, review when any
-    flags, approve otherwise; ``results`` lists every rule that ran.
+    flags, approve otherwise; ``results`` lists every rule that ran. An amount rule
+    whose limit is in another currency than ``tx`` (see :func:`resolve_limits`)
+    declines whatever its action: it cannot be checked, so it is not passed.
     """
     results: list[RuleResult] = []
     for rule, limit in applicable(tx, limits).items():
         fired, detail = _check(rule, limit, tx, facts)
-        outcome = limit.action if fired else RiskOutcome.APPROVE
-        results.append(RuleResult(rule, outcome, limit.scope, detail))
+        unpriced = _unpriced(limit, tx)
+        outcome = (
+            RiskOutcome.DECLINE if unpriced else limit.action if fired else RiskOutcome.APPROVE
+        )
+        results.append(RuleResult(rule, outcome, limit.scope, detail, unpriced))
     declined = tuple(str(r.rule) for r in results if r.outcome is RiskOutcome.DECLINE)
     flagged = tuple(str(r.rule) for r in results if r.outcome is RiskOutcome.REVIEW)
     if declined:

@@ -2,10 +2,14 @@
 
 - :func:`add_user` creates a login for a merchant (owner, accountant, read-only)
   or for the acquirer (operator); ``scanpay host user add`` calls it.
-- :func:`login` checks a password (argon2, outside any transaction; an unknown
-  e-mail is checked against a dummy hash so both take the same time), under the
-  throttle (:mod:`.throttle`): every attempt is stored, per e-mail and client
-  address, so the lock holds across host processes.
+- :func:`login` checks a password (argon2, outside any transaction, through the
+  process's hashing gate; an unknown e-mail is checked against a dummy hash so both
+  take the same time), under the throttle (:mod:`.throttle`): every attempt is
+  stored, per e-mail and client address, so the lock holds across host processes.
+  The attempt is stored as a failure before the password is checked, in the same
+  transaction that counts the earlier ones, and that transaction holds the e-mail's
+  and the address's turn (:func:`_take_turns`): of many logins at once, only as
+  many as the throttle allows get their password checked.
 - A session is a random token in an HttpOnly cookie; the database keeps only its
   SHA-256, with the session's CSRF token. :func:`load_session` answers the
   logged-in user (or None when the session is unknown, expired, idle too long
@@ -14,14 +18,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +41,7 @@ from scanpay.host.errors import HostError
 from scanpay.host.portal.forms import check_password, normalize_email
 from scanpay.host.portal.roles import MERCHANT_ROLES, Role, parse_role
 from scanpay.host.portal.throttle import ThrottlePolicy
-from scanpay.host.services import audit
+from scanpay.host.services import audit, hashing
 from scanpay.host.services.context import HostContext
 from scanpay.i18n import Text
 
@@ -241,7 +245,7 @@ def hash_password(ctx: HostContext, password: str, *, email: str = "") -> str:
     problem = check_password(password, email=email)
     if problem is not None:
         raise HostError("30", problem, field="password")
-    return ctx.hasher.hash(password)
+    return hashing.make_hash(ctx, password)
 
 
 def list_users(ctx: HostContext, merchant_id: str | None = None) -> list[UserInfo]:
@@ -279,12 +283,27 @@ def set_user_status(
 
 
 class LoginRefused(Exception):
-    """A refused login: ``throttled`` (locked until ``until``) or a wrong e-mail/password."""
+    """A refused login: ``throttled`` (locked until ``until``) or a wrong e-mail/password.
 
-    def __init__(self, throttled: bool, until: datetime | None = None) -> None:
-        super().__init__("throttled" if throttled else "wrong e-mail or password")
+    ``busy``: not checked at all, the host hashes all the passwords it can; try again
+    in ``retry_after`` seconds (``until`` is then too; nothing was counted).
+    """
+
+    def __init__(
+        self,
+        throttled: bool,
+        until: datetime | None = None,
+        *,
+        busy: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(
+            "busy" if busy else "throttled" if throttled else "wrong e-mail or password"
+        )
         self.throttled = throttled
         self.until = until
+        self.busy = busy
+        self.retry_after = retry_after
 
 
 _DUMMY_HASH: dict[str, str] = {}
@@ -294,7 +313,7 @@ def _dummy_hash(ctx: HostContext) -> str:
     """A hash to check unknown e-mails against, so they take as long as known ones."""
     found = _DUMMY_HASH.get("hash")
     if found is None:
-        found = _DUMMY_HASH.setdefault("hash", ctx.hasher.hash(secrets.token_hex(16)))
+        found = _DUMMY_HASH.setdefault("hash", hashing.make_hash(ctx, secrets.token_hex(16)))
     return found
 
 
@@ -316,16 +335,36 @@ def _failures(session: Session, *, by_address: bool, value: str, since: datetime
     )
 
 
-def login(ctx: HostContext, email: str, password: str, address: str) -> tuple[str, SessionUser]:
-    """Check a login; a new session's token and its user, or :class:`LoginRefused`."""
-    now = ctx.now()
-    key = (normalize_email(email) or email.strip().lower())[:254]
-    address = address[:64]
+def _busy(full: hashing.HashBusy, now: datetime) -> LoginRefused:
+    later = now + timedelta(seconds=full.retry_after)
+    return LoginRefused(True, later, busy=True, retry_after=full.retry_after)
+
+
+def _take_turns(session: Session, email: str, address: str) -> None:
+    """Make this transaction the only one counting the logins of ``email`` and of
+    ``address`` until it ends. SQLite runs one write transaction at a time already
+    (``db.engine``); PostgreSQL takes two transaction-scoped advisory locks, the e-mail's
+    namespace always first, so two logins never wait for each other in a cycle."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for namespace, value in ((1, email), (2, address)):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:value))"),
+            {"namespace": namespace, "value": value},
+        )
+
+
+def _claim(
+    ctx: HostContext, email: str, address: str, now: datetime
+) -> tuple[int, datetime | None]:
+    """Store this attempt as a failure, and when the throttle locks the login: the
+    attempt's id and the lock's end (None: the password may be checked)."""
     since = THROTTLE.since(now)
-    with ctx.db.read() as session:
+    with ctx.db.write() as session:
+        _take_turns(session, email, address)
         locks = [
             THROTTLE.locked_until(
-                _failures(session, by_address=False, value=key, since=since),
+                _failures(session, by_address=False, value=email, since=since),
                 now,
                 per_address=False,
             ),
@@ -335,24 +374,43 @@ def login(ctx: HostContext, email: str, password: str, address: str) -> tuple[st
                 per_address=True,
             ),
         ]
-        user = session.scalar(select(PortalUser).where(PortalUser.email == key))
-        stored = user.password_hash if user is not None else None
-    until = max((lock for lock in locks if lock is not None), default=None)
+        attempt = PortalLoginAttempt(email=email, address=address, ok=False, at=now)
+        session.add(attempt)
+        session.flush()
+        return attempt.id, max((lock for lock in locks if lock is not None), default=None)
+
+
+def login(ctx: HostContext, email: str, password: str, address: str) -> tuple[str, SessionUser]:
+    """Check a login; a new session's token and its user, or :class:`LoginRefused`."""
+    now = ctx.now()
+    busy = hashing.GATE.refusal()
+    if busy is not None:  # refused before the throttle counts anything
+        raise _busy(busy, now)
+    key = (normalize_email(email) or email.strip().lower())[:254]
+    address = address[:64]
+    attempt, until = _claim(ctx, key, address, now)
     if until is not None:
-        _attempt(ctx, key, address, False, now)
         log.warning("portal login throttled for an e-mail (until %s)", until.isoformat())
         raise LoginRefused(True, until)
+    with ctx.db.read() as session:
+        user = session.scalar(select(PortalUser).where(PortalUser.email == key))
+        stored = user.password_hash if user is not None else None
     try:
-        ok = ctx.hasher.verify(stored or _dummy_hash(ctx), password) and stored is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+        ok = hashing.verify(ctx, stored or _dummy_hash(ctx), password) and stored is not None
+    except hashing.HashBusy as full:
+        with ctx.db.write() as session:  # never checked: not a failure
+            session.execute(delete(PortalLoginAttempt).where(PortalLoginAttempt.id == attempt))
+        raise _busy(full, now) from None
     if not ok or user is None or user.status != _ACTIVE:
-        _attempt(ctx, key, address, False, now)
         raise LoginRefused(False)
-    rehash = ctx.hasher.check_needs_rehash(stored or "")
-    new_hash = ctx.hasher.hash(password) if rehash else None
+    new_hash = None
+    if ctx.hasher.check_needs_rehash(stored or ""):
+        with contextlib.suppress(hashing.HashBusy):  # the next login rehashes it then
+            new_hash = hashing.make_hash(ctx, password)
     with ctx.db.write() as session:
-        session.add(PortalLoginAttempt(email=key, address=address, ok=True, at=now))
+        session.execute(
+            update(PortalLoginAttempt).where(PortalLoginAttempt.id == attempt).values(ok=True)
+        )
         values: dict[str, object] = {"last_login_at": now}
         if new_hash is not None:
             values["password_hash"] = new_hash
@@ -370,11 +428,6 @@ def login(ctx: HostContext, email: str, password: str, address: str) -> tuple[st
     found = load_session(ctx, token)
     assert found is not None
     return token, found
-
-
-def _attempt(ctx: HostContext, email: str, address: str, ok: bool, now: datetime) -> None:
-    with ctx.db.write() as session:
-        session.add(PortalLoginAttempt(email=email, address=address, ok=ok, at=now))
 
 
 def _new_session(session: Session, user_pk: int, now: datetime) -> str:

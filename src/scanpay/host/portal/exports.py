@@ -8,6 +8,11 @@
 - XLSX: XlsxWriter in ``constant_memory`` mode (each row is flushed to disk as
   it is written) into a temporary file, which is then streamed in chunks and
   deleted.
+
+A filter the merchant mistyped (a date that is not one, or out of range, an
+amount that does not parse...) is refused with a 400 page naming the field
+before the response starts: an export has no page to say "left out", and a
+file of another set than the one asked for would be taken for the right one.
 """
 
 from __future__ import annotations
@@ -21,21 +26,42 @@ from pathlib import Path
 
 import xlsxwriter
 
+from scanpay.host.portal.deps import PortalRefusal
 from scanpay.host.portal.filters import TxnFilter
 from scanpay.host.portal.rows import COLUMNS, csv_line, export_values
 from scanpay.host.portal.transactions import iter_export
 from scanpay.host.services.context import HostContext
+from scanpay.i18n import Text
 from scanpay.money import get_currency
 
-__all__ = ["CHUNK_ROWS", "csv_stream", "file_chunks", "write_xlsx"]
+__all__ = ["CHUNK_ROWS", "check_usable", "csv_stream", "file_chunks", "write_xlsx"]
 
 #: Rows per chunk handed to the server.
 CHUNK_ROWS = 500
 _FILE_CHUNK = 64 * 1024
 
 
+def check_usable(f: TxnFilter) -> None:
+    """Refuse (400, naming the fields) a filter that left out something the merchant gave."""
+    if f.problems:
+        fields = ", ".join(f.problems)
+        raise PortalRefusal(
+            400,
+            Text(
+                f"筛选条件无法使用，未导出（{fields}）",
+                f"Some filters could not be used, nothing was exported ({fields})",
+            ),
+        )
+
+
 def csv_stream(ctx: HostContext, merchant_pk: int, f: TxnFilter) -> Iterator[bytes]:
-    """The filtered set as CSV bytes, chunk by chunk."""
+    """The filtered set as CSV bytes, chunk by chunk. The filter is checked at the call
+    (:func:`check_usable`), before a response can have started, not at the first chunk."""
+    check_usable(f)
+    return _csv_chunks(ctx, merchant_pk, f)
+
+
+def _csv_chunks(ctx: HostContext, merchant_pk: int, f: TxnFilter) -> Iterator[bytes]:
     zone = ctx.settings.zone
     yield ("\ufeff" + csv_line([name for name, _ in COLUMNS])).encode()
     buffer = io.StringIO()
@@ -51,7 +77,9 @@ def csv_stream(ctx: HostContext, merchant_pk: int, f: TxnFilter) -> Iterator[byt
 
 
 def write_xlsx(ctx: HostContext, merchant_pk: int, f: TxnFilter, language: str) -> Path:
-    """The filtered set as an XLSX file in a temporary directory (the caller deletes it)."""
+    """The filtered set as an XLSX file in a temporary directory (the caller deletes it);
+    :func:`check_usable` first."""
+    check_usable(f)
     handle, name = tempfile.mkstemp(prefix="scanpay-export-", suffix=".xlsx")
     os.close(handle)
     path = Path(name)

@@ -4,7 +4,11 @@ A filter is what the merchant typed in the form above the list (dates are
 business days in the host's timezone, amounts decimal text in the merchant's
 currency); :meth:`TxnFilter.to_params` writes it back for links and exports,
 so the next page and the export see exactly the same set. Anything that does
-not parse is dropped with a message for the page, never an error page.
+not parse is dropped with a message for the page, never an error page; the
+filter remembers what it dropped (:attr:`TxnFilter.problems`), so that an
+export, which has no page to say so on, refuses rather than hand over another
+set than the one asked for. Dates outside the calendar's sane span
+(:mod:`scanpay.host.domain.periods`) are dropped the same way.
 
 Pages are keyset pages: a :class:`Cursor` carries the sort key and id of the
 row a page ends (or starts) at, so a page costs the same at row 50 and at row
@@ -32,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from scanpay.host.domain import periods
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, format_amount, parse_amount
 
@@ -73,6 +78,8 @@ class TxnFilter:
     sort: str = "created_at"
     descending: bool = True
     page_size: int = 50
+    #: The fields the merchant gave that could not be used (left out of this filter).
+    problems: tuple[str, ...] = ()
 
     def to_params(self, currency: str) -> dict[str, str]:
         """The query parameters that give this filter back (defaults left out)."""
@@ -105,7 +112,11 @@ class TxnFilter:
     @property
     def is_empty(self) -> bool:
         return self == replace(
-            TxnFilter(), sort=self.sort, descending=self.descending, page_size=self.page_size
+            TxnFilter(),
+            sort=self.sort,
+            descending=self.descending,
+            page_size=self.page_size,
+            problems=self.problems,
         )
 
 
@@ -135,6 +146,11 @@ def parse_filters(params: Mapping[str, str], *, currency: str) -> tuple[TxnFilte
         errors["from"] = Text("开始日期格式应为 YYYY-MM-DD", "the start date is YYYY-MM-DD")
     if get("to") and date_to is None:
         errors["to"] = Text("结束日期格式应为 YYYY-MM-DD", "the end date is YYYY-MM-DD")
+    # A day at the edge of the calendar (0001-01-01, 9999-12-31) has no UTC bounds.
+    if date_from is not None and not periods.in_range(date_from):
+        errors["from"], date_from = periods.out_of_range("from").text, None
+    if date_to is not None and not periods.in_range(date_to):
+        errors["to"], date_to = periods.out_of_range("to").text, None
     if date_from and date_to and date_from > date_to:
         errors["to"] = Text("结束日期早于开始日期", "the end date is before the start date")
         date_to = None
@@ -189,6 +205,7 @@ def parse_filters(params: Mapping[str, str], *, currency: str) -> tuple[TxnFilte
             sort,
             descending,
             size,
+            tuple(errors),
         ),
         errors,
     )
@@ -242,6 +259,7 @@ def decode_cursor(text: str) -> Cursor | None:
             when = datetime.fromisoformat(key)
         except ValueError:
             return None
-        if when.tzinfo is None:
+        # A made-up time at the edge of the calendar would overflow on its way to UTC.
+        if when.tzinfo is None or not periods.in_range(when.date()):
             return None
     return Cursor(sort, bool(descending), key, pk, bool(backward))

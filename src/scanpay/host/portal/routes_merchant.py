@@ -110,6 +110,9 @@ def transaction_list(v: MerchantViewer, request: Request, cursor: Cursor = None)
     return page(
         v,
         "transactions.html",
+        # A filter that cannot be used is the asker's mistake (400), shown beside its field
+        # with the list it left out; never a 500.
+        http_status=400 if problems else 200,
         section="transactions",
         f=f,
         params=f.to_params(v.user.currency),

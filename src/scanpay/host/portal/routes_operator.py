@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from scanpay.host.domain.risk import RULES, Rule, Scope
+from scanpay.host.domain.risk import RULES, Scope
 from scanpay.host.errors import HostError
 from scanpay.host.portal import onboarding, records
 from scanpay.host.portal.accounts import user_actor
@@ -22,15 +22,14 @@ from scanpay.host.portal.deps import NOT_FOUND, CheckedForm, OperatorViewer, Por
 from scanpay.host.portal.pages import page, redirect
 from scanpay.host.portal.texts import text_of, translate
 from scanpay.host.services import audit, merchants, risk
-from scanpay.money import MoneyError, format_amount, parse_amount
+from scanpay.money import MoneyError, parse_amount
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/portal/operator", include_in_schema=False)
 Status = Annotated[str | None, Query(max_length=16)]
-_AMOUNT_RULES = frozenset(
-    {Rule.TXN_AMOUNT, Rule.DAILY_AMOUNT, Rule.WALLET_TXN_AMOUNT, Rule.WALLET_DAILY_AMOUNT}
-)
+#: Rules whose value is an amount, in the limit's own currency.
+_AMOUNT_RULES = frozenset(rule for rule, spec in RULES.items() if spec.priced)
 
 
 @router.get("")
@@ -163,12 +162,8 @@ def merchant_fee(v: OperatorViewer, form: CheckedForm, merchant_id: str) -> Resp
 def _limits(v: Viewer, notice: str = "", kind: str = "ok", code: int = 200) -> Response:
     rows = []
     for info in risk.list_limits(v.ctx):
-        item = info.to_dict()
+        item = info.to_dict()  # "shown": an amount in its currency ("2000.000 KWD")
         item["updated_at"] = info.updated_at
-        lim = info.limit
-        item["shown"] = (
-            format_amount(lim.value, "CNY") if lim.rule in _AMOUNT_RULES else str(lim.value)
-        )
         rows.append(item)
     return page(
         v,
@@ -197,9 +192,13 @@ def set_limit(v: OperatorViewer, form: CheckedForm) -> Response:
     text = str(form.get("value", "")).strip()[:20]
     window_text = str(form.get("window", "")).strip()[:7]
     action = str(form.get("action", "decline"))[:8]
+    # Empty: the merchant's, terminal's or wallet's own currency (required for the others).
+    currency = str(form.get("currency", "")).strip().upper()[:8] or None
     try:
         if rule in {r.value for r in _AMOUNT_RULES}:
-            value = parse_amount(text, "CNY")
+            # The amount is typed in the limit's currency (KWD has 3 decimals, JPY none).
+            currency = risk.limit_currency(v.ctx, rule, scope, key, currency)
+            value = parse_amount(text, currency)
         elif text.isdigit():
             value = int(text)
         else:
@@ -214,6 +213,7 @@ def set_limit(v: OperatorViewer, form: CheckedForm) -> Response:
             key=key,
             action=action,
             window_seconds=window,
+            currency=currency,
         )
     except (HostError, MoneyError) as exc:
         message = translate("review.refused", v.lang, message=exc.text.get(v.lang))

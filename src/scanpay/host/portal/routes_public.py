@@ -98,16 +98,22 @@ def login(v: ViewerDep, form: CheckedForm, request: Request) -> Response:
     try:
         token, user = accounts.login(v.ctx, email, password, address)
     except accounts.LoginRefused as refused:
-        if refused.throttled and refused.until is not None:
+        if refused.busy:
+            # Not a failed login: the host hashes all the passwords it can at once.
+            message = translate("login.busy", v.lang)
+        elif refused.throttled and refused.until is not None:
             until = refused.until.astimezone(v.ctx.settings.zone).strftime("%H:%M:%S")
             message = translate("login.throttled", v.lang, until=until)
         else:
             message = translate("login.failed", v.lang)
-        status = 429 if refused.throttled else 401
-        return page(
+        status = 503 if refused.busy else 429 if refused.throttled else 401
+        answer = page(
             v, "login.html", http_status=status, next=next_path, email=email, message=message,
             failed=True,
         )  # fmt: skip
+        if refused.busy and refused.retry_after:
+            answer.headers["Retry-After"] = str(refused.retry_after)
+        return answer
     if user.is_operator:
         home_path = "/portal/operator/applications"
     elif user.merchant_pk is None:

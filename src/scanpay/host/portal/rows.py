@@ -3,12 +3,13 @@
 The columns are stable machine names (the CSV is for spreadsheets and
 accounting imports); times are local to the host's timezone with their offset;
 amounts are decimal text in the currency. A text cell that a spreadsheet
-would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or carriage
-return: CSV injection) gets a leading apostrophe. Payers are already masked
-when stored.
+would run as a formula gets a leading apostrophe (CSV injection, see
+:func:`csv_safe`). Payers are already masked when stored.
 
 >>> csv_safe("=HYPERLINK(1)"), csv_safe("T1-0001")
 ("'=HYPERLINK(1)", 'T1-0001')
+>>> csv_safe("＝1+1"), csv_safe("\\ufeff@SUM(1)") == "'\\ufeff@SUM(1)"
+("'＝1+1", True)
 >>> csv_line(["a", 'say "hi" now', "x,y"])
 'a,"say ""hi"" now","x,y"\\r\\n'
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +55,9 @@ COLUMNS: tuple[tuple[str, Text], ...] = (
     ("description", Text("描述", "Description")),
 )
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What a formula starts with once normalised (NFKC makes the full-width ``＝ ＋ － ＠``,
+#: the small forms and super/subscripts plain), and the minus sign U+2212.
+_FORMULA_START = ("=", "+", "-", "@", "\u2212")
 
 
 class Exportable(Protocol):
@@ -114,8 +118,18 @@ def local_time(when: datetime | None, zone: ZoneInfo) -> str:
 
 
 def csv_safe(text: str) -> str:
-    """``text`` made inert for spreadsheets (a leading apostrophe before a formula start)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """``text`` made inert for spreadsheets: a leading apostrophe when it starts with a tab
+    or carriage return (OWASP), or when its first character after any blanks (spaces,
+    no-break and ideographic spaces, a byte-order mark, zero-width and control
+    characters, which spreadsheets skip) is ``= + - @`` in any width."""
+    if text.startswith(("\t", "\r")):
+        return "'" + text
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs"):
+            continue
+        formula = unicodedata.normalize("NFKC", char).startswith(_FORMULA_START)
+        return "'" + text if formula else text
+    return text
 
 
 def export_values(record: Exportable, zone: ZoneInfo, *, guard: bool = True) -> list[str]:

@@ -49,6 +49,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "login.title": ("登录", "Log in"),
     "login.submit": ("登录", "Log in"),
     "login.failed": ("电子邮箱或密码错误", "Wrong e-mail or password"),
+    "login.busy": (
+        "系统繁忙，请稍后再试",
+        "The host is busy checking passwords: try again in a few seconds",
+    ),
     "login.throttled": (
         "登录失败次数过多，请于 {until} 后再试",
         "Too many failed logins: try again after {until}",
@@ -403,16 +407,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "limits.scope": ("范围", "Scope"),
     "limits.key": ("对象", "Key"),
     "limits.value": ("限额", "Value"),
+    "limits.currency": ("币种", "Currency"),
     "limits.action": ("处理", "Action"),
     "limits.window": ("时间窗（秒）", "Window (s)"),
     "limits.lock": ("锁定", "lock"),
     "limits.updated": ("修改", "Changed"),
     "limits.set": ("新增或修改限额", "Set a limit"),
     "limits.units": (
-        "金额规则填金额（如 5000.00）；velocity、failed_codes、duplicate 填笔数；"
-        "refund_share 填百万分比（500000 = 50 %）。",
-        "Amount rules take an amount (5000.00); velocity, failed_codes and duplicate a count; "
-        "refund_share parts per million (500000 = 50 %).",
+        "金额规则填金额（如 5000.00）及其币种（ISO 4217，如 CNY、JPY）：只对该币种的交易生效；"
+        "商户、终端或钱包的限额可不填币种，即其本身的币种。"
+        "velocity、failed_codes、duplicate 填笔数；refund_share 填百万分比（500000 = 50 %）。",
+        "Amount rules take an amount (5000.00) and its currency (ISO 4217: CNY, JPY...), and "
+        "apply to transactions in that currency only; a merchant's, terminal's or wallet's "
+        "limit may leave it out (its own currency). velocity, failed_codes and duplicate take "
+        "a count; refund_share parts per million (500000 = 50 %).",
     ),
     "limits.done": ("已保存：{rule} {scope} {key}", "Saved: {rule} {scope} {key}"),
     "outcome.decline": ("拒绝（57）", "decline (57)"),

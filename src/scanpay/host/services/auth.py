@@ -32,7 +32,7 @@ from scanpay.host.services.secrets import terminal_key
 from scanpay.i18n import Text
 from scanpay.protocol.signing import MAX_SKEW_SECONDS, is_valid_nonce, request_message, verify
 
-__all__ = ["SecurityError", "TerminalIdentity", "authenticate", "current_key"]
+__all__ = ["SecurityError", "TerminalIdentity", "authenticate"]
 
 _PRUNE_EVERY = 60.0
 _SEEN_EVERY = timedelta(minutes=1)
@@ -84,8 +84,8 @@ class TerminalIdentity:
 
 
 class SecurityError(HostError):
-    """A refused request; ``signing_key`` is the terminal's current key when it is known,
-    so that even the refusal can be signed."""
+    """A refused request; ``signing_key`` is the key that verified the request's
+    signature (the refusal may then be signed), None when it did not verify."""
 
     def __init__(self, zh: str, en: str, *, signing_key: str | None, field: str | None = None):
         super().__init__("63", Text(zh, en), field=field)
@@ -110,6 +110,33 @@ def authenticate(
             "the request is not signed (X-Scanpay-* headers missing)",
             signing_key=None,
         )
+    # The headers' shapes first, cheaply (a 60 kB "nonce" is refused by name, unsigned:
+    # nothing about such a request has been verified).
+    try:
+        stamp: int | None = int(timestamp) if len(timestamp) <= 20 else None
+    except ValueError:
+        stamp = None
+    if stamp is None:
+        raise SecurityError(
+            "请求时间戳格式错误",
+            "the timestamp must be unix seconds",
+            signing_key=None,
+            field="X-Scanpay-Timestamp",
+        )
+    if not is_valid_nonce(nonce):
+        raise SecurityError(
+            "随机数格式错误",
+            "the nonce must be 16-64 lower-case hex characters",
+            signing_key=None,
+            field="X-Scanpay-Nonce",
+        )
+    if len(signature) > 128:
+        raise SecurityError(
+            "签名错误",
+            "the signature does not match",
+            signing_key=None,
+            field="X-Scanpay-Signature",
+        )
     now = ctx.now()
     pk = parse_public_id(terminal_id, "T")
     with ctx.db.statements() as db:
@@ -123,38 +150,39 @@ def authenticate(
             if sealed is not None or plain is not None
         ]
         usable = [key for key, not_after in keys if key_is_usable(not_after, now)]
-        current = next((key for key, not_after in keys if not_after is None), None)
-        if status != TerminalStatus.ACTIVE or not usable:
-            raise SecurityError(
-                "终端未激活或已停用", "the terminal is not active", signing_key=current
-            )
-        try:
-            stamp = int(timestamp)
-        except ValueError:
-            stamp = None
-        if stamp is None or abs(now.timestamp() - stamp) > MAX_SKEW_SECONDS:
-            raise SecurityError(
-                "请求时间戳超出允许范围（检查终端时钟）",
-                f"the timestamp is more than {MAX_SKEW_SECONDS} s off the host's clock",
-                signing_key=current,
-                field="X-Scanpay-Timestamp",
-            )
-        if not is_valid_nonce(nonce):
-            raise SecurityError(
-                "随机数格式错误",
-                "the nonce must be 16-64 lower-case hex characters",
-                signing_key=current,
-                field="X-Scanpay-Nonce",
-            )
-        message = request_message(method, path, stamp, nonce, body)
+        # The signature first, over the headers exactly as sent: every later refusal is
+        # then the host's answer to a request the terminal really made, and may be
+        # signed. A request that does not verify is answered unsigned, because signing
+        # it would hand whoever sent it the host's word on a nonce they chose.
+        message = request_message(method, path, timestamp, nonce, body)
         # Newest key first: during a rotation's grace period both keys verify.
         key = next((k for k in usable if verify(k, message, signature)), None)
         if key is None:
+            retired = [k for k, not_after in keys if not key_is_usable(not_after, now)]
+            old = next((k for k in retired if verify(k, message, signature)), None)
+            if old is not None:
+                # The terminal's own key, past its rotation's grace period: tell it so,
+                # under that key, so it knows to activate again rather than guess.
+                raise SecurityError(
+                    "终端密钥已过期（已轮换），请重新激活",
+                    "the terminal key has expired (rotated); activate the terminal again",
+                    signing_key=old,
+                    field="X-Scanpay-Signature",
+                )
             raise SecurityError(
                 "签名错误",
                 "the signature does not match",
-                signing_key=current,
+                signing_key=None,
                 field="X-Scanpay-Signature",
+            )
+        if status != TerminalStatus.ACTIVE:
+            raise SecurityError("终端未激活或已停用", "the terminal is not active", signing_key=key)
+        if abs(now.timestamp() - stamp) > MAX_SKEW_SECONDS:
+            raise SecurityError(
+                "请求时间戳超出允许范围（检查终端时钟）",
+                f"the timestamp is more than {MAX_SKEW_SECONDS} s off the host's clock",
+                signing_key=key,
+                field="X-Scanpay-Timestamp",
             )
         # The nonce is used up (committed) before the request goes any further.
         inserted = db.write(
@@ -182,17 +210,3 @@ def authenticate(
         merchant_status,
         key,
     )
-
-
-def current_key(ctx: HostContext, terminal_id: str) -> str | None:
-    """A terminal's current key, to sign a refusal given before authentication could run."""
-    pk = parse_public_id(terminal_id, "T")
-    if pk is None:
-        return None
-    with ctx.db.read() as session:
-        stored = session.execute(
-            select(TerminalKey.key_sealed, TerminalKey.key_hex).where(
-                TerminalKey.terminal_id == pk, TerminalKey.not_after.is_(None)
-            )
-        ).first()
-    return terminal_key(ctx, stored[0], stored[1]) if stored is not None else None

@@ -1,4 +1,5 @@
-"""Merchants: onboarding (licence check), review, suspension, listing."""
+"""Merchants: onboarding (licence check), review, suspension, listing, and the one rule
+of a merchant's standing that every step moving money asks (:func:`require_standing`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -30,9 +32,12 @@ from scanpay.money import MoneyError, get_currency
 
 __all__ = [
     "MerchantInfo",
+    "MoneyStep",
     "add_merchant",
     "get_merchant",
     "list_merchants",
+    "may_take",
+    "require_standing",
     "set_fee_rate",
     "set_status",
 ]
@@ -83,6 +88,48 @@ class MerchantInfo:
             "status": str(self.status),
             "created_at": self.created_at.isoformat(),
         }
+
+
+class MoneyStep(StrEnum):
+    """A step that moves a merchant's money (or opens a way for money to reach it)."""
+
+    PAYMENT = "payment"  # the terminal takes a payment (scans the customer's code)
+    ORDER = "order"  # the terminal opens an order QR for the customer to pay
+    ORDER_PAYMENT = "order_payment"  # the customer's wallet pays an open order
+    PIN_CONFIRMATION = "pin_confirmation"  # the customer's PIN completes a payment
+    MERCHANT_REFUND = "merchant_refund"  # the merchant refunds (terminal or portal)
+    ACQUIRER_REFUND = "acquirer_refund"  # the acquirer's operator refunds a customer
+    REVERSAL = "reversal"  # the terminal undoes a sale (an unknown outcome, a cancel)
+
+
+#: What a merchant that is not approved (in review, or suspended) may still do: money
+#: that goes back to a customer on the acquirer's decision, and the terminal's reversal,
+#: which is how a sale in doubt is settled (store-and-forward until acknowledged: refusing
+#: it would leave a customer charged for a sale the terminal abandoned). Everything that
+#: pays the merchant, and a refund on the merchant's own decision, waits for approval:
+#: a refund may take the clearing account below zero (money the merchant then owes the
+#: acquirer), which a suspended merchant must not be able to run up on its own.
+_WITHOUT_STANDING = frozenset({MoneyStep.ACQUIRER_REFUND, MoneyStep.REVERSAL})
+
+
+def may_take(status: MerchantStatus | str, step: MoneyStep) -> bool:
+    """Whether a merchant of ``status`` may take ``step`` (pure; see :func:`require_standing`)."""
+    return status == MerchantStatus.APPROVED or step in _WITHOUT_STANDING
+
+
+def require_standing(status: MerchantStatus | str, step: MoneyStep) -> None:
+    """Refuse ``step`` with 58 (403) unless a merchant of ``status`` may take it.
+
+    The one rule of a merchant's standing, asked at every step that moves money, in
+    the step's own transaction before it changes anything: a refusal raises, the
+    transaction rolls back, and nothing is stored (an open order stays open, a
+    payment waiting for its PIN keeps waiting until its deadline, the customer's
+    code is not used up). A merchant reinstated in time is paid as if nothing happened.
+    """
+    if not may_take(status, step):
+        raise HostError(
+            "58", Text("商户未通过审核或已暂停", "the merchant is not approved or is suspended")
+        )
 
 
 def _bad(field: str, zh: str, en: str) -> HostError:

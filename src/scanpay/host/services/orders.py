@@ -63,6 +63,7 @@ from scanpay.host.errors import HostError
 from scanpay.host.services import audit, ledger, refunds, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.merchants import MoneyStep, require_standing
 from scanpay.host.services.payments import REASONS, risk_reason
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
@@ -184,10 +185,7 @@ def _create_once(
             return OrderCreated(to_body(existing), True)
         merchant = session.get(Merchant, auth.merchant_pk)
         assert merchant is not None
-        if merchant.status != MerchantStatus.APPROVED:
-            raise HostError(
-                "58", Text("商户未通过审核或已暂停", "the merchant is not approved or is suspended")
-            )
+        require_standing(merchant.status, MoneyStep.ORDER)
         if currency != merchant.currency:
             raise HostError(
                 "13",
@@ -420,7 +418,8 @@ def preview(ctx: HostContext, payload: str, account: str | None = None) -> Previ
             row.description,
             status,
             row.expires_at,
-            status is OrderState.CREATED,
+            # An open order of a suspended merchant is not paid (see :func:`pay`).
+            status is OrderState.CREATED and merchant.status == MerchantStatus.APPROVED,
             pin_required,
         )
 
@@ -471,7 +470,12 @@ def _pay_text(code: str, reason: str | None) -> Text:
 
 
 def pay(ctx: HostContext, payload: str, auth_code: str, pin: str | None = None) -> PayOutcome:
-    """The customer's wallet pays a scanned order QR with one of its one-time codes."""
+    """The customer's wallet pays a scanned order QR with one of its one-time codes.
+
+    A suspended merchant's order is refused (58) before anything is checked or
+    changed: the order stays open (it expires, or is paid if the merchant is
+    reinstated first) and the customer's code is not used up.
+    """
     try:
         code = parse_payment_code(auth_code, wallet_rules=ctx.wallet_rules)
     except CodeError as exc:
@@ -510,6 +514,8 @@ def _pay_locked(
     now = ctx.now()
     merchant = session.get(Merchant, order.merchant_id)
     assert merchant is not None
+    # First: a refusal raises, the transaction rolls back, nothing is stored or used up.
+    require_standing(merchant.status, MoneyStep.ORDER_PAYMENT)
     _expire_if_due(ctx, session, order, now)
     actor = audit.Actor.wallet(claimed or "unknown")
 
@@ -562,6 +568,7 @@ def _pay_locked(
         merchant_id=merchant.public_id,
         mcc=merchant.mcc,
         amount=order.amount,
+        currency=order.currency,
         wallet_pk=account_pk,
         wallet=claimed,
     )

@@ -41,9 +41,9 @@ from scanpay.host.db.models import (
     merchant_public_id,
 )
 from scanpay.host.domain import ledger as rules
+from scanpay.host.domain import periods
 from scanpay.host.domain.fingerprint import fingerprint
 from scanpay.host.domain.ledger import AccountKind, Book
-from scanpay.host.domain.parties import MerchantStatus
 from scanpay.host.domain.payment_state import (
     Authorised,
     Declined,
@@ -68,6 +68,7 @@ from scanpay.host.errors import HostError
 from scanpay.host.services import audit, ledger, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.merchants import MoneyStep, require_standing
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
 from scanpay.protocol.models import (
@@ -140,6 +141,10 @@ REASONS: dict[str, Text] = {
     ),
     "merchant_limit": Text("超出商户交易限额", "Over the merchant's transaction limit"),
     "wallet_limit": Text("超出付款账户限额", "Over the payer account's limit"),
+    "currency_limits": Text(
+        "该币种尚未设置风控限额，暂不能收款，请联系收单机构",
+        "No risk limits are set for this currency: the acquirer must set them first",
+    ),
 }
 
 # The reason a risk decline is stored with: what the cashier is told.
@@ -155,8 +160,10 @@ _RISK_REASONS = {
 
 def risk_reason(decision: RiskDecision) -> str:
     """The stored reason for a risk decline (its first declining rule)."""
-    first = next(r.rule for r in decision.results if r.outcome is RiskOutcome.DECLINE)
-    return _RISK_REASONS.get(first, "risk")
+    first = next(r for r in decision.results if r.outcome is RiskOutcome.DECLINE)
+    if first.unpriced:
+        return "currency_limits"
+    return _RISK_REASONS.get(first.rule, "risk")
 
 
 def message_for(code: str, reason: str | None) -> Message:
@@ -439,10 +446,7 @@ def _create_once(
             existing = _find(session, auth.merchant_pk, request.out_trade_no, lock=True)
             assert existing is not None  # rows are never deleted
             return _replay(ctx, session, existing, request, digest, now, auth)
-        if opening.status != MerchantStatus.APPROVED:
-            raise HostError(
-                "58", Text("商户未通过审核或已暂停", "the merchant is not approved or is suspended")
-            )
+        require_standing(opening.status, MoneyStep.PAYMENT)
         if currency != opening.currency:
             raise HostError(
                 "13",
@@ -566,6 +570,7 @@ def _authorise(
         merchant_id=auth.merchant_id,
         mcc=mcc,
         amount=request.amount,
+        currency=row.currency,
         training=request.training,
         terminal_pk=auth.terminal_pk,
         terminal_id=auth.terminal_id,
@@ -660,8 +665,10 @@ def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str)
 
     A merchant-presented order's number is refused (409, 95): an order is closed
     (``/v1/orders/{no}/close``) and its payment refunded, so that the order and its
-    payment never disagree.
+    payment never disagree. A suspended merchant's terminal still reverses (see
+    :data:`MoneyStep.REVERSAL`).
     """
+    require_standing(auth.merchant_status, MoneyStep.REVERSAL)
     for _ in range(3):
         now = ctx.now()
         try:
@@ -736,7 +743,11 @@ class Confirmation:
 def confirm_with_pin(
     ctx: HostContext, account_number: str, pin: str, payment_id: str | None = None
 ) -> Confirmation:
-    """Confirm a payment waiting for this account's PIN (the newest one, unless named)."""
+    """Confirm a payment waiting for this account's PIN (the newest one, unless named).
+
+    A suspended merchant's payment is refused (58) and keeps waiting, unchanged: it
+    fails at its PIN deadline, moving nothing, unless the merchant is reinstated first.
+    """
     with ctx.db.read() as session:
         account = wallets.load_account(session, account_number)
         pin_hash, account_pk = account.pin_hash, account.id
@@ -763,6 +774,9 @@ def confirm_with_pin(
         assert locked_account is not None
         account = locked_account
         _expire_if_due(ctx, session, row, now)
+        if row.status == PaymentState.USER_PAYING:
+            # Before the PIN is even counted: a refusal rolls back and changes nothing.
+            require_standing(merchant.status, MoneyStep.PIN_CONFIRMATION)
         state = PinState(account.pin_failures, account.locked_until)
         confirming = row.status == PaymentState.USER_PAYING
         if row.status != PaymentState.USER_PAYING:
@@ -819,11 +833,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         when = datetime.fromisoformat(stamp)
         if when.tzinfo is None or not isinstance(pk, int):
             raise ValueError
-        return when, pk
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise HostError(
             "30", Text("分页游标无效", "the cursor is not valid"), field="cursor"
         ) from None
+    # A made-up time at the edge of the calendar would overflow on its way to UTC.
+    return periods.check_time(when, UTC, "cursor"), pk
 
 
 def list_transactions(
@@ -838,15 +853,14 @@ def list_transactions(
 ) -> TransactionsPage:
     """The merchant's payments, newest first; ``start`` inclusive, ``end`` exclusive."""
     zone = ctx.settings.zone
-    start = start.replace(tzinfo=zone) if start and start.tzinfo is None else start
-    end = end.replace(tzinfo=zone) if end and end.tzinfo is None else end
     query = select(Payment).where(
         Payment.merchant_id == auth.merchant_pk, Payment.request_hash.is_not(None)
     )
+    # Refused with 400/30 outside the calendar's sane span (an edge date overflows in UTC).
     if start is not None:
-        query = query.where(Payment.created_at >= start.astimezone(UTC))
+        query = query.where(Payment.created_at >= periods.check_time(start, zone, "from"))
     if end is not None:
-        query = query.where(Payment.created_at < end.astimezone(UTC))
+        query = query.where(Payment.created_at < periods.check_time(end, zone, "to"))
     if status is not None:
         query = query.where(Payment.status == status.value)
     if cursor:

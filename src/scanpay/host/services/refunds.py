@@ -7,6 +7,10 @@ to the payer's wallet) in the same transaction that records the refund and
 the payment's new state (PARTIALLY_REFUNDED or REFUNDED), with its audit
 record. Idempotent on (merchant, ``out_refund_no``): the same request again
 returns the stored refund; the same number with a different body is 95.
+
+A suspended merchant cannot refund on its own (terminal or portal: 58, nothing
+stored); the acquirer's operator still can (see
+:func:`scanpay.host.services.merchants.require_standing`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from scanpay.host.domain.risk import Kind, RiskDecision, RiskOutcome
 from scanpay.host.errors import HostError
 from scanpay.host.services import audit, ledger, risk
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.merchants import MoneyStep, require_standing
 from scanpay.i18n import Text
 from scanpay.money import format_amount
 from scanpay.protocol.models import Message, RefundRequest, RefundStatus
@@ -187,8 +192,9 @@ def create_refund(
     """Refund part or all of one of the merchant's payments (see the module docstring).
 
     Errors (nothing stored): 25 unknown payment, 13 more than is left, 95 the
-    number reused for another refund. Declines (stored, status FAILED): 12 the
-    payment holds no money to refund, 57 the risk rules said no.
+    number reused for another refund, 58 the merchant is suspended and ``actor`` is
+    not the acquirer (an operator, an admin or the host). Declines (stored, status
+    FAILED): 12 the payment holds no money to refund, 57 the risk rules said no.
     """
     digest = fingerprint(request.model_dump(mode="json"))
     for _ in range(3):
@@ -197,6 +203,17 @@ def create_refund(
         except _NumberTaken:
             continue
     raise HostError("96")
+
+
+#: Who acts for the acquirer (an operator at the CLI or the portal, an admin, the host's
+#: own automatic refunds); anyone else (a terminal, a merchant's portal user) acts for
+#: the merchant.
+_ACQUIRER = frozenset({"operator", "admin", "host"})
+
+
+def _refund_step(actor: audit.Actor) -> MoneyStep:
+    """Whose decision a refund is: the acquirer's or the merchant's."""
+    return MoneyStep.ACQUIRER_REFUND if actor.kind in _ACQUIRER else MoneyStep.MERCHANT_REFUND
 
 
 def _existing(
@@ -229,6 +246,9 @@ def _create_once(
         found = _existing(session, merchant_pk, request.out_refund_no, digest)
         if found is not None:
             return found
+        merchant = session.get(Merchant, merchant_pk)
+        assert merchant is not None
+        require_standing(merchant.status, _refund_step(actor))
         payment = session.scalar(
             select(Payment)
             .where(
@@ -262,8 +282,6 @@ def _create_once(
         decision: RiskDecision | None = None
         before = payment.status
         if isinstance(plan, RefundPlan):
-            merchant = session.get(Merchant, merchant_pk)
-            assert merchant is not None
             decision = risk.evaluate(
                 ctx,
                 session,
@@ -272,6 +290,7 @@ def _create_once(
                 merchant_id=merchant.public_id,
                 mcc=merchant.mcc,
                 amount=request.amount,
+                currency=payment.currency,
                 training=payment.training,
             )
             row.risk_flags = decision.flags

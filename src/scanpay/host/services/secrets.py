@@ -64,7 +64,7 @@ def load_master_key(settings: HostSettings) -> bytes:
         return bytes.fromhex(settings.master_key)
     path = key_file_path(settings)
     if not path.exists() and not settings.master_key_file:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             # O_EXCL: two processes starting at once cannot both write a different key.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -42,6 +42,7 @@ __all__ = [
     "TerminalInfo",
     "activate",
     "add_terminal",
+    "check_legacy_signature",
     "check_version",
     "list_terminals",
     "load_terminal",
@@ -218,6 +219,24 @@ def rotate_key(
             grace_seconds=grace,
         )
         return issued
+
+
+def check_legacy_signature(ctx: HostContext) -> None:
+    """Refuse a version 1 terminal (replies not bound to requests) after the transition
+    period of ``legacy_signature_until`` (426, code 26)."""
+    until = ctx.settings.legacy_signature_until
+    today = ctx.now().astimezone(ctx.settings.zone).date()
+    if until is not None and today <= until:
+        return
+    raise HostError(
+        "26",
+        Text(
+            "终端软件须升级：应答签名须绑定请求（签名版本 2）",
+            "terminal software must be upgraded: replies must be bound to their "
+            "requests (signature version 2)",
+        ),
+        field="X-Scanpay-Signature-Version",
+    )
 
 
 def check_version(ctx: HostContext, version: str | None) -> None:

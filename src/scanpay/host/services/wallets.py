@@ -4,6 +4,11 @@ The host is its own issuer so the system works end to end with no outside
 service. :func:`authorise_code` is the issuer's half of a payment and runs
 inside the payment's transaction; :func:`confirm` is the customer's PIN
 confirmation of a payment waiting in USER_PAYING.
+
+An account's wallet page sessions end together (:func:`end_sessions`): at logout,
+when a PIN change (:func:`change_pin`) replaces the PIN, and when wrong PINs lock
+the account, wherever the lock is set (an ORM event on ``locked_until``, so no
+service that counts wrong PINs can forget it).
 """
 
 from __future__ import annotations
@@ -12,10 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import Session
 
 from scanpay.codes import ConsumerPresentedCode, WalletCode
@@ -24,6 +28,7 @@ from scanpay.host.db.models import LedgerAccount, UsedCode, WalletAccount
 from scanpay.host.domain import ledger as rules
 from scanpay.host.domain.ledger import AccountKind, Book
 from scanpay.host.domain.pin import PinState, is_valid_pin, needs_pin
+from scanpay.host.domain.risk import default_pin_above
 from scanpay.host.domain.wallet_codes import (
     CodeOutcome,
     account_number,
@@ -35,7 +40,7 @@ from scanpay.host.domain.wallet_codes import (
     verify_digits,
 )
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger
+from scanpay.host.services import audit, hashing, ledger
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import WALLET_SECRET, seal, wallet_secret
 from scanpay.i18n import Text
@@ -49,7 +54,9 @@ __all__ = [
     "WalletInfo",
     "WalletOpened",
     "authorise_code",
+    "change_pin",
     "claimed_account",
+    "end_sessions",
     "issue_code",
     "load_account",
     "load_claimed",
@@ -133,8 +140,9 @@ def open_account(
 ) -> WalletOpened:
     """Open an account loaded with ``balance`` minor units from the issuer's funding account.
 
-    ``pin_above``: payments above this amount wait for the PIN (default: 1000
-    in the currency's major unit, the threshold WeChat Pay uses).
+    ``pin_above``: payments above this amount wait for the PIN (default: one risk unit
+    of the currency in its own minor units - 1 000.00 CNY, the threshold WeChat Pay
+    uses, ¥20 000, 40.000 KWD - :func:`scanpay.host.domain.risk.default_pin_above`).
     """
     try:
         cur = get_currency(currency)
@@ -148,10 +156,10 @@ def open_account(
         )
     if balance < 0 or (pin_above is not None and pin_above < 0):
         raise HostError("13", Text("金额不能为负数", "amounts are not negative"), field="balance")
-    limit = 1000 * 10**cur.exponent if pin_above is None else pin_above
+    limit = default_pin_above(cur.alpha) if pin_above is None else pin_above
     book = Book.TRAINING if training else Book.REAL
     secret = secrets.token_hex(32)
-    pin_hash = ctx.hasher.hash(pin)  # slow on purpose: outside the write transaction
+    pin_hash = hashing.make_hash(ctx, pin)  # slow on purpose: outside the write transaction
     now = ctx.now()
     with ctx.db.write() as session:
         funding = ledger.ensure_account(
@@ -286,7 +294,8 @@ def claimed_account(ctx: HostContext, code: WalletCode | ConsumerPresentedCode) 
 
 
 #: Consumes a code: one row per account and time step (a used one inserts nothing).
-_USE_CODE = insert_if_new(UsedCode.__table__, UsedCode.__table__.c.id)
+_USED_CODES = cast(Table, UsedCode.__table__)
+_USE_CODE = insert_if_new(_USED_CODES, _USED_CODES.c.id)
 
 
 def load_claimed(session: Session, number: str | None) -> WalletAccount | None:
@@ -313,9 +322,10 @@ def authorise_code(
     """Check a built-in wallet code and consume it; the money moves in the payment service.
 
     A genuine, live code is consumed (its time step marked used) whatever the
-    outcome after that (PIN lock, funds): a code is shown to a cashier once.
-    Only a sale that could never take this code (training vs real, currency)
-    leaves it usable. ``account``: the code's account when the caller has
+    outcome after that (funds): a code is shown to a cashier once. A sale that
+    could never take this code (training vs real, currency) and a PIN lock
+    refuse it before, and leave it usable: a lock is no reason to spend the
+    customer's code. ``account``: the code's account when the caller has
     already loaded it (:func:`load_claimed`), to save reading it again.
     """
     fmt = ctx.settings.code_format
@@ -352,6 +362,9 @@ def authorise_code(
         return _decline("57", "training_mismatch", account)
     if account.currency != currency:
         return _decline("57", "currency_mismatch", account)
+    policy = ctx.settings.pin_policy
+    if policy.is_locked(PinState(account.pin_failures, account.locked_until), now):
+        return _decline("75", "pin_locked", account)
     used = (
         session.connection()
         .execute(
@@ -377,9 +390,6 @@ def authorise_code(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             return _decline("14", "atc_replay", account)
-    policy = ctx.settings.pin_policy
-    if policy.is_locked(PinState(account.pin_failures, account.locked_until), now):
-        return _decline("75", "pin_locked", account)
     if needs_pin(amount, account.pin_above):
         balance = session.scalar(
             select(LedgerAccount.balance).where(LedgerAccount.id == account.ledger_account_id)
@@ -391,12 +401,55 @@ def authorise_code(
 
 
 def pin_matches(ctx: HostContext, pin_hash: str, pin: str) -> bool:
-    """Check a PIN against its argon2 hash (slow on purpose; call it outside transactions)."""
-    try:
-        return ctx.hasher.verify(pin_hash, pin)
-    except (VerificationError, InvalidHashError):
-        return False
+    """Check a PIN against its argon2 hash (slow on purpose; call it outside transactions).
+    Through the process's hashing gate: :class:`~scanpay.host.services.hashing.HashBusy`
+    when it is full."""
+    return hashing.verify(ctx, pin_hash, pin)
 
 
 def pin_deadline(ctx: HostContext, now: datetime) -> datetime:
     return now + timedelta(seconds=ctx.settings.user_paying_timeout)
+
+
+# ----------------------------------------------------------------------------------------
+# Wallet page sessions end together.
+
+
+def end_sessions(session: Session, account_pk: int, *, only_epoch: int | None = None) -> bool:
+    """End every wallet page session of an account (inside the caller's transaction):
+    its session generation moves on. ``only_epoch``: only if it is still that one (a
+    logout of a session that already ended changes nothing). Whether it moved."""
+    query = update(WalletAccount).where(WalletAccount.id == account_pk)
+    if only_epoch is not None:
+        query = query.where(WalletAccount.session_epoch == only_epoch)
+    moved = session.execute(
+        query.values(session_epoch=WalletAccount.session_epoch + 1).execution_options(
+            synchronize_session=False
+        )
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+@event.listens_for(WalletAccount.locked_until, "set")
+def _a_lock_ends_the_sessions(
+    target: WalletAccount, value: datetime | None, old: object, _initiator: object
+) -> None:
+    # Whoever guessed the PIN may hold a session too: a new lock ends them all. The
+    # generation moves in SQL, so two transactions locking at once both count.
+    if value is not None and value != old:
+        target.session_epoch = WalletAccount.session_epoch + 1
+
+
+def change_pin(
+    ctx: HostContext, number: str, new_pin: str, *, actor: audit.Actor = audit.LOCAL
+) -> None:
+    """Give an account a new PIN; its wallet page sessions end (the old PIN opened them)."""
+    if not is_valid_pin(new_pin):
+        raise HostError("30", Text("支付密码须为 6 位数字", "the PIN is six digits"), field="pin")
+    pin_hash = hashing.make_hash(ctx, new_pin)  # slow: outside the write transaction
+    now = ctx.now()
+    with ctx.db.write() as session:
+        row = load_account(session, number, lock=True)
+        row.pin_hash = pin_hash
+        end_sessions(session, row.id)
+        audit.record(session, now, actor, "wallet.pin_change", ("wallet", number))

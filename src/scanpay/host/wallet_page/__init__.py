@@ -20,7 +20,7 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Serve the wallet page and its routes on the host ``app``."""
-    from scanpay.host.wallet_page.api import _Refused, refused_handler, router
+    from scanpay.host.wallet_page.api import Refused, refused_handler, router
 
     app.include_router(router)
-    app.add_exception_handler(_Refused, refused_handler)
+    app.add_exception_handler(Refused, refused_handler)

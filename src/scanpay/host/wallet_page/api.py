@@ -2,7 +2,8 @@
 (``/wallet/static/...``) and its session-authenticated JSON under ``/wallet/v1/``.
 
 - ``POST /wallet/v1/session {account, pin}``: log in (cookie set, CSRF token returned);
-  ``GET`` who is logged in (and the CSRF token); ``DELETE`` log out;
+  ``GET`` who is logged in (and the CSRF token); ``DELETE`` log out (every session of
+  the account ends, on the server);
 - ``GET /wallet/v1/me``: balance, payments waiting for the PIN, history;
 - ``POST /wallet/v1/me/code``: a fresh one-time code (digits, QR and Code 128 as SVG);
 - ``POST /wallet/v1/me/confirm {pin, payment_id?}``: confirm a payment waiting for the PIN;
@@ -11,7 +12,10 @@
 - ``POST /wallet/v1/me/scan?live=`` (multipart ``file``): read a merchant's QR in a picture.
 
 Every ``POST``/``DELETE`` but the login needs the ``X-Wallet-CSRF`` header;
-refusals have the host's one error shape.
+refusals have the host's one error shape. A session is accepted only while its
+account is at the session generation it was issued under (see ``session``).
+Refusals that say "later" (429: logins slowed; 503: the host's password hashing
+is full) carry ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from scanpay.host.api.deps import HostDep
 from scanpay.host.api.errors import error_response
 from scanpay.host.services import orders, payments
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.hashing import HashBusy
 from scanpay.host.wallet_page import service
 from scanpay.host.wallet_page.session import (
     COOKIE,
@@ -39,7 +44,16 @@ from scanpay.host.wallet_page.session import (
 from scanpay.i18n import Text
 from scanpay.protocol.models import ErrorBody
 
-__all__ = ["CSP", "STATIC_DIR", "Wallet", "refused_handler", "router"]
+__all__ = [
+    "CSP",
+    "STATIC_DIR",
+    "Refused",
+    "Wallet",
+    "WalletDep",
+    "busy_response",
+    "refused_handler",
+    "router",
+]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -78,6 +92,14 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "ErrorBody with code 63: CSRF or origin refused"},
     404: {"model": ErrorBody, "description": "ErrorBody with code 25: no such order or payment"},
     413: {"model": ErrorBody, "description": "ErrorBody with code 30: the body is too large"},
+    429: {
+        "model": ErrorBody,
+        "description": "ErrorBody with code 57: too many failed logins (see Retry-After)",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "ErrorBody with code 91: the host is busy checking PINs (see Retry-After)",
+    },
 }
 
 router = APIRouter(tags=["wallet page"], responses=_REFUSALS)
@@ -153,7 +175,9 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
     )
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A wallet request refused with ``response`` (raised from a route or a dependency)."""
+
     def __init__(self, response: JSONResponse) -> None:
         self.response = response
 
@@ -186,14 +210,17 @@ def _session(request: Request, ctx: HostContext) -> tuple[SessionCodec, WalletSe
     codec = _codec(request, ctx)
     now = int(time.time())
     session = codec.read(request.cookies.get(COOKIE), now)
+    # A logout, a PIN lock or a PIN change moved the account's generation on: over.
+    if session is not None and service.session_epoch(ctx, session.account) != session.epoch:
+        session = None
     if session is None:
-        raise _Refused(
+        raise Refused(
             error_response("63", Text("请先登录钱包", "Please log in to the wallet"), status=401)
         )
     if request.method not in ("GET", "HEAD") and (
         not codec.csrf_ok(session, request.headers.get(CSRF_HEADER)) or not _same_origin(request)
     ):
-        raise _Refused(
+        raise Refused(
             error_response(
                 "63", Text("请求来源无法验证", "The request's origin is not checked"), status=403
             )
@@ -212,26 +239,44 @@ def _wallet(request: Request, response: Response, ctx: HostDep) -> Wallet:
 WalletDep = Annotated[Wallet, Depends(_wallet)]
 
 
+def busy_response(busy: HashBusy) -> JSONResponse:
+    """The answer when the host's PIN hashing is full: 503, code 91, ``Retry-After``."""
+    answer = error_response(busy.code, busy.text, status=503)
+    answer.headers["Retry-After"] = str(busy.retry_after)
+    return answer
+
+
 def refused_handler(_request: Request, exc: Exception) -> JSONResponse:
     """Turns a refused wallet request into its error answer (registered on the app)."""
-    assert isinstance(exc, _Refused)
+    assert isinstance(exc, Refused)
     return exc.response
 
 
 @router.post("/wallet/v1/session")
 async def log_in(body: LoginIn, request: Request, ctx: HostDep) -> JSONResponse:
-    """Log in with the account number and the six-digit PIN. Wrong PINs count against the
-    account like at payment confirmation: 401 with code 55 and the tries left, then 75
-    (locked). Sets an HttpOnly SameSite=Strict cookie; the answer holds the CSRF token."""
+    """Log in with the account number and the six-digit PIN. A wrong PIN or an unknown
+    account: 401 with code 55, one answer for both. Failures in a row from one client or
+    on one account number slow the next tries: 429 with code 57 and ``Retry-After``
+    (the PIN is not checked then). A login never locks the account's payments. 503 with
+    code 91 and ``Retry-After`` when the host checks all the PINs it can. Sets an
+    HttpOnly SameSite=Strict cookie; the answer holds the CSRF token."""
     if not _same_origin(request):
         return error_response("63", Text("请求来源无效", "Cross-site login refused"), status=403)
+    client = request.client.host if request.client else "-"
     try:
-        info = await run_in_threadpool(service.login, ctx, body.account, body.pin)
+        done = await run_in_threadpool(service.login, ctx, body.account, body.pin, client)
     except service.LoginRefused as refused:
-        answer = error_response(refused.code, refused.text, field="pin", status=401)
+        answer = error_response(
+            refused.code, refused.text, field=refused.field, status=refused.status
+        )
+        if refused.retry_after is not None:
+            answer.headers["Retry-After"] = str(refused.retry_after)
         return answer
+    except HashBusy as busy:
+        return busy_response(busy)
+    info = done.info
     codec = _codec(request, ctx)
-    token, session = codec.issue(info.account, int(time.time()))
+    token, session = codec.issue(info.account, done.epoch, int(time.time()))
     answer = JSONResponse(
         {"account": info.account, "name": info.name, "csrf": codec.csrf(session)},
         headers={"Cache-Control": "no-store"},
@@ -248,8 +293,10 @@ def who(wallet: WalletDep) -> dict[str, Any]:
 
 @router.delete("/wallet/v1/session", status_code=204)
 def log_out(request: Request, response: Response, ctx: HostDep) -> None:
-    """Log out: the cookie is removed."""
-    _session(request, ctx)
+    """Log out: every session of the account ends on the server (a copy of the cookie
+    opens nothing any more), and the cookie is removed."""
+    _, session = _session(request, ctx)
+    service.logout(ctx, session.account, session.epoch)
     response.delete_cookie(COOKIE, path="/wallet", httponly=True, samesite="strict")
 
 
@@ -273,9 +320,12 @@ async def new_code(wallet: WalletDep) -> dict[str, Any]:
 async def confirm(body: ConfirmIn, wallet: WalletDep) -> dict[str, Any]:
     """Confirm a payment waiting for this account's PIN (code 00 paid, 55 wrong PIN with
     ``tries_left``, 75 locked, 51 funds, 12 closed)."""
-    done = await run_in_threadpool(
-        payments.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
-    )
+    try:
+        done = await run_in_threadpool(
+            payments.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
+        )
+    except HashBusy as busy:
+        raise Refused(busy_response(busy)) from None
     return {
         "code": done.code,
         "message": {"zh-CN": done.message.zh_cn, "en": done.message.en},
@@ -316,7 +366,10 @@ async def pay(body: PayloadIn, wallet: WalletDep) -> dict[str, Any]:
         digits, _ = service.fresh_code(wallet.ctx, wallet.account)
         return orders.pay(wallet.ctx, body.payload, digits, body.pin)
 
-    done = await run_in_threadpool(run)
+    try:
+        done = await run_in_threadpool(run)
+    except HashBusy as busy:
+        raise Refused(busy_response(busy)) from None
     return {
         "code": done.code,
         "message": done.message.as_dict(),

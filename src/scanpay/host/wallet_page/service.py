@@ -2,26 +2,46 @@
 history and payments waiting for the PIN, a payment code that can still pay
 drawn as QR and Code 128, and reading a merchant's QR from a photo.
 
-The PIN check at login follows the same rule as payment confirmations: wrong
-PINs count against the account and lock it (``SCANPAY_PIN_TRIES`` /
-``SCANPAY_PIN_LOCK``), the right one resets the count; every login attempt on
-an account is in the audit log.
+A login never touches the payment side's PIN lock: anyone can send an account
+number and a PIN, and a lock they could set would stop the account's payments.
+It is throttled instead, in the database (so across host processes), per client
+address and per account number, known or not (``domain.pin.CLIENT_LOGINS``,
+``ACCOUNT_LOGINS``: growing delays). The try is claimed, counted as a failure,
+before the PIN is checked, so parallel tries are counted before any of them is
+checked; the right PIN then clears the account's count and gives the client's
+try back. Unknown and known accounts get one answer, after the same argon2 work
+(a dummy hash for an unknown one). Every checked login is in the audit log.
 """
 
 from __future__ import annotations
 
 import base64
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, or_, select, tuple_
+from sqlalchemy.orm import Session
 
-from scanpay.host.db.models import Merchant, Payment, UsedCode, WalletAccount
+from scanpay.host.db.engine import insert_if_new
+from scanpay.host.db.models import (
+    Merchant,
+    Payment,
+    UsedCode,
+    WalletAccount,
+    WalletLoginThrottle,
+)
 from scanpay.host.domain.payment_state import PaymentState
-from scanpay.host.domain.pin import PinState
+from scanpay.host.domain.pin import (
+    ACCOUNT_LOGINS,
+    CLIENT_LOGINS,
+    LoginDelays,
+    LoginState,
+    client_subject,
+)
 from scanpay.host.domain.wallet_codes import make_digits
-from scanpay.host.services import audit, wallets
+from scanpay.host.services import audit, hashing, wallets
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import wallet_secret
 from scanpay.host.wallet_page import code128
@@ -30,98 +50,231 @@ from scanpay.money import format_amount
 from scanpay.protocol.result_codes import result_code
 
 __all__ = [
+    "LoggedIn",
     "LoginRefused",
     "account_view",
     "code_view",
     "fresh_code",
     "history",
     "login",
+    "logout",
     "pending",
     "read_merchant_code",
+    "session_epoch",
 ]
 
 _DUMMY_HASH: dict[str, str] = {}
+_DELAYS: dict[str, LoginDelays] = {"account": ACCOUNT_LOGINS, "client": CLIENT_LOGINS}
+_THROTTLES = cast(Table, WalletLoginThrottle.__table__)
+_NEW_THROTTLE = insert_if_new(_THROTTLES, _THROTTLES.c.scope)
+#: Throttle rows quiet for longer than every policy remembers are deleted now and then.
+_KEEP_THROTTLES = timedelta(seconds=max(d.forget_seconds for d in _DELAYS.values()))
 
 
 @dataclass
 class LoginRefused(Exception):
-    """A refused login: ``code`` 55 (wrong account or PIN) or 75 (locked), with the text."""
+    """A refused login: 401 with code 55 (wrong account or PIN, one answer for both), or
+    429 with code 57 (too many failures: try again in ``retry_after`` seconds; ``field``
+    ``account`` when the account number's delay holds it)."""
 
+    status: int
     code: str
     text: Text
-    tries_left: int | None = None
+    field: str | None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """A login that passed: the account, and its session generation to issue under."""
+
+    info: wallets.WalletInfo
+    epoch: int
+
+
+def _wrong() -> LoginRefused:
+    return LoginRefused(401, "55", Text("账户或支付密码错误", "Wrong account or PIN"), "pin")
+
+
+def _throttled(seconds: int, field: str | None) -> LoginRefused:
+    return LoginRefused(
+        429,
+        "57",
+        Text(
+            f"登录失败次数过多，请 {seconds} 秒后再试",
+            f"Too many failed logins; try again in {seconds} s",
+        ),
+        field,
+        seconds,
+    )
 
 
 def _dummy_hash(ctx: HostContext) -> str:
     # Unknown accounts cost as much time as known ones: no account-number probing by timing.
     if "hash" not in _DUMMY_HASH:
-        _DUMMY_HASH["hash"] = ctx.hasher.hash("000000")
+        _DUMMY_HASH["hash"] = hashing.make_hash(ctx, secrets.token_hex(16))
     return _DUMMY_HASH["hash"]
 
 
-def _wrong(tries: int | None) -> LoginRefused:
-    if tries is None:
-        return LoginRefused("55", Text("账户或支付密码错误", "Wrong account or PIN"))
-    return LoginRefused(
-        "55",
-        Text(
-            f"账户或支付密码错误，还可尝试 {tries} 次", f"Wrong account or PIN; {tries} tries left"
-        ),
-        tries,
+Key = tuple[str, str]
+
+
+def _state(row: WalletLoginThrottle) -> LoginState:
+    return LoginState(row.failures, row.last_at, row.blocked_until)
+
+
+def _store(row: WalletLoginThrottle, state: LoginState, now: datetime) -> None:
+    row.failures, row.last_at, row.blocked_until = (
+        state.failures,
+        state.last_at or now,
+        state.blocked_until,
     )
 
 
-def _locked(until: datetime | None) -> LoginRefused:
-    at = until.strftime("%H:%M") if until else ""
-    return LoginRefused(
-        "75",
-        Text(
-            f"支付密码错误次数过多，账户已锁定至 {at}",
-            f"Too many wrong PINs: the account is locked until {at}",
-        ),
-        0,
-    )
-
-
-def login(ctx: HostContext, number: str, pin: str) -> wallets.WalletInfo:
-    """Check an account's PIN for the wallet page; raises :class:`LoginRefused`."""
-    with ctx.db.read() as session:
-        row = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
-        pk, pin_hash = (row.id, row.pin_hash) if row is not None else (None, _dummy_hash(ctx))
-    right = wallets.pin_matches(ctx, pin_hash, pin)  # slow: outside any transaction
-    if pk is None:
-        raise _wrong(None)
-    now = ctx.now()
-    policy = ctx.settings.pin_policy
-    refusal: LoginRefused | None = None
-    with ctx.db.write() as session:
-        account = session.get(WalletAccount, pk, with_for_update=True)
-        assert account is not None
-        state = PinState(account.pin_failures, account.locked_until)
-        if policy.is_locked(state, now):
-            refusal = _locked(account.locked_until)
-        elif right:
-            account.pin_failures, account.locked_until = 0, None
-        else:
-            after = policy.failure(state, now)
-            account.pin_failures, account.locked_until = after.failures, after.locked_until
-            refusal = (
-                _locked(after.locked_until)
-                if policy.is_locked(after, now)
-                else _wrong(policy.tries_left(after, now))
-            )
-        audit.record(
-            session,
-            now,
-            audit.Actor.wallet(number),
-            "wallet.login",
-            ("wallet", number),
-            ok=refusal is None,
-            code=refusal.code if refusal else "00",
+def _locked_rows(session: Session, keys: list[Key], now: datetime) -> list[WalletLoginThrottle]:
+    """The throttle rows of ``keys``, made if new, each locked until the transaction ends.
+    Always in one order (sorted), so two logins never wait for each other in a cycle."""
+    dialect = session.get_bind().dialect.name
+    rows = []
+    for scope, subject in sorted(keys):
+        session.connection().execute(
+            _NEW_THROTTLE[dialect],
+            {
+                "scope": scope,
+                "subject": subject,
+                "failures": 0,
+                "last_at": now,
+                "blocked_until": None,
+            },
         )
+        row = session.get(
+            WalletLoginThrottle, (scope, subject), with_for_update=True, populate_existing=True
+        )
+        assert row is not None
+        rows.append(row)
+    return rows
+
+
+def _held(rows: list[WalletLoginThrottle], now: datetime) -> LoginRefused | None:
+    """The refusal when one of ``rows`` makes this try wait."""
+    held = [
+        (row.scope, claim.retry_after)
+        for row in rows
+        if not (claim := _DELAYS[row.scope].claim(_state(row), now)).allowed
+    ]
+    if not held:
+        return None
+    field = "account" if any(scope == "account" for scope, _ in held) else None
+    return _throttled(max(seconds for _, seconds in held), field)
+
+
+def _claim(ctx: HostContext, keys: list[Key], now: datetime) -> LoginRefused | None:
+    """Count this try against every key before the PIN is checked; the refusal when one
+    of them must wait (nothing is counted then)."""
+    # A held try is refused on a plain read first: an attacker being told to wait costs
+    # no write (on SQLite every write waits its turn behind the payments' writes).
+    with ctx.db.read() as session:
+        seen = list(
+            session.scalars(
+                select(WalletLoginThrottle).where(
+                    tuple_(WalletLoginThrottle.scope, WalletLoginThrottle.subject).in_(keys)
+                )
+            )
+        )
+    refusal = _held(seen, now)
+    if refusal is not None:
+        return refusal
+    with ctx.db.write() as session:
+        rows = _locked_rows(session, keys, now)
+        refusal = _held(rows, now)  # again, under the lock: a try in parallel may count
+        if refusal is not None:
+            return refusal
+        for row in rows:
+            _store(row, _DELAYS[row.scope].claim(_state(row), now).after, now)
+    return None
+
+
+def _settle(
+    ctx: HostContext, keys: list[Key], number: str, now: datetime, *, ok: bool | None
+) -> None:
+    """After the check: the right PIN clears the account's count and gives the client's
+    try back; a try that was never checked (``ok`` None) is given back to both. A wrong
+    PIN was counted at the claim already. Known and unknown accounts alike: one write."""
+    with ctx.db.write() as session:
+        rows = _locked_rows(session, keys, now) if ok is not False else []
+        for row in rows:
+            delays = _DELAYS[row.scope]
+            if ok and row.scope == "account":
+                _store(row, delays.success(), now)
+            else:
+                _store(row, delays.refund(_state(row)), now)
+        if ok is not None:
+            audit.record(
+                session,
+                now,
+                audit.Actor.wallet(number),
+                "wallet.login",
+                ("wallet", number),
+                ok=ok,
+                code="00" if ok else "55",
+            )
+        if ctx.due("wallet_login_prune", 600):
+            session.execute(
+                delete(WalletLoginThrottle).where(
+                    WalletLoginThrottle.last_at < now - _KEEP_THROTTLES,
+                    or_(
+                        WalletLoginThrottle.blocked_until.is_(None),
+                        WalletLoginThrottle.blocked_until < now,
+                    ),
+                )
+            )
+
+
+def login(ctx: HostContext, number: str, pin: str, client: str) -> LoggedIn:
+    """Check an account's PIN for the wallet page, from client address ``client``;
+    raises :class:`LoginRefused`, or :class:`~scanpay.host.services.hashing.HashBusy`
+    when the host cannot check a PIN now (nothing is counted then)."""
+    busy = hashing.GATE.refusal()
+    if busy is not None:  # refused before the throttle counts anything
+        raise busy
+    now = ctx.now()
+    keys: list[Key] = [("account", number[:64]), ("client", client_subject(client))]
+    refusal = _claim(ctx, keys, now)
     if refusal is not None:
         raise refusal
-    return wallets.wallet_info(ctx, number)
+    with ctx.db.read() as session:
+        row = session.scalar(select(WalletAccount).where(WalletAccount.number == number))
+        known = (row.pin_hash, row.session_epoch) if row is not None else None
+    try:
+        # Slow, and outside any transaction: the dummy hash costs an unknown account the same.
+        right = wallets.pin_matches(ctx, known[0] if known else _dummy_hash(ctx), pin)
+    except hashing.HashBusy:
+        _settle(ctx, keys, number, now, ok=None)
+        raise
+    ok = right and known is not None
+    _settle(ctx, keys, number, now, ok=ok)
+    if not ok or known is None:
+        raise _wrong()
+    return LoggedIn(wallets.wallet_info(ctx, number), known[1])
+
+
+def session_epoch(ctx: HostContext, number: str) -> int | None:
+    """The account's session generation now (None: no such account)."""
+    with ctx.db.read() as session:
+        return session.scalar(
+            select(WalletAccount.session_epoch).where(WalletAccount.number == number)
+        )
+
+
+def logout(ctx: HostContext, number: str, epoch: int) -> None:
+    """End the account's sessions of generation ``epoch`` (this one and its siblings)."""
+    now = ctx.now()
+    with ctx.db.write() as session:
+        pk = session.scalar(select(WalletAccount.id).where(WalletAccount.number == number))
+        if pk is not None and wallets.end_sessions(session, pk, only_epoch=epoch):
+            audit.record(
+                session, now, audit.Actor.wallet(number), "wallet.logout", ("wallet", number)
+            )
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,10 +1,15 @@
 """The wallet page's sessions: signed cookies, so the host stays stateless.
 
-A session is ``account.expires.nonce`` signed with HMAC-SHA256 under a key
-derived from the host's master key: any host process can check it, none has to
-remember it. It travels in an HttpOnly, SameSite=Strict cookie scoped to
-``/wallet``; it lives :data:`IDLE_SECONDS` after the last request (each
+A session is ``account.epoch.login.expires.nonce`` signed with HMAC-SHA256
+under a key derived from the host's master key: any host process can check it,
+none has to remember it. It travels in an HttpOnly, SameSite=Strict cookie scoped
+to ``/wallet``; it lives :data:`IDLE_SECONDS` after the last request (each
 request renews it) and never longer than :data:`MAX_SECONDS` after the login.
+
+``epoch`` is the account's session generation when the session was issued
+(``wallet_accounts.session_epoch``): the routes accept a session only while the
+account is still at that generation, so a logout, a PIN lock or a PIN change,
+which move it on, end every session issued before, on every host process.
 
 Requests that change something must also carry the CSRF token
 (``X-Wallet-CSRF``), a second MAC over the session's nonce that the page gets
@@ -38,9 +43,11 @@ MAX_SECONDS = 8 * 3600
 
 @dataclass(frozen=True, slots=True)
 class WalletSession:
-    """A logged-in wallet: the account, when it logged in, when the session ends."""
+    """A logged-in wallet: the account and its session generation at login, when it
+    logged in, when the session ends."""
 
     account: str
+    epoch: int
     login_at: int
     expires_at: int
     nonce: str
@@ -59,19 +66,24 @@ class SessionCodec:
     def _mac(self, purpose: str, text: str) -> str:
         return _b64(hmac.new(self._key, f"{purpose}|{text}".encode(), hashlib.sha256).digest())
 
-    def issue(self, account: str, now: int) -> tuple[str, WalletSession]:
-        """A new session for ``account`` logged in at ``now`` (unix seconds)."""
-        session = WalletSession(account, now, now + IDLE_SECONDS, secrets.token_hex(12))
+    def issue(self, account: str, epoch: int, now: int) -> tuple[str, WalletSession]:
+        """A new session for ``account`` (at session generation ``epoch``) logged in at
+        ``now`` (unix seconds)."""
+        session = WalletSession(account, epoch, now, now + IDLE_SECONDS, secrets.token_hex(12))
         return self.token(session), session
 
     def renew(self, session: WalletSession, now: int) -> tuple[str, WalletSession]:
         """The same session (same nonce, same CSRF token) with its idle time restarted."""
         end = min(now + IDLE_SECONDS, session.login_at + MAX_SECONDS)
-        renewed = WalletSession(session.account, session.login_at, end, session.nonce)
+        renewed = WalletSession(
+            session.account, session.epoch, session.login_at, end, session.nonce
+        )
         return self.token(renewed), renewed
 
     def token(self, session: WalletSession) -> str:
-        body = f"{session.account}.{session.login_at}.{session.expires_at}.{session.nonce}"
+        """The signed cookie value of ``session``."""
+        s = session
+        body = f"{s.account}.{s.epoch}.{s.login_at}.{s.expires_at}.{s.nonce}"
         return f"{body}.{self._mac('session', body)}"
 
     def read(self, token: str | None, now: int) -> WalletSession | None:
@@ -82,9 +94,9 @@ class SessionCodec:
         if not body or not hmac.compare_digest(mac, self._mac("session", body)):
             return None
         parts = body.split(".")
-        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        if len(parts) != 5 or not all(p.isdigit() for p in parts[1:4]):
             return None
-        session = WalletSession(parts[0], int(parts[1]), int(parts[2]), parts[3])
+        session = WalletSession(parts[0], int(parts[1]), int(parts[2]), int(parts[3]), parts[4])
         if now >= session.expires_at or now >= session.login_at + MAX_SECONDS:
             return None
         return session
@@ -94,4 +106,5 @@ class SessionCodec:
         return self._mac("csrf", f"{session.account}.{session.nonce}")
 
     def csrf_ok(self, session: WalletSession, given: str | None) -> bool:
+        """Whether ``given`` is the session's CSRF token."""
         return bool(given) and hmac.compare_digest(str(given), self.csrf(session))

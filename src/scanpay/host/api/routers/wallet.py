@@ -1,6 +1,8 @@
 """``/wallet/v1``: the built-in wallet's customer side: confirm a payment with the PIN,
 preview and pay a merchant's order QR. Unsigned (no terminal): the wallet proves
-itself with the PIN or a one-time code of the account."""
+itself with a one-time code of the account (pay), or with its wallet page session
+and the PIN (confirm: a PIN alone would let anyone with the account number read the
+payment waiting for it and fail it with wrong PINs)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from scanpay.host.api.deps import HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import ERROR_RESPONSES, error_response
 from scanpay.host.api.schemas import (
     WalletConfirmRequest,
     WalletConfirmResponse,
@@ -18,6 +20,9 @@ from scanpay.host.api.schemas import (
     WalletPreviewResponse,
 )
 from scanpay.host.services import orders, payments
+from scanpay.host.services.hashing import HashBusy
+from scanpay.host.wallet_page.api import Refused, WalletDep, busy_response
+from scanpay.i18n import Text
 from scanpay.protocol.models import Message
 
 __all__ = ["router"]
@@ -26,15 +31,33 @@ router = APIRouter(prefix="/wallet/v1", tags=["wallet"], responses=ERROR_RESPONS
 
 
 @router.post("/confirm", response_model=WalletConfirmResponse)
-async def confirm(body: WalletConfirmRequest, ctx: HostDep) -> WalletConfirmResponse:
-    """Confirm a payment waiting for this account's PIN.
+async def confirm(body: WalletConfirmRequest, wallet: WalletDep) -> WalletConfirmResponse:
+    """Confirm a payment waiting for this account's PIN, from the account's wallet page
+    session (its cookie and ``X-Wallet-CSRF`` header; 401/63 without, 403/63 for another
+    account's).
 
     200 with code 00 (paid), 55 (wrong PIN, ``tries_left``), 75 (locked after
-    too many wrong PINs), 51 (no longer enough money), 12 (closed or reversed).
+    too many wrong PINs), 51 (no longer enough money), 12 (closed or reversed);
+    503/91 with ``Retry-After`` when the host checks all the PINs it can.
     """
-    done = await run_in_threadpool(
-        payments.confirm_with_pin, ctx, body.account, body.pin, body.payment_id
-    )
+    if body.account != wallet.account:
+        raise Refused(
+            error_response(
+                "63",
+                Text(
+                    "只能确认已登录账户的支付",
+                    "Only the logged-in account's payments can be confirmed",
+                ),
+                field="account",
+                status=403,
+            )
+        )
+    try:
+        done = await run_in_threadpool(
+            payments.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
+        )
+    except HashBusy as busy:
+        raise Refused(busy_response(busy)) from None
     return WalletConfirmResponse(
         code=done.code,
         message=done.message,
@@ -71,8 +94,12 @@ async def pay(body: WalletPayRequest, ctx: HostDep) -> WalletPayResponse:
     account's PIN amount, the same rule as payments). 200 with ``code``: 00 paid; 12
     the order was already paid (nothing taken) or had closed or expired (taken and
     refunded at once, ``refunded``); 14/54 code; 51 funds; 55 wrong or missing PIN;
-    57 risk rules; 75 PIN locked."""
-    done = await run_in_threadpool(orders.pay, ctx, body.payload, body.auth_code, body.pin)
+    57 risk rules; 75 PIN locked. 503/91 with ``Retry-After`` when the host checks all
+    the PINs it can (nothing was paid)."""
+    try:
+        done = await run_in_threadpool(orders.pay, ctx, body.payload, body.auth_code, body.pin)
+    except HashBusy as busy:
+        raise Refused(busy_response(busy)) from None
     return WalletPayResponse(
         code=done.code,
         message=Message.model_validate(done.message.as_dict()),

@@ -10,6 +10,7 @@ guess is even checked, the genuine code is refused unused, and no money moves.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from host.kit import PIN, World, make_world, remember
 from scanpay.host.db.models import CodeFailure, RiskLimit
-from scanpay.host.domain.wallet_codes import make_digits
+from scanpay.host.domain.wallet_codes import CodeOutcome, make_digits, verify_digits
 
 #: The shipped default (migration 0002): value, window, lock.
 DEFAULT = (5, 300, 900)
@@ -37,8 +38,17 @@ def _guesses(world: World, account: str, secret: str, count: int) -> tuple[str, 
     world.host.clock.advance(fmt.step_seconds)
     step = fmt.step(int(world.host.clock.now().timestamp()))
     good = remember(make_digits(fmt, account, bytes.fromhex(secret), step))
-    guesses = [good[:-6] + f"{n:06d}" for n in range(count + 1)]
-    wrong = [remember(g) for g in guesses if g != good][:count]
+    now = int(world.host.clock.now().timestamp())
+
+    def invalid(guess: str) -> bool:
+        # Wrong for every step: a guess that happens to be an older step's code is
+        # answered 54 (expired), not 14 - about one run in 150 before this filter.
+        otp_part = guess[len(fmt.prefix) + fmt.account_digits :]
+        check = verify_digits(fmt, bytes.fromhex(secret), otp_part, now)
+        return check.outcome is CodeOutcome.INVALID
+
+    guesses = (good[:-6] + f"{n:06d}" for n in range(1_000_000))
+    wrong = [remember(g) for g in islice((g for g in guesses if g != good and invalid(g)), count)]
     return good, wrong
 
 

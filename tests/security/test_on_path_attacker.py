@@ -116,12 +116,14 @@ def agent_dir(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def attacked(agent_dir: Path) -> Iterator[Callable[[Forge], tuple[Agent, OnPath]]]:
+def attacked(world: World, agent_dir: Path) -> Iterator[Callable[[Forge], tuple[Agent, OnPath]]]:
     made: list[Agent] = []
+    # The session's host runs on a clock the tests move: the agent's runs beside it.
+    offset = world.host.clock.now().timestamp() - time.time()
 
     def start(forge: Forge) -> tuple[Agent, OnPath]:
         transport = OnPath(forge)
-        agent = Agent(agent_dir, transport=transport)
+        agent = Agent(agent_dir, transport=transport, clock=lambda: time.time() + offset)
         agent.start(selftest=False)
         made.append(agent)
         return agent, transport

@@ -56,7 +56,13 @@ def main() -> None:
     def attack(n: int) -> None:
         address = f"127.{200 + n // 250}.{n % 250 + 1}.{secrets.randbelow(250) + 1}"
         transport = httpx.HTTPTransport(local_address=address)
-        with httpx.Client(base_url=url, timeout=120, trust_env=False, transport=transport) as http:
+        # A new connection for every try: a kept-alive one that the host closes as idle
+        # while the attacker waits out a Retry-After races the next request (a transport
+        # error that says nothing about the host's answers).
+        headers = {"Connection": "close"}
+        with httpx.Client(
+            base_url=url, timeout=120, trust_env=False, transport=transport, headers=headers
+        ) as http:
             while not stop.is_set():
                 if not attacking.is_set():
                     attacking.wait()

@@ -174,7 +174,12 @@ def test_openapi_describes_the_api_and_its_errors(host: RunningHost) -> None:
         "/ErrorBody"
     )
     headers = {p["name"] for p in pay["parameters"] if p["in"] == "header"}
-    assert {"X-Scanpay-Signature", "X-Scanpay-Nonce", "X-Scanpay-Software-Version"} <= headers
+    assert {
+        "X-Scanpay-Signature",
+        "X-Scanpay-Nonce",
+        "X-Scanpay-Software-Version",
+        "X-Scanpay-Signature-Version",
+    } <= headers
 
 
 def test_self_reports_the_terminal(world: World) -> None:

@@ -18,6 +18,7 @@ from scanpay.host.services.context import HostContext
 from scanpay.protocol.signing import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
+    HEADER_SIGNATURE_VERSION,
     HEADER_TERMINAL,
     HEADER_TIMESTAMP,
 )
@@ -49,6 +50,17 @@ async def _terminal(
     ] = None,
     x_version: Annotated[
         str | None, Header(alias=HEADER_SOFTWARE_VERSION, description="Terminal software version")
+    ] = None,
+    x_signature_version: Annotated[
+        str | None,
+        Header(
+            alias=HEADER_SIGNATURE_VERSION,
+            description=(
+                "2: the reply is signed over v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)"
+                "\\nREQUEST_SIGNATURE, bound to this request. Absent: version 1 (unbound), "
+                "served until the host's legacy_signature_until, then 426 / 26"
+            ),
+        ),
     ] = None,
 ) -> TerminalIdentity:
     identity = request.scope.get("state", {}).get(STATE_IDENTITY)

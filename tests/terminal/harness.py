@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,14 +181,24 @@ class Host:
         return int(self.cli("wallet", "balance", account)["balance"])
 
     def confirm(self, account: str, pin: str = "123456", login_pin: str = "123456") -> Any:
-        # The customer's wallet page: logged in with the PIN, then the confirmation.
+        """The customer's wallet page: logged in with the PIN, then the confirmation."""
+        with self.phone(account, login_pin) as confirm:
+            return confirm(pin)
+
+    @contextmanager
+    def phone(self, account: str, pin: str = "123456") -> Iterator[Callable[[str], Any]]:
+        """A wallet page session of ``account``: confirms with the PIN it is given (one
+        login for several tries, as a customer's phone does)."""
         with httpx.Client(base_url=self.url, timeout=30) as http:
-            login = http.post("/wallet/v1/session", json={"account": account, "pin": login_pin})
+            login = http.post("/wallet/v1/session", json={"account": account, "pin": pin})
             assert login.status_code == 200, login.text
             csrf = {"X-Wallet-CSRF": login.json()["csrf"]}
-            return http.post(
-                "/wallet/v1/confirm", json={"account": account, "pin": pin}, headers=csrf
-            )
+
+            def confirm(typed: str) -> Any:
+                body = {"account": account, "pin": typed}
+                return http.post("/wallet/v1/confirm", json=body, headers=csrf)
+
+            yield confirm
 
     def ledger_check(self) -> Any:
         from scanpay.cli import app as cli_app

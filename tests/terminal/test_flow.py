@@ -229,20 +229,31 @@ def test_user_paying_cancelled_by_the_cashier(host: Host, agent: AgentHandle) ->
     assert host_status(agent, no) == "REVERSED" and host.balance(account) == 50000
 
 
-def test_wrong_pin_keeps_waiting_then_locks_with_75(host: Host, agent: AgentHandle) -> None:
-    account = host.wallet("500.00", pin_above="10.00")
-    sale = agent.sale(2000)
-    no = sale["out_trade_no"]
-    agent.scan(no, host.code(account))
-    agent.confirm(no, wait=5)
-    assert host.confirm(account, pin="000000").json()["code"] == "55"
-    assert agent.get(no)["state"] == "USER_PAYING"
-    host.confirm(account, pin="000000")
-    host.confirm(account, pin="000000")
-    done = agent.wait_state(no, "DECLINED")
-    assert done["result"]["code"] == "75"
-    assert done["screen"]["message"]["en"].startswith("Too many wrong PINs")
-    assert host.balance(account) == 50000
+def test_wrong_pin_keeps_waiting_then_locks_with_75(host: Host, tmp_path: Path) -> None:
+    # The customer types three PINs (each an argon2 check on the host): a customer
+    # deadline long enough for a busy machine, so the wait does not end first.
+    directory = tmp_path / "patient"
+    activate(host, directory, customer_deadline=60.0)
+    add_operators(directory)
+    agent = start_agent(directory)
+    try:
+        agent.login("c01", "1234")
+        account = host.wallet("500.00", pin_above="10.00")
+        sale = agent.sale(2000)
+        no = sale["out_trade_no"]
+        agent.scan(no, host.code(account))
+        agent.confirm(no, wait=5)
+        with host.phone(account) as confirm:
+            assert confirm("000000").json()["code"] == "55"
+            assert agent.get(no)["state"] == "USER_PAYING"
+            assert confirm("000000").json()["code"] == "55"
+            assert confirm("000000").json()["code"] == "75"
+        done = agent.wait_state(no, "DECLINED")
+        assert done["result"]["code"] == "75"
+        assert done["screen"]["message"]["en"].startswith("Too many wrong PINs")
+        assert host.balance(account) == 50000
+    finally:
+        agent.stop()
 
 
 # ------------------------------------------------------------ decline codes

@@ -189,15 +189,18 @@ def scan_with_gun(page: Any, text: str, then: str, delay: float = 4) -> Any:
     The page takes a burst as a scan only when no two keys are more than 80 ms apart
     (a person types slower). On a loaded two-CPU CI machine a key sent by the test
     can now and then wait longer than that, so a scan that brought nothing up is
-    pulled again once, as a cashier would."""
-    for attempt in range(2):
+    pulled again, as a cashier would, up to twice (the wedge's own fix for split
+    bursts is issue 14's)."""
+    attempts = 3
+    for attempt in range(attempts):
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.type(text, delay=delay)
         page.keyboard.press("Enter")
         try:
-            return page.wait_for_selector(then, timeout=5_000 if attempt == 0 else 20_000)
+            last = attempt == attempts - 1
+            return page.wait_for_selector(then, timeout=20_000 if last else 5_000)
         except PlaywrightTimeout:
-            if attempt == 1:
+            if last:
                 raise
     return None
 

@@ -30,10 +30,7 @@ import pytest
 from host.kit import World
 from scanpay.host.services.hashing import GATE
 from security.login_kit import watch_argon2
-
-pytestmark = pytest.mark.skipif(
-    not Path("/proc/self/clear_refs").exists(), reason="reads peak memory from Linux's /proc"
-)
+from support import require
 
 ATTACKER = Path(__file__).with_name("login_attacker.py")
 ATTACKERS = 60
@@ -79,6 +76,8 @@ def _p99(times: list[float]) -> float:
 def test_sixty_parallel_logins_leave_payments_fast_and_memory_bounded(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Skips elsewhere than Linux locally; in CI a missing /proc fails, as every requirement.
+    require(Path("/proc/self/clear_refs").exists(), "reads peak memory from Linux's /proc")
     world.wallet = world.open_wallet(balance=1_000_000)
     _payment_times(world, "WARM", 5)
     watch = watch_argon2(monkeypatch)

@@ -306,17 +306,6 @@ class LoginRefused(Exception):
         self.retry_after = retry_after
 
 
-_DUMMY_HASH: dict[str, str] = {}
-
-
-def _dummy_hash(ctx: HostContext) -> str:
-    """A hash to check unknown e-mails against, so they take as long as known ones."""
-    found = _DUMMY_HASH.get("hash")
-    if found is None:
-        found = _DUMMY_HASH.setdefault("hash", hashing.make_hash(ctx, secrets.token_hex(16)))
-    return found
-
-
 def _failures(session: Session, *, by_address: bool, value: str, since: datetime) -> list[datetime]:
     """Failure times for an e-mail (or address) after ``since`` and after its last success."""
     column = PortalLoginAttempt.address if by_address else PortalLoginAttempt.email
@@ -396,7 +385,7 @@ def login(ctx: HostContext, email: str, password: str, address: str) -> tuple[st
         user = session.scalar(select(PortalUser).where(PortalUser.email == key))
         stored = user.password_hash if user is not None else None
     try:
-        ok = hashing.verify(ctx, stored or _dummy_hash(ctx), password) and stored is not None
+        ok = hashing.verify(ctx, stored or hashing.dummy_hash(ctx), password) and stored is not None
     except hashing.HashBusy as full:
         with ctx.db.write() as session:  # never checked: not a failure
             session.execute(delete(PortalLoginAttempt).where(PortalLoginAttempt.id == attempt))

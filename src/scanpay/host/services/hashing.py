@@ -28,7 +28,7 @@ from scanpay.host.errors import HostError
 from scanpay.host.services.context import HostContext
 from scanpay.i18n import Text
 
-__all__ = ["GATE", "HashBusy", "HashGate", "make_hash", "verify"]
+__all__ = ["GATE", "HashBusy", "HashGate", "dummy_hash", "make_hash", "verify"]
 
 T = TypeVar("T")
 
@@ -145,3 +145,16 @@ def verify(ctx: HostContext, stored: str, secret: str) -> bool:
 def make_hash(ctx: HostContext, secret: str) -> str:
     """The argon2 hash of ``secret``; :class:`HashBusy` when the process is too busy."""
     return GATE.run(lambda: ctx.hasher.hash(secret))
+
+
+_DUMMY: dict[str, str] = {}
+
+
+def dummy_hash(ctx: HostContext) -> str:
+    """A hash of nothing anyone knows, made once per process: a login for an unknown
+    account or e-mail is checked against it, so it costs what a known one costs and
+    its timing tells nothing."""
+    found = _DUMMY.get("hash")
+    if found is None:
+        found = _DUMMY.setdefault("hash", make_hash(ctx, secrets.token_hex(16)))
+    return found

@@ -16,7 +16,6 @@ try back. Unknown and known accounts get one answer, after the same argon2 work
 from __future__ import annotations
 
 import base64
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -63,7 +62,6 @@ __all__ = [
     "session_epoch",
 ]
 
-_DUMMY_HASH: dict[str, str] = {}
 _DELAYS: dict[str, LoginDelays] = {"account": ACCOUNT_LOGINS, "client": CLIENT_LOGINS}
 _THROTTLES = cast(Table, WalletLoginThrottle.__table__)
 _NEW_THROTTLE = insert_if_new(_THROTTLES, _THROTTLES.c.scope)
@@ -107,13 +105,6 @@ def _throttled(seconds: int, field: str | None) -> LoginRefused:
         field,
         seconds,
     )
-
-
-def _dummy_hash(ctx: HostContext) -> str:
-    # Unknown accounts cost as much time as known ones: no account-number probing by timing.
-    if "hash" not in _DUMMY_HASH:
-        _DUMMY_HASH["hash"] = hashing.make_hash(ctx, secrets.token_hex(16))
-    return _DUMMY_HASH["hash"]
 
 
 Key = tuple[str, str]
@@ -247,7 +238,7 @@ def login(ctx: HostContext, number: str, pin: str, client: str) -> LoggedIn:
         known = (row.pin_hash, row.session_epoch) if row is not None else None
     try:
         # Slow, and outside any transaction: the dummy hash costs an unknown account the same.
-        right = wallets.pin_matches(ctx, known[0] if known else _dummy_hash(ctx), pin)
+        right = wallets.pin_matches(ctx, known[0] if known else hashing.dummy_hash(ctx), pin)
     except hashing.HashBusy:
         _settle(ctx, keys, number, now, ok=None)
         raise

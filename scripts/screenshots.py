@@ -151,6 +151,7 @@ def day(stack: Any, browser: Any, till_camera: Any, lang: str, shot: Shooter) ->
         till.fill("#refund-reason", "one latte returned")
         till.fill("#supervisor-pin", SUPERVISOR_PIN)
         till.click("#do-refund")
+        till.click("#refund-confirm-yes")  # the confirm step: "Refund CNY 18.25?"
         till.wait_for_selector("#refund-result")
         shot(till, "cashier-refund")
 

@@ -2,7 +2,10 @@
 
 The currency table is ISO 4217 (alphabetic code, numeric code, minor-unit
 exponent). Amount text such as EMV tag 54 ("23.72") is converted with
-:func:`parse_amount`, which refuses more decimals than the currency has.
+:func:`parse_amount`, which refuses more decimals than the currency has. An amount
+a person typed ("1,000.50", "1.000,50" in German) is read with :func:`read_amount`,
+the one reader of every screen, form and command line: it knows the separators of
+the person's language and refuses, with a message, whatever it cannot read exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ __all__ = [
     "format_amount",
     "get_currency",
     "parse_amount",
+    "read_amount",
+    "show_amount",
 ]
 
 # alpha numeric exponent; active ISO 4217 codes (funds codes left out except the
@@ -155,3 +160,227 @@ class Money:
 
     def __str__(self) -> str:
         return f"{format_amount(self.minor, self.currency)} {self.currency}"
+
+
+# ---------------------------------------------------------------- amounts people type
+
+
+@dataclass(frozen=True, slots=True)
+class _Separators:
+    """How a language writes amounts: its decimal separator and the characters that
+    group thousands (the first is the one it writes)."""
+
+    decimal: str
+    grouping: tuple[str, ...]
+
+
+_DOT_COMMA = _Separators(".", (",",))
+_COMMA_DOT = _Separators(",", (".",))
+_COMMA_SPACE = _Separators(",", (" ", "\u00a0", "\u202f"))
+_DOT_APOSTROPHE = _Separators(".", ("'", "\u2019"))
+
+#: Language, or language-region, to its separators (lower case). Any other language
+#: reads amounts as English does.
+_LOCALES: dict[str, _Separators] = {
+    **dict.fromkeys(("en", "zh", "ja", "ko", "th", "ms", "he"), _DOT_COMMA),
+    **dict.fromkeys(("es-mx", "es-us", "es-419"), _DOT_COMMA),
+    **dict.fromkeys(("de", "es", "it", "pt", "nl", "id", "tr", "da", "vi", "el"), _COMMA_DOT),
+    **dict.fromkeys(("fr", "ru", "uk", "pl", "cs", "sk", "sv", "fi", "nb", "no"), _COMMA_SPACE),
+    **dict.fromkeys(("de-ch", "it-ch", "fr-ch"), _DOT_APOSTROPHE),
+}
+
+# Full-width digits, point, comma and minus, as a Chinese or Japanese input method types
+# them: the same characters, not different ones, so they are read (never dropped).
+_FULL_WIDTH = str.maketrans(
+    {**{chr(0xFF10 + d): str(d) for d in range(10)}, "．": ".", "，": ",", "－": "-"}
+)
+_MINUS = ("-", "\u2212", "\ufe63")
+_DIGITS = frozenset("0123456789")
+#: More integer digits than any amount: refused before they are turned into a number.
+_MAX_WHOLE_DIGITS = 15
+
+# The name of a separator in a message: (zh-CN, en).
+_NAMES: dict[str, tuple[str, str]] = {
+    ".": ("点", "point"),
+    ",": ("逗号", "comma"),
+    " ": ("空格", "space"),
+    "\u00a0": ("空格", "space"),
+    "\u202f": ("空格", "space"),
+    "'": ("撇号", "apostrophe"),
+    "\u2019": ("撇号", "apostrophe"),
+}
+
+
+def _separators(locale: str) -> _Separators:
+    tag = locale.strip().replace("_", "-").lower()
+    return _LOCALES.get(tag) or _LOCALES.get(tag.split("-")[0]) or _DOT_COMMA
+
+
+def show_amount(minor: int, currency: str | Currency, *, locale: str = "en") -> str:
+    """Integer minor units as a person of ``locale`` writes them, thousands grouped:
+    123456 CNY -> "1,234.56" (en, zh-CN), "1.234,56" (de), "1 234,56" (fr).
+    :func:`read_amount` reads it back."""
+    cur = currency if isinstance(currency, Currency) else get_currency(currency)
+    seps = _separators(locale)
+    plain = format_amount(abs(minor), cur)
+    whole, _, frac = plain.partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        whole, tail = whole[:-3], whole[-3:]
+        groups.insert(0, tail)
+    text = seps.grouping[0].join([whole, *groups])
+    return ("-" if minor < 0 else "") + (text + seps.decimal + frac if frac else text)
+
+
+def _example(cur: Currency, locale: str) -> str:
+    # 12.34 (12 in yen, 12.340 in dinars): how to type an amount, below any grouping.
+    return show_amount(1234 * 10**cur.exponent // 100, cur, locale=locale)
+
+
+def _refuse(code: str, zh: str, en: str, field: str) -> MoneyError:
+    return MoneyError(code, Text(zh, en), field=field)
+
+
+def _char(ch: str) -> tuple[str, str]:
+    """A character as a message names it: “a”, a space, U+0009."""
+    if ch.isspace():
+        return "空格", "a space"
+    if not ch.isprintable():
+        return f"U+{ord(ch):04X}", f"U+{ord(ch):04X}"
+    return f"“{ch}”", f"“{ch}”"
+
+
+def _grouping_ok(whole: str, seps: _Separators) -> bool:
+    """Grouped in threes after a first group of 1-3 digits, with one grouping character."""
+    used = {ch for ch in whole if ch in seps.grouping}
+    if len(used) != 1:
+        return False
+    groups = whole.split(used.pop())
+    return (
+        1 <= len(groups[0]) <= 3
+        and groups[0][0] != "0"
+        and all(len(g) == 3 for g in groups[1:])
+        and all(set(g) <= _DIGITS for g in groups)
+    )
+
+
+def _bad_grouping(typed: str, cur: Currency, locale: str, field: str) -> MoneyError:
+    seps = _separators(locale)
+    grouped = show_amount(1000 * 10**cur.exponent, cur, locale=locale)
+    marks = [ch for ch in typed if ch in seps.grouping]
+    mark = marks[0] if marks else seps.grouping[0]
+    zh_name, en_name = _NAMES.get(mark, ("分隔符", "separator"))
+    after = typed.rsplit(mark, 1)[-1]
+    if (
+        len(marks) == 1
+        and seps.decimal not in typed
+        and cur.exponent
+        and 0 < len(after) <= cur.exponent
+        and set(after) <= _DIGITS
+    ):
+        # "1,00" in English: a decimal comma from another language. Say what it means here.
+        meant = typed.replace(mark, seps.decimal)
+        return _refuse(
+            "amount_bad_grouping",
+            f"金额中的{zh_name}用于分隔千位（如 {grouped}）；您要输入的是 {meant} 吗？",
+            f"In an amount a {en_name} groups thousands (as in {grouped}): did you mean {meant}?",
+            field,
+        )
+    return _refuse(
+        "amount_bad_grouping",
+        f"金额中的{zh_name}用于每三位一组分隔数字（如 {grouped}）；请检查金额",
+        f"In an amount a {en_name} groups digits in threes (as in {grouped}); check the amount",
+        field,
+    )
+
+
+def read_amount(
+    text: str,
+    currency: str | Currency,
+    *,
+    locale: str = "en",
+    maximum: int | None = None,
+    allow_zero: bool = False,
+    field: str = "amount",
+) -> int:
+    """An amount a person typed, in integer minor units of ``currency``.
+
+    The separators are those of ``locale`` (a language tag: "en" and "zh-CN" write
+    1,234.56, "de" 1.234,56, "fr" 1 234,56); grouping is accepted only where it
+    belongs (threes after a first group of 1-3 digits). Surrounding spaces are
+    trimmed and full-width digits read as digits. Everything else is refused with a
+    :class:`MoneyError` (``field``) whose stable code says why: ``amount_empty``,
+    ``amount_not_a_number`` (a letter, a stray sign), ``amount_negative``,
+    ``amount_two_decimal_points``, ``amount_bad_grouping`` ("1,00" in English),
+    ``amount_too_many_decimals`` (more than the currency's exponent, even zeros:
+    "1.500" may mean fifteen hundred), ``amount_zero`` (unless ``allow_zero``) and
+    ``amount_too_large`` (above ``maximum`` minor units, or absurdly long). No
+    character is ever dropped: a text either reads as it is or is refused.
+    """
+    cur = currency if isinstance(currency, Currency) else get_currency(currency)
+    seps = _separators(locale)
+    typed = text.strip().translate(_FULL_WIDTH)
+    example = _example(cur, locale)
+    if not typed:
+        raise _refuse("amount_empty", "请输入金额", "Enter an amount", field)
+    if typed.startswith(_MINUS):
+        raise _refuse("amount_negative", "金额不能为负数", "An amount cannot be negative", field)
+    allowed = _DIGITS | {seps.decimal, *seps.grouping}
+    stray = next((ch for ch in typed if ch not in allowed), None)
+    if stray is not None:
+        zh_ch, en_ch = _char(stray)
+        raise _refuse(
+            "amount_not_a_number",
+            f"金额中不能有{zh_ch}：请输入数字，如 {example}",
+            f"{en_ch[0].upper() + en_ch[1:]} cannot be in an amount: type digits, as in {example}",
+            field,
+        )
+    if not any(ch in _DIGITS for ch in typed):
+        raise _refuse(
+            "amount_not_a_number",
+            f"请用数字输入金额，如 {example}",
+            f"Type the amount in digits, as in {example}",
+            field,
+        )
+    parts = typed.split(seps.decimal)
+    if len(parts) > 2:
+        zh_name, en_name = _NAMES[seps.decimal]
+        raise _refuse(
+            "amount_two_decimal_points",
+            f"金额中只能有一个小数{zh_name}（如 {example}）",
+            f"An amount has only one decimal {en_name} (as in {example})",
+            field,
+        )
+    whole, frac = parts[0], parts[1] if len(parts) == 2 else ""
+    if any(ch not in _DIGITS for ch in frac) or (
+        any(ch not in _DIGITS for ch in whole) and not _grouping_ok(whole, seps)
+    ):
+        raise _bad_grouping(typed, cur, locale, field)
+    if len(frac) > cur.exponent:
+        zh, en = (
+            (f"{cur.alpha} 金额没有小数", f"{cur.alpha} amounts have no decimals")
+            if cur.exponent == 0
+            else (
+                f"{cur.alpha} 金额最多 {cur.exponent} 位小数（如 {example}）",
+                f"{cur.alpha} amounts have at most {cur.exponent} decimals (as in {example})",
+            )
+        )
+        raise _refuse("amount_too_many_decimals", zh, en, field)
+    digits = "".join(ch for ch in whole if ch in _DIGITS).lstrip("0")
+    limit = (
+        (
+            f"金额不能超过 {cur.alpha} {show_amount(maximum, cur, locale=locale)}",
+            f"The amount can be at most {cur.alpha} {show_amount(maximum, cur, locale=locale)}",
+        )
+        if maximum is not None
+        else ("金额过大", "The amount is too large")
+    )
+    if len(digits) > _MAX_WHOLE_DIGITS:
+        raise _refuse("amount_too_large", *limit, field)
+    scale: int = 10**cur.exponent
+    minor = int(digits or "0") * scale + int(frac.ljust(cur.exponent, "0") or "0")
+    if minor == 0 and not allow_zero:
+        raise _refuse("amount_zero", "金额必须大于 0", "The amount must be more than 0", field)
+    if maximum is not None and minor > maximum:
+        raise _refuse("amount_too_large", *limit, field)
+    return minor

@@ -97,7 +97,7 @@ def test_make_mpm_refuses_bad_input() -> None:
         ["code", "make", "mpm", "--name", "X", "--city", "Y", "--mcc", "5411", "--amount", "1.234"],
     )
     assert result.exit_code == 2
-    assert "bad_amount" in result.output
+    assert "amount_too_many_decimals" in result.output
 
 
 def test_make_cpm_round_trips() -> None:

@@ -24,9 +24,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from host.kit import serve_in_thread
+from host.kit import postgres_available, postgres_database, serve_in_thread
 from scanpay.cli import app
 from scanpay.host import HostSettings, ManualClock
+from support import require
 
 LIVE = ("host.db", "host.db-wal", "host.db-shm")
 
@@ -99,14 +100,27 @@ def test_files_an_older_version_left_open_are_tightened_on_start(
     assert any("0755" in line and "0700" in line for line in said), said
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own: ``host init`` with a new data folder makes a new master key
+    and seals any plain secret it finds with it, which must not happen to the session's
+    shared database (its host could no longer open them)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
+    with postgres_database() as url:
+        yield url
+
+
 def test_the_host_commands_tighten_an_older_data_folder(
-    database_url: str, tmp_path: Path, umask_022: None
+    own_database: str, tmp_path: Path, umask_022: None
 ) -> None:
     """On either database the data folder holds the master key, backups and settlement
     files: ``scanpay host ...`` tightens one an older version made 0755."""
     folder = tmp_path / "data"
     folder.mkdir(mode=0o755)
-    env = {"SCANPAY_DATABASE_URL": database_url, "SCANPAY_DATA_DIR": str(folder)}
+    env = {"SCANPAY_DATABASE_URL": own_database, "SCANPAY_DATA_DIR": str(folder)}
     done = CliRunner().invoke(app, ["host", "init"], env=env)
     assert done.exit_code == 0, done.output
     assert _mode(folder) == 0o700, oct(_mode(folder))

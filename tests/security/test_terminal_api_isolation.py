@@ -190,6 +190,11 @@ def _only_a_transactions(scene: Scene, answer: httpx.Response) -> None:
     assert not numbers & {p["out_trade_no"] for p in scene.b_paid}
 
 
+def _no_b_refunds(scene: Scene, answer: httpx.Response) -> None:
+    # B's day and B's payment, asked by A: A's own refunds only (none).
+    assert answer.json()["items"] == []
+
+
 def _other_merchant(scene: Scene, answer: httpx.Response) -> None:
     # The sticker check says whose code it is (that is its job), never B's records.
     assert answer.json()["verdict"] == "other_merchant"
@@ -267,6 +272,11 @@ MATRIX: dict[tuple[str, str], Attack] = {
             lambda s: {"out_refund_no": "X-R1", "out_trade_no": _b_no(s), "amount": 100},
         ),
         NOT_FOUND,
+    ),
+    ("GET", "/v1/refunds"): Attack(
+        _req("GET", lambda s: f"/v1/refunds?date={s.b_day.isoformat()}&out_trade_no={_b_no(s)}"),
+        frozenset({200}),
+        _no_b_refunds,
     ),
     ("GET", "/v1/refunds/{out_refund_no}"): Attack(
         _req("GET", lambda s: f"/v1/refunds/{s.b_refund['out_refund_no']}"), NOT_FOUND

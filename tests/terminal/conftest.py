@@ -9,10 +9,15 @@ import pytest
 
 from terminal.harness import AgentHandle, Host, activate, add_operators, start_agent
 
+#: The host's wait for a customer's PIN (the terminal waits exactly as long: the
+#: host's deadline is the one deadline). Short, so a sale the customer walks away
+#: from settles within a test; long enough for one PIN check on a busy machine.
+PIN_WAIT = 6
+
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    server = Host(tmp_path_factory.mktemp("host")).start()
+    server = Host(tmp_path_factory.mktemp("host"), user_paying_timeout=PIN_WAIT).start()
     yield server
     server.stop()
 

@@ -11,7 +11,7 @@ import pytest
 
 import scanpay.terminal
 
-PURE = ["sale", "refund", "order", "totals", "backoff", "texts", "errors"]
+PURE = ["sale", "refund", "order", "totals", "backoff", "texts", "labels", "errors"]
 IO_MODULES = {
     "sqlite3",
     "httpx",

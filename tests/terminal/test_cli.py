@@ -50,6 +50,42 @@ def test_demo_fails_loudly_with_a_bad_amount(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
+def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCANPAY, "demo", "--headless", "--dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=process_env(),
+    )
+
+
+def test_demo_says_in_words_why_the_sale_failed(tmp_path: Path) -> None:
+    """More than the demo wallet holds is declined by the host: the demo says so in a
+    sentence, in the chosen language (it printed the result as a Python dict)."""
+    declined = demo(tmp_path / "en", "--amount", "600")
+    assert declined.returncode == 1, declined.stdout + declined.stderr
+    assert declined.stderr.splitlines()[-1] == (
+        "The demo stopped: The sale of 600.00 CNY was declined: Insufficient funds. "
+        "The demo wallet holds 500.00 CNY: try an amount up to that."
+    )
+    assert "demo OK" not in declined.stdout
+    chinese = demo(tmp_path / "zh", "--amount", "600", "--lang", "zh-CN")
+    assert chinese.returncode == 1, chinese.stdout + chinese.stderr
+    assert chinese.stderr.splitlines()[-1] == (
+        "演示未完成：这笔 600.00 元的交易被拒绝：余额不足。"
+        "演示钱包里有 500.00 元，请用不超过这个数的金额再试。"
+    )
+    # Over the till's own maximum: the terminal refuses to start the sale (this was a
+    # KeyError traceback).
+    refused = demo(tmp_path / "max", "--amount", "600000")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    said = refused.stderr.splitlines()[-1]
+    assert said.startswith("The demo stopped: The terminal did not take the sale: ")
+    assert "50,000.00" in said  # the till's maximum, in the agent's own words
+    assert "Traceback" not in refused.stderr
+
+
 def test_activate_operators_status_selftest_and_config(host: Host, tmp_path: Path) -> None:
     folder = tmp_path / "t"
     code = host.new_terminal()

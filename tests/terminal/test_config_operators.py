@@ -61,6 +61,15 @@ def test_bad_key_is_refused() -> None:
         )
 
 
+def test_language_is_pinned_only_by_the_operator() -> None:
+    # Unset, each browser starts in its own language (issue 14); a pin is a known language.
+    assert config().language is None and config().public()["language"] is None
+    assert TerminalConfig.from_dict({**config().to_dict(), "language": "en"}).language == "en"
+    with pytest.raises(TerminalError) as err:
+        TerminalConfig.from_dict({**config().to_dict(), "language": "fr"})
+    assert err.value.code == "bad_request" and err.value.field == "language"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0

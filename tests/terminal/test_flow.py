@@ -198,22 +198,30 @@ def test_user_paying_confirmed_by_the_customer(host: Host, agent: AgentHandle) -
     host.ledger_check()
 
 
-def test_user_paying_abandoned_is_cancelled_after_the_deadline(
+def test_user_paying_abandoned_times_out_at_the_hosts_deadline(
     host: Host, agent: AgentHandle
 ) -> None:
+    """Issue 14: one deadline, the host's. The terminal's own setting (3 s here) is
+    not when it gives up: it waits for the host's, asks once more, and says why."""
     account = host.wallet("500.00", pin_above="10.00")
     sale = agent.sale(2000)
     no = sale["out_trade_no"]
     agent.scan(no, host.code(account))
-    assert agent.confirm(no, wait=5)["state"] == "USER_PAYING"
-    done = agent.wait_state(no, "CANCELLED", timeout=20)
-    assert done["reversal_reason"] == "customer_timeout"
-    assert host_status(agent, no) == "REVERSED"
+    waiting = agent.confirm(no, wait=5)
+    assert waiting["state"] == "USER_PAYING"
+    sent = waiting["submitted_at"]
+    assert waiting["customer_deadline_at"] >= sent + host.settings.user_paying_timeout
+    done = agent.wait_state(no, "DECLINED", timeout=30)
+    assert done["result"]["code"] == "12" and done["screen"]["id"] == "timed_out"
+    assert done["screen"]["message"]["en"].startswith("The customer did not confirm in time")
+    assert done["state_label"]["en"] == "Timed out"
+    assert done["finished_at"] >= sent + host.settings.user_paying_timeout
+    assert host_status(agent, no) == "FAILED"
     # Too late: the customer's confirmation cannot take money any more.
     late = host.confirm(account)
     assert late.json().get("code") != "00"
     assert host.balance(account) == 50000
-    assert agrees_with_host(journal_sale(agent, no), "REVERSED")
+    assert agrees_with_host(journal_sale(agent, no), "FAILED")
     host.ledger_check()
 
 
@@ -229,11 +237,12 @@ def test_user_paying_cancelled_by_the_cashier(host: Host, agent: AgentHandle) ->
     assert host_status(agent, no) == "REVERSED" and host.balance(account) == 50000
 
 
-def test_wrong_pin_keeps_waiting_then_locks_with_75(host: Host, tmp_path: Path) -> None:
-    # The customer types three PINs (each an argon2 check on the host): a customer
-    # deadline long enough for a busy machine, so the wait does not end first.
+def test_wrong_pin_keeps_waiting_then_locks_with_75(tmp_path: Path) -> None:
+    # The customer types three PINs (each an argon2 check on the host): a host whose
+    # PIN deadline is long enough for a busy machine, so the wait does not end first.
+    host = Host(tmp_path / "patient-host", user_paying_timeout=60).start()
     directory = tmp_path / "patient"
-    activate(host, directory, customer_deadline=60.0)
+    activate(host, directory)
     add_operators(directory)
     agent = start_agent(directory)
     try:
@@ -254,6 +263,7 @@ def test_wrong_pin_keeps_waiting_then_locks_with_75(host: Host, tmp_path: Path) 
         assert host.balance(account) == 50000
     finally:
         agent.stop()
+        host.stop()
 
 
 # ------------------------------------------------------------ decline codes
@@ -375,7 +385,7 @@ def test_amount_text_and_validation(agent: AgentHandle) -> None:
     sale = agent.sale(None, amount_text="12.30")
     assert sale["amount"] == 1230 and sale["amount_text"] == "12.30"
     r = agent.http.post("/api/sales", json={"amount_text": "12.345"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_amount"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "amount_too_many_decimals"
     r = agent.http.post("/api/sales", json={"amount": -5})
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_request"
 
@@ -425,6 +435,10 @@ def test_texts_terminal_selftest_and_openapi(host: Host, agent: AgentHandle) -> 
     assert json.loads(row.detail)["checks"]["journal"] == "ok"
     page = agent.http.get("/status", params={"lang": "en"}).text
     assert 'id="check-host"' in page and "OK" in page
+    # the checks and their states in words, in both languages (issue 14)
+    assert "<td>Host connection</td>" in page and "<td>host</td>" not in page
+    zh = agent.http.get("/status", params={"lang": "zh-CN"}).text
+    assert "<td>收单主机连接</td>" in zh and "正常" in zh and ">OK<" not in zh
     paths = agent.http.get("/openapi.json").json()["paths"]
     for path in (
         "/api/session",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from browser_support import chromium
-from web.world import PageWatch, World, running_world
+from web.world import World, running_world, watched_page
 
 
 @pytest.fixture(scope="module")
@@ -27,30 +27,22 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def _page(browser: Any, world: World, **options: Any) -> Iterator[Any]:
-    context = browser.new_context(**options)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    watch = PageWatch(page, (world.agent + "/", world.host + "/"))
-    try:
-        yield page
-    finally:
-        context.close()
-    watch.check()
-
-
 @pytest.fixture
 def cashier(browser: Any, world: World) -> Iterator[Any]:
     """The cashier's touch screen (1024x600)."""
-    yield from _page(browser, world, viewport={"width": 1024, "height": 600}, has_touch=True)
+    with watched_page(
+        browser, world, viewport={"width": 1024, "height": 600}, has_touch=True
+    ) as page:
+        yield page
 
 
 @pytest.fixture
 def customer(browser: Any, world: World) -> Iterator[Any]:
     """The customer's phone (390x844), a separate browser context."""
-    yield from _page(
+    with watched_page(
         browser, world, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    ) as page:
+        yield page
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from web.world import (
     World,
     login,
     masked,
+    press_keys_at,
     scan_with_gun,
     start_sale,
 )
@@ -38,8 +39,7 @@ def test_scanner_gun_sale(cashier: Any, world: World) -> None:
 
     # A person typing digits slowly is not a scanner: nothing happens.
     cashier.evaluate("document.activeElement && document.activeElement.blur()")
-    cashier.keyboard.type("88000000", delay=180)
-    cashier.keyboard.press("Enter")
+    press_keys_at(cashier, [(key, i * 180) for i, key in enumerate([*"88000000", "Enter"])])
     time.sleep(0.5)
     assert cashier.get_attribute("section[data-screen]", "data-screen") == "scan"
 

@@ -93,12 +93,15 @@ def test_refund_needs_the_supervisor_pin(cashier: Any, world: World) -> None:
     cashier.click(f"[data-supervisor={SUPERVISOR[0]}]")
     cashier.fill("#supervisor-pin", "111111")
     cashier.click("#do-refund")
+    assert cashier.wait_for_selector("#refund-confirm-text").inner_text() == "Refund CNY 5.00?"
+    cashier.click("#refund-confirm-yes")
     assert cashier.wait_for_selector("#refund-error").inner_text() == "Wrong operator or PIN"
     assert world.refunds(no) == []
 
     for digit in SUPERVISOR[1]:
         cashier.click(f".supervisor [data-key='{digit}']")
     cashier.click("#do-refund")
+    cashier.click("#refund-confirm-yes")
     result = cashier.wait_for_selector("#refund-result")
     assert result.inner_text() == "Refunded CNY 5.00"
     assert cashier.inner_text("#refundable") == "CNY 15.00"

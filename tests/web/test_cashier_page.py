@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from scanpay.host.wallet_page.api import STATIC_DIR as WALLET_STATIC
+from scanpay.protocol.models import CodeVerifyResponse
 from scanpay.terminal.order import OrderState
 from scanpay.terminal.refund import RefundState
 from scanpay.terminal.selftest import Status
@@ -87,6 +88,11 @@ def test_every_word_the_screens_use_exists_in_both_languages() -> None:
         "refund_state_": [s.value for s in RefundState],
         "status_": list(typing.get_args(Status)),
         "role_": ["cashier", "supervisor"],
+        # the sticker check's verdict when the host sent no words (issue 14)
+        "sticker_": [
+            *typing.get_args(CodeVerifyResponse.model_fields["verdict"].annotation),
+            "unavailable",
+        ],
     }
     for prefix, values in families.items():
         missing = {f"{prefix}{v}" for v in values} - words

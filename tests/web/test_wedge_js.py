@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from web.world import World
+from web.world import World, press_keys_at, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -80,8 +80,58 @@ def test_a_short_burst_is_not_a_code(page: Any) -> None:
 
 def test_enter_alone_or_late_does_nothing(page: Any) -> None:
     assert feed(page, [("Enter", 10.0)])["scans"] == []
-    late = [*fast(CODE), ("Enter", 1000.0 + 8 * len(CODE) + 500)]
+    # Later than a stall the gun may make (maxStall, 1 s): the burst was dropped.
+    late = [*fast(CODE), ("Enter", 1000.0 + 8 * len(CODE) + 1500)]
     assert feed(page, late)["scans"] == []
+
+
+def stall(keys: list[tuple[str, float]], at: int, ms: float) -> list[tuple[str, float]]:
+    """The same keys with the ones from index ``at`` on held back by ``ms``."""
+    return [(key, time + (ms if i >= at else 0)) for i, (key, time) in enumerate(keys)]
+
+
+def test_a_stall_inside_a_burst_does_not_split_it(page: Any) -> None:
+    """A busy till holds a gun's keys back for a moment, then delivers the rest fast:
+    still one scan, the whole code (the old parser read only what came after)."""
+    long_code = CODE * 5  # 90 characters, like an EMV code
+    keys = then_enter(fast(long_code))
+    out = feed(page, stall(keys, 53, 300))
+    assert out["scans"] == [long_code]
+    assert out["consumed"] == [False] + [True] * len(long_code)
+    # Right before the Enter, and twice in one burst, with fast keys between.
+    assert feed(page, stall(keys, len(long_code), 300))["scans"] == [long_code]
+    twice = stall(stall(keys, 20, 250), 70, 600)
+    assert feed(page, twice)["scans"] == [long_code]
+    # Early in the burst, once it has begun as only a gun can (three fast keys).
+    assert feed(page, stall(keys, 3, 400))["scans"] == [long_code]
+
+
+def test_a_burst_that_stops_without_its_enter_is_dropped(page: Any) -> None:
+    """A burst that stops for long (more than a second) or slows to typing speed never
+    got its Enter: it is dropped, and the next scan is read on its own."""
+    cut = fast(CODE[:10], start=0)
+    assert feed(page, then_enter(cut + fast(CODE, start=1200)))["scans"] == [CODE]
+    # Two slow keys in a row after a burst are a person, not the gun catching up.
+    person = [*fast(CODE, start=0), ("1", 500.0), ("2", 900.0), ("Enter", 1300.0)]
+    out = feed(page, person)
+    assert out["scans"] == []
+    # The first one could still have been the gun's and is held back; from the second
+    # on, the person's keys reach the page.
+    assert out["consumed"][-3:] == [True, False, False]
+    # A person's Escape right after a stalled burst is not swallowed either.
+    assert feed(page, [*fast(CODE, start=0), ("Escape", 400.0)])["consumed"][-1] is False
+
+
+def test_a_stray_key_or_a_slow_start_does_not_join_the_next_scan(page: Any) -> None:
+    """A key pressed just before a scan, or two typed by hand, are not part of it:
+    only a burst that began at a gun's speed may stall."""
+    stray = [("7", 0.0), *fast(CODE, start=300)]
+    assert feed(page, then_enter(stray))["scans"] == [CODE]
+    pair = [("4", 0.0), ("2", 60.0), *fast(CODE, start=400)]
+    assert feed(page, then_enter(pair))["scans"] == [CODE]
+    # A person typing in spurts (two quick keys, a pause, two more...) is no scanner.
+    spurts = [(ch, 1000.0 + (i // 2) * 300 + (i % 2) * 60) for i, ch in enumerate(CODE)]
+    assert feed(page, then_enter(spurts))["scans"] == []
 
 
 def test_control_characters_are_stripped(page: Any) -> None:
@@ -174,10 +224,30 @@ def test_the_listener_never_takes_keys_from_a_pin_field(page: Any) -> None:
     assert page.evaluate("window.scans") == []
 
     page.evaluate("document.activeElement.blur()")
-    page.keyboard.type(CODE, delay=3)
-    page.keyboard.press("Enter")
+    press_keys_at(page, [(key, i * 3.0) for i, key in enumerate([*CODE, "Enter"])])
+    assert wait_until(page, "window.scans.length") == 1
     assert page.evaluate("window.scans") == [CODE]
     page.evaluate("window.stopWedge(); document.getElementById('test-pin').remove()")
+
+
+def test_the_listener_reads_a_stalled_burst_whole(page: Any) -> None:
+    """Real key events through the page's listener, stamped as a gun stalled by a busy
+    till would send them: 300 ms held back in the middle, then right before Enter."""
+    page.evaluate(
+        """() => {
+            window.scans = [];
+            window.stopWedge = window.wedge.attachWedge(document, {
+                onScan: (text) => window.scans.push(text),
+            });
+        }"""
+    )
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    long_code = CODE * 5
+    keys = stall(stall(then_enter(fast(long_code, start=0, gap=4), gap=4), 45, 300), 90, 300)
+    press_keys_at(page, keys)
+    assert wait_until(page, "window.scans.length") == 1
+    assert page.evaluate("window.scans") == [long_code]
+    page.evaluate("window.stopWedge()")
 
 
 @pytest.mark.parametrize(

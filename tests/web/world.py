@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from scanpay.host.db.models import Order, Payment, Refund, WalletAccount
@@ -33,6 +32,8 @@ TERMINAL_SETTINGS: dict[str, Any] = {
     "query_backoff_first": 0.2,
     "query_backoff_cap": 0.5,
     "reversal_backoff_cap": 0.5,
+    # The operator's pin: every browser starts in English, whatever its own language
+    # (test_browser_language.py runs a world without it).
     "language": "en",
 }
 
@@ -121,9 +122,16 @@ class World:
 
 
 @contextmanager
-def running_world(folder: Path) -> Iterator[World]:
+def running_world(
+    folder: Path,
+    terminal_settings: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Iterator[World]:
+    """A stack on free ports: the tests' terminal settings unless others are given,
+    the host's environment unless ``environ`` is."""
+    settings = TERMINAL_SETTINGS if terminal_settings is None else terminal_settings
     stack = Stack(
-        folder / "data", host_port=0, agent_port=0, terminal_settings=TERMINAL_SETTINGS
+        folder / "data", host_port=0, agent_port=0, environ=environ, terminal_settings=settings
     ).start()
     ctx = HostContext.open(stack.host_settings())
     try:
@@ -151,6 +159,46 @@ class PageWatch:
         foreign = [u for u in self.requests if not u.startswith((*self.allowed, "data:", "blob:"))]
         assert not foreign, f"requests outside the stack: {foreign}"
         assert not self.errors, f"script errors: {self.errors}"
+
+
+@contextmanager
+def watched_page(browser: Any, world: World, **options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (``options`` as Playwright's ``new_context``),
+    watched: after it closes, nothing may have left loopback and no script may have
+    thrown."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = PageWatch(page, (world.agent + "/", world.host + "/"))
+    try:
+        yield page
+    finally:
+        context.close()
+    watch.check()
+
+
+#: Each matched element's text, its laid-out height and the height of one line of it
+#: (its first visible character): a cell that wraps is taller than its one line.
+LINE_HEIGHTS = """(selector) => [...document.querySelectorAll(selector)].map((cell) => {
+  const all = document.createRange();
+  all.selectNodeContents(cell);
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && !node.textContent.trim()) node = walker.nextNode();
+  if (!node) return [cell.textContent, 0, 0];
+  const at = node.textContent.search(/\\S/);
+  const one = document.createRange();
+  one.setStart(node, at);
+  one.setEnd(node, at + 1);
+  return [cell.textContent.trim(), all.getBoundingClientRect().height,
+    one.getBoundingClientRect().height];
+})"""
+
+
+def line_heights(page: Any, selector: str) -> list[tuple[str, float, float]]:
+    """(text, height, one line's height) of each element ``selector`` matches."""
+    cells = page.evaluate(LINE_HEIGHTS, selector)
+    return [(str(text), float(height), float(line)) for text, height, line in cells]
 
 
 def login(page: Any, world: World, operator: tuple[str, str] = CASHIER) -> None:
@@ -182,27 +230,53 @@ def trade_number(page: Any) -> str:
     return match.group(1)
 
 
-def scan_with_gun(page: Any, text: str, then: str, delay: float = 4) -> Any:
-    """A USB scanner gun: the code typed fast into the page (no field focused), then
-    Enter; returns the element ``then`` that the scan brings up.
+#: What Chromium's DevTools needs to type a named key (a character needs only itself).
+NAMED_KEYS: dict[str, dict[str, Any]] = {
+    "Enter": {"code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"},
+    "Tab": {"code": "Tab", "windowsVirtualKeyCode": 9},
+}
 
-    The page takes a burst as a scan only when no two keys are more than 80 ms apart
-    (a person types slower). On a loaded two-CPU CI machine a key sent by the test
-    can now and then wait longer than that, so a scan that brought nothing up is
-    pulled again, as a cashier would, up to twice (the wedge's own fix for split
-    bursts is issue 14's)."""
-    attempts = 3
-    for attempt in range(attempts):
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        page.keyboard.type(text, delay=delay)
-        page.keyboard.press("Enter")
-        try:
-            last = attempt == attempts - 1
-            return page.wait_for_selector(then, timeout=20_000 if last else 5_000)
-        except PlaywrightTimeout:
-            if last:
-                raise
-    return None
+
+def press_keys_at(page: Any, keys: Sequence[tuple[str, float]]) -> None:
+    """Press ``keys``, each a (key, milliseconds from now) pair, as a keyboard would at
+    those times, however busy the machine is.
+
+    Each key goes to Chromium through DevTools stamped with its time, and that stamp
+    is the ``event.timeStamp`` the page reads. A test process held back by a loaded
+    CPU delivers the keys late, as a whole or one by one, but the page still sees
+    them as typed at the given times: the timing under test is the test's, not the
+    machine's (Playwright's ``keyboard.type`` stamps each key when it arrives)."""
+    session = page.context.new_cdp_session(page)
+    try:
+        start = time.time()
+        for key, at in keys:
+            if key in NAMED_KEYS:
+                params = {"key": key, **NAMED_KEYS[key]}
+            elif len(key) == 1:
+                params = {"key": key, "text": key, "unmodifiedText": key}
+            else:
+                raise ValueError(f"no DevTools key for {key!r}")
+            stamp = start + at / 1000
+            down = {"type": "keyDown", "timestamp": stamp, **params}
+            typed = ("text", "unmodifiedText")  # a key's release types nothing
+            up = {"type": "keyUp", "timestamp": stamp}
+            up.update((name, value) for name, value in params.items() if name not in typed)
+            session.send("Input.dispatchKeyEvent", down)
+            session.send("Input.dispatchKeyEvent", up)
+    finally:
+        session.detach()
+
+
+def scan_with_gun(page: Any, text: str, then: str, gap: float = 4) -> Any:
+    """A USB scanner gun: the code typed into the page (no field focused) a key every
+    ``gap`` ms, then Enter; returns the element ``then`` that the scan brings up.
+
+    Deterministic on a loaded machine: the keys reach the page stamped ``gap`` ms
+    apart (:func:`press_keys_at`), as a gun's would. How the page copes with a gun
+    whose own keys stall is ``test_wedge_js``'s subject, timed in the page."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    press_keys_at(page, [(key, i * gap) for i, key in enumerate([*text, "Enter"])])
+    return page.wait_for_selector(then, timeout=20_000)
 
 
 def wallet_login(page: Any, world: World, account: str, pin: str) -> None:

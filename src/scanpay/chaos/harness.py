@@ -758,6 +758,8 @@ class ChaosRun:
                 SCANPAY_DATA_DIR=str(host_dir),
                 SCANPAY_MASTER_KEY=master_key,
                 SCANPAY_SWEEP_INTERVAL="1",
+                # The host's PIN deadline is the terminals' too: as short as theirs was.
+                SCANPAY_USER_PAYING_TIMEOUT=str(round(TERMINAL_SETTINGS["customer_deadline"])),
             )
             for h in range(config.host_count):
                 port = free_port()

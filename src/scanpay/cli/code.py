@@ -22,7 +22,7 @@ from scanpay.codes import (
     build_mpm,
     parse_payment_code,
 )
-from scanpay.money import MoneyError, parse_amount
+from scanpay.money import MoneyError, read_amount
 
 __all__ = ["app"]
 
@@ -129,7 +129,7 @@ def make_mpm(
 ) -> None:
     """Write a merchant-presented code (static, or dynamic with an amount)."""
     try:
-        minor = parse_amount(amount, currency) if amount is not None else None
+        minor = read_amount(amount, currency) if amount is not None else None
         extra = {
             "bill_number": bill,
             "reference_label": reference,

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import typer
 
+from scanpay.i18n import Text
+
 __all__ = ["app"]
 
 app = typer.Typer(help="A complete scripted sale through the real host, agent and scanner.")
+
+DEMO_STOPPED = Text("演示未完成：{reason}", "The demo stopped: {reason}")
 
 
 @app.callback(invoke_without_command=True)
@@ -25,17 +29,18 @@ def demo(
         None, "--dir", help="Keep everything here (default: a temporary folder)."
     ),
     amount: str = typer.Option("12.34", "--amount", help="The sale's amount in CNY."),
+    lang: str = typer.Option("en", "--lang", help="Language of a failure: en or zh-CN."),
 ) -> None:
     """Host on a temporary SQLite database, a wallet code photographed and read by
     scanpay.vision, paid through the terminal agent and the host, the receipt
     printed to a file. Each step is printed; exit 1 if any fails."""
     import time
 
-    from scanpay.money import MoneyError, parse_amount
+    from scanpay.money import MoneyError, read_amount
     from scanpay.terminal.demo import DemoFailed, DemoResult, run_demo
 
     try:
-        minor = parse_amount(amount, "CNY")
+        minor = read_amount(amount, "CNY")  # as a person types it: "1,00" is refused
     except MoneyError as exc:
         typer.echo(f"error: {exc.message('en')}", err=True)
         raise typer.Exit(2) from None
@@ -54,6 +59,7 @@ def demo(
     try:
         result = run_demo(directory, amount=minor, keep_running=None if headless else wait)
     except DemoFailed as exc:
-        typer.echo(f"demo FAILED: {exc}", err=True)
+        # A sentence for a person (why the sale was declined...), in their language.
+        typer.echo(DEMO_STOPPED.format(reason=exc.message(lang)).get(lang), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"demo OK: sale {result.out_trade_no} approved; receipt {result.receipt}")

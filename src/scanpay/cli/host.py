@@ -24,6 +24,7 @@ import typer
 
 from scanpay.host.db.engine import private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
+from scanpay.host.domain.pin import tries_left_text
 from scanpay.host.domain.risk import RULES
 from scanpay.host.errors import HostError
 from scanpay.host.services import (
@@ -40,7 +41,7 @@ from scanpay.host.services import (
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
-from scanpay.money import MoneyError, format_amount, get_currency, parse_amount
+from scanpay.money import MoneyError, format_amount, get_currency, read_amount
 
 __all__ = ["app"]
 
@@ -162,8 +163,9 @@ def _each(items: list[T], show: Callable[[T], None]) -> None:
 
 
 def _amount(text: str, currency: str, field: str) -> int:
+    """An amount typed on the command line (zero is a balance or a limit, so allowed)."""
     try:
-        return parse_amount(text, currency)
+        return read_amount(text, currency, allow_zero=True, field=field)
     except MoneyError as exc:
         raise HostError("13", exc.text, field=field) from None
 
@@ -537,7 +539,7 @@ def wallet_confirm(
             f"{done.code} {done.message.en}: {done.payment.out_trade_no} "
             f"{format_amount(done.payment.amount, done.payment.currency)} "
             f"{done.payment.currency} at {done.merchant_name} -> {done.payment.status}"
-            + (f" ({done.tries_left} tries left)" if done.code == "55" else "")
+            + (f" ({tries_left_text(done.tries_left).en})" if done.code == "55" else "")
         ),
     )
     if done.code not in ("00",):

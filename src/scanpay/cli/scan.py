@@ -9,13 +9,18 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text as RichText
 
 from scanpay.errors import ScanpayError
+from scanpay.i18n import Text
 from scanpay.vision import (
     ContinuousScanner,
     Detection,
+    FrameQuality,
+    Guidance,
     GuidanceChange,
     Scanner,
+    ScanResult,
     assess,
     grade,
     join_structured_append,
@@ -35,6 +40,20 @@ app = typer.Typer(
 
 EXIT_UNREAD = 1
 EXIT_BAD_INPUT = 2
+
+#: An image in which no code was located, not even one that would not read.
+NO_CODE_FOUND = Text("图片中没有找到码", "No code found in the image")
+#: ... where a patch might be a code too worn to recognise: the advice, as a maybe.
+NO_CODE_MAYBE = Text(
+    "图片中没有找到码。如果图中有码：{advice}",
+    "No code found in the image. If it has one: {advice}",
+)
+
+#: How :func:`scanpay.vision.assess` located a code: these mean a code is there
+#: (read, seen by a decoder, or its QR finder patterns). ``texture`` is only a
+#: patch of dense edges, which a glared or smudged code has but text or a photo
+#: has too, and ``none`` is nothing at all.
+LOCATED = frozenset({"decoded", "decoder", "finders"})
 
 
 @app.callback(invoke_without_command=True)
@@ -79,6 +98,7 @@ def _scan_files(
     scanner: Scanner, files: list[Path], as_json: bool, with_grade: bool, reveal: bool, lang: str
 ) -> int:
     console = Console()
+    errors = Console(stderr=True)
     status = 0
     every_symbol: list[Symbol] = []
     table = Table(title="scanpay scan")
@@ -99,7 +119,7 @@ def _scan_files(
                     json.dumps({"file": str(path), "error": error.to_dict()}, ensure_ascii=False)
                 )
             else:
-                console.print(f"[red]{path}[/]: {error.message(lang)}")
+                errors.print(f"[red]{path}[/]: {error.message(lang)}")
             continue
         result = scanner.scan(image)
         quality = assess(image, result)
@@ -119,11 +139,12 @@ def _scan_files(
             typer.echo(json.dumps(record, ensure_ascii=False))
             continue
         if not result.symbols:
-            advice = "; ".join(quality.messages(lang)) or "-"
+            advice = _unread_advice(result, quality, lang)
             table.add_row(
                 str(path),
                 "-",
-                f"[yellow]{advice}[/]",
+                # Folded, not cut: a sentence in Chinese has no spaces to wrap at.
+                RichText(advice, style="yellow", overflow="fold"),
                 "",
                 "",
                 f"{result.ms:.1f}",
@@ -150,12 +171,31 @@ def _scan_files(
             if with_grade:
                 row.append(_grade_text(report))
             table.add_row(*row)
-    if not as_json:
+    if not as_json and table.row_count:
+        # Only files that were images have rows; an error alone is not followed
+        # by an empty table.
         console.print(table)
         joined = join_structured_append(every_symbol)
         if joined is not None:
             console.print(f"[bold]structured append, complete message[/]: {_short(joined, 200)}")
     return status
+
+
+def _unread_advice(result: ScanResult, quality: FrameQuality, lang: str) -> str:
+    """Why an image gave no code. The camera advice (glare, tilt, something over the
+    code...) is about a code: given as such only when one was located but would not
+    read; when nothing may be a code, or only a patch of dense edges, the answer is
+    that no code was found (advice about a code that is not there misleads)."""
+    advice = "; ".join(
+        m
+        for g, m in zip(quality.guidance, quality.messages(lang), strict=True)
+        if g is not Guidance.NO_CODE
+    )
+    if quality.located_by in LOCATED or result.rejected:
+        return advice or "-"
+    if quality.located_by == "texture" and advice:
+        return NO_CODE_MAYBE.format(advice=advice).get(lang)
+    return NO_CODE_FOUND.get(lang)
 
 
 def _grade(image: Any, symbol: Symbol) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ __all__ = [
     "PaymentRequest",
     "PaymentStatus",
     "Refund",
+    "RefundList",
     "RefundRequest",
     "RefundStatus",
     "SelfTestReport",
@@ -103,6 +104,10 @@ class ActivationResponse(_Response):
     currency: str
     payee: str = Field(description="The merchant's registered payee account for its QR stickers")
     min_software_version: str
+    timezone: str | None = Field(
+        default=None,
+        description="The merchant's business timezone (IANA name): the times its screens show",
+    )
 
 
 class TerminalStatus(_Response):
@@ -163,6 +168,16 @@ class Payment(_Response):
     training: bool = False
     created_at: datetime
     paid_at: datetime | None = None
+    pin_deadline: datetime | None = Field(
+        default=None,
+        description="USER_PAYING only: when the host stops waiting for the customer's PIN "
+        "(the payment then fails with code 12)",
+    )
+    pin_expires_in: float | None = Field(
+        default=None,
+        description="USER_PAYING only: seconds from this reply to pin_deadline, for a "
+        "terminal whose clock differs from the host's",
+    )
 
 
 class TransactionsPage(_Response):
@@ -197,6 +212,14 @@ class Refund(_Response):
     created_at: datetime
 
 
+class RefundList(_Response):
+    """``GET /v1/refunds``: the successful refunds a terminal's day close counts - those
+    of its own payments, wherever they were made (at the terminal, in the merchant's
+    portal, by the acquirer's operator) - oldest first."""
+
+    items: list[Refund]
+
+
 class OrderStatus(StrEnum):
     CREATED = "CREATED"
     PAID = "PAID"
@@ -223,6 +246,7 @@ class Order(_Response):
     qr_png_url: str
     qr_svg_url: str
     payer: str | None = None
+    wallet: str | None = Field(default=None, description="PAID only: the wallet that paid it")
     created_at: datetime
     expires_at: datetime
     paid_at: datetime | None = None
@@ -264,6 +288,10 @@ class BatchDifference(_Response):
     kind: Literal["payment", "refund"]
     terminal: str | None = Field(description="Status and amount in the terminal's journal")
     host: str | None = Field(description="Status and amount on the host")
+    terminal_status: str | None = Field(default=None, description="The terminal's status")
+    terminal_amount: int | None = Field(default=None, description="The terminal's amount")
+    host_status: str | None = Field(default=None, description="The host's status")
+    host_amount: int | None = Field(default=None, description="The host's amount")
 
 
 class BatchCloseResponse(_Response):

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -51,7 +52,9 @@ def activate_terminal(
     """Activate with the host and store the configuration (mode 0600).
 
     ``settings`` overrides the defaults of the agent's settings (deadlines,
-    printer, camera...). An already activated directory is refused unless ``force``.
+    printer, camera...). The timezone the screens and receipts show times in is
+    the host's business timezone, unless ``settings`` names another. An already
+    activated directory is refused unless ``force``.
     """
     folder = data_dir(directory)
     if (folder / "terminal.json").exists() and not force:
@@ -70,6 +73,9 @@ def activate_terminal(
         min_software_version=answer.min_software_version,
         activated_at=clock(),
     )
+    zone = _known_zone(answer.timezone)
+    if zone is not None:
+        config = config.with_settings(timezone=zone)
     if settings:
         config = TerminalConfig.from_dict({**config.to_dict(), **settings})
     save_config(folder, config)
@@ -82,6 +88,19 @@ def activate_terminal(
         detail={"host": config.host_url, "merchant": config.merchant_id},
     )
     return config
+
+
+def _known_zone(name: str | None) -> str | None:
+    """The host's business timezone when this machine knows it (else the default stays:
+    a zone the terminal cannot use would stop it from starting)."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("the host's timezone %r is unknown here; keeping the default", name)
+        return None
+    return name
 
 
 class Agent:

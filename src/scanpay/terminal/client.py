@@ -27,8 +27,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -46,6 +47,7 @@ from scanpay.protocol.models import (
     Payment,
     PaymentRequest,
     Refund,
+    RefundList,
     RefundRequest,
     TerminalStatus,
 )
@@ -274,6 +276,21 @@ class HostClient:
 
     def get_refund(self, out_refund_no: str) -> Reply[Refund]:
         return self.request("GET", f"/v1/refunds/{quote(out_refund_no, safe='')}", Refund)
+
+    def list_refunds(
+        self,
+        *,
+        day: date | None = None,
+        currency: str | None = None,
+        out_trade_no: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply[RefundList]:
+        """The refunds of this terminal's payments, wherever they were made (the merchant's
+        portal included): of one business day, or of one payment."""
+        params = {"date": day.isoformat() if day else None, "currency": currency}
+        params["out_trade_no"] = out_trade_no
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return self.request("GET", f"/v1/refunds?{query}", RefundList, timeout=timeout)
 
     def status(self, *, timeout: float | None = None) -> Reply[TerminalStatus]:
         return self.request("GET", "/v1/terminals/self", TerminalStatus, timeout=timeout)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from scanpay import __version__
+from scanpay.i18n import LANGUAGES
 from scanpay.terminal.backoff import Backoff
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.sale import Timings
@@ -89,10 +90,15 @@ class TerminalConfig:
     min_software_version: str = "0.0.0"
     activated_at: float = 0.0
     # ---- settings (editable in the file; defaults fit a shop)
-    language: str = "zh-CN"
+    language: str | None = None
+    """The cashier screen's language when the operator pins one (``zh-CN`` or ``en``):
+    a browser that has not chosen starts in it. ``None``: each browser starts in its
+    own language. The switch on the screen is each browser's own choice either way."""
     timezone: str = "Asia/Shanghai"
     unknown_deadline: float = 45.0
     customer_deadline: float = 45.0
+    """How long a customer may take to confirm with the PIN, only when the host names
+    no deadline of its own (a host that does is waited for: see ``sale``)."""
     poll_interval: float = 3.0
     query_backoff_first: float = 1.0
     query_backoff_cap: float = 8.0
@@ -106,6 +112,11 @@ class TerminalConfig:
     wallet_prefix: str = "88"
     """The built-in wallet's code prefix on this host (for local code parsing)."""
     session_idle_minutes: int = 480
+    max_amount: int = 5_000_000
+    """The largest sale or show-to-pay order the screen takes, in minor units of
+    ``currency``: by default 50 000.00, the host's shipped single-payment limit in CNY
+    (``scanpay.host.domain.risk``). A larger amount typed is refused on the screen,
+    before anything is sent."""
     printer: PrinterConfig = field(default_factory=PrinterConfig)
 
     def __post_init__(self) -> None:
@@ -113,6 +124,12 @@ class TerminalConfig:
             raise TerminalError("bad_request", field="key", reason="the key is 64 hex characters")
         if not self.host_url.startswith(("http://", "https://")):
             raise TerminalError("bad_request", field="host_url", reason="http(s) URL expected")
+        if self.language is not None and self.language not in LANGUAGES:
+            raise TerminalError("bad_request", field="language", reason="zh-CN, en or null")
+        if isinstance(self.max_amount, bool) or not isinstance(self.max_amount, int):
+            raise TerminalError("bad_request", field="max_amount", reason="minor units expected")
+        if self.max_amount <= 0:
+            raise TerminalError("bad_request", field="max_amount", reason="more than 0 expected")
         ZoneInfo(self.timezone)
 
     @property
@@ -121,6 +138,8 @@ class TerminalConfig:
         return Timings(
             unknown_deadline=self.unknown_deadline,
             customer_deadline=self.customer_deadline,
+            # After the host's PIN deadline: one more poll, and its answer's full timeout.
+            customer_grace=self.poll_interval + self.request_timeout,
             poll_interval=self.poll_interval,
             query_backoff=Backoff(
                 self.query_backoff_first, 2.0, max(self.query_backoff_cap, self.query_backoff_first)

@@ -8,6 +8,12 @@ and the host answers *matched* or the list of differences by trade number.
 Every close is journaled with the host's answer and printed as a Z-report. A
 day can be closed again (after a difference is cleared up): each close is a
 new journal record, the Z-report shows the last.
+
+The day's refunds are counted wherever they were made: before the totals are
+counted (for the screen and for the close) the terminal asks the host for the
+day's refunds of its payments made elsewhere - the merchant's portal, the
+acquirer - and journals them. Each difference the host names comes with a
+sentence for people (both languages, amounts formatted), never as the raw line.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from scanpay.i18n import Text
 from scanpay.protocol.models import BatchCloseRequest, BatchItem
 from scanpay.terminal.client import Answer, Refusal
 from scanpay.terminal.engine import Engine
 from scanpay.terminal.errors import TerminalError
+from scanpay.terminal.labels import describe_difference
 from scanpay.terminal.order import OrderState
 from scanpay.terminal.receipts import (
     ZReport,
@@ -47,17 +55,29 @@ class DayCloseResult:
     host_error: str | None = None
     zreport: ZReport | None = None
     printed: bool = False
+    host_error_text: Text | None = None
+    """Why the host did not answer, for people (both languages)."""
 
     def to_dict(self) -> dict[str, Any]:
+        currency = self.totals.currency
         return {
             "close_id": self.close_id,
             "totals": self.totals.to_dict(),
             "matched": self.matched,
-            "differences": self.differences,
+            "differences": [
+                {**d, "message": describe_difference(d, currency).as_dict()}
+                for d in self.differences
+            ],
             "host": self.host,
             "host_error": self.host_error,
+            "host_error_message": self.host_error_text.as_dict() if self.host_error_text else None,
             "printed": self.printed,
         }
+
+
+_NO_ANSWER = Text(
+    "无法连接收单主机，日结未经主机核对", "The host could not be reached; nothing was compared"
+)
 
 
 class DayClose:
@@ -77,13 +97,20 @@ class DayClose:
         sales = self.engine.journal.sales(
             since=start.timestamp(), until=(start + timedelta(days=3)).timestamp()
         )
-        # A paid show-to-pay order is a payment like any other in the totals.
+        # A paid show-to-pay order is a payment like any other in the totals, under the
+        # wallet that paid it (or marked as show-to-pay when the host did not say).
         sales += [
             order_as_sale(order)
             for order in self.engine.journal.orders(limit=10_000)
             if order.state == OrderState.PAID
         ]
         return sales
+
+    def refresh(self, day: date | None = None, currency: str | None = None) -> bool:
+        """Learn the day's refunds made elsewhere (the portal) from the host, so that the
+        totals count them; False when the host could not be asked."""
+        day = day or self.today()
+        return self.engine.refunds.sync_day(day, currency or self._config.currency)
 
     def totals(self, day: date | None = None, currency: str | None = None) -> DayTotals:
         day = day or self.today()
@@ -94,6 +121,7 @@ class DayClose:
             self._sales_around(day),
             refunds,
             self._config.zone,
+            self.engine.journal.outside_refunds(),
         )
 
     def _not_ready(self, day: date) -> int:
@@ -117,6 +145,9 @@ class DayClose:
         waiting = self._not_ready(day)
         if waiting:
             raise TerminalError("day_not_ready", count=waiting)
+        # Refunds made in the portal count too: learn them first (a host that cannot be
+        # asked now will not take the batch either; the close then says so).
+        self.refresh(day)
         totals = self.totals(day)
         request = BatchCloseRequest(
             date=day,
@@ -140,14 +171,17 @@ class DayClose:
         differences: list[dict[str, Any]] = []
         host: dict[str, Any] | None = None
         host_error: str | None = None
+        host_error_text: Text | None = None
         if isinstance(reply, Answer):
             host = reply.body.model_dump(mode="json")
             matched = reply.body.matched
             differences = [d.model_dump(mode="json") for d in reply.body.differences]
         elif isinstance(reply, Refusal):
             host_error = f"{reply.error.code} {reply.error.message.en}"
+            host_error_text = Text(reply.error.message.zh_cn, reply.error.message.en)
         else:
             host_error = reply.reason
+            host_error_text = _NO_ANSWER
         now = self.engine.clock()
         close_id = self.engine.journal.save_day_close(
             day=day.isoformat(),
@@ -167,7 +201,9 @@ class DayClose:
             differences=differences,
         )
         printed = self._print(z, day)
-        return DayCloseResult(close_id, totals, matched, differences, host, host_error, z, printed)
+        return DayCloseResult(
+            close_id, totals, matched, differences, host, host_error, z, printed, host_error_text
+        )
 
     def _print(self, z: ZReport, day: date) -> bool:
         p = self._config.printer
@@ -198,4 +234,6 @@ class DayClose:
             matched=last["matched"],
             differences=list(host.get("differences") or []),
         )
-        return render_zreport_html(z, language or self._config.language)
+        return render_zreport_html(
+            z, language or self._config.language or self._config.printer.language
+        )

@@ -18,13 +18,81 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-__all__ = ["DemoFailed", "DemoResult", "run_demo"]
+from scanpay.i18n import Text
+
+__all__ = ["DEMO_BALANCE", "DemoFailed", "DemoResult", "run_demo"]
+
+DEMO_BALANCE = 50_000
+"""What the demo wallet holds, in CNY fen (500.00 CNY): a larger sale is declined."""
 
 
 class DemoFailed(Exception):
-    """A step of the demo did not do what it should."""
+    """A step of the demo did not do what it should; :attr:`text` says what, in both
+    languages (a step that can fail on what the person asked for, such as the
+    amount, says it in words; the others, which mean the demo itself is broken,
+    carry their technical detail in both)."""
+
+    def __init__(self, text: Text | str) -> None:
+        self.text = text if isinstance(text, Text) else Text(text, text)
+        super().__init__(self.text.en)
+
+    def message(self, language: str) -> str:
+        """What went wrong, in ``language``."""
+        return self.text.get(language)
+
+
+def _text(data: Any) -> Text | None:
+    """A ``{"zh-CN": ..., "en": ...}`` message from the agent's JSON, if that is what it is."""
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("zh-CN"), str)
+        and isinstance(data.get("en"), str)
+    ):
+        return Text(data["zh-CN"], data["en"])
+    return None
+
+
+def _refused(response: Any) -> Text:
+    """The agent's refusal to start the sale (an amount over the till's maximum...)."""
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    reason = _text(error.get("message") if isinstance(error, dict) else None)
+    if reason is None:
+        reason = Text(f"HTTP {response.status_code}", f"HTTP {response.status_code}")
+    return Text(
+        f"终端没有接受这笔交易：{reason.zh_cn}", f"The terminal did not take the sale: {reason.en}"
+    )
+
+
+def _not_approved(done: dict[str, Any], amount: int) -> Text:
+    """Why the sale was not approved, from the screen the cashier would see."""
+    from scanpay.money import format_amount
+
+    money = format_amount(amount, "CNY")
+    screen = done.get("screen") or {}
+    message = _text(screen.get("message")) or Text("原因不明", "no reason given")
+    if done.get("state") == "DECLINED":
+        said = Text(
+            f"这笔 {money} 元的交易被拒绝：{message.zh_cn}。",
+            f"The sale of {money} CNY was declined: {message.en}.",
+        )
+    else:
+        title = _text(screen.get("title")) or Text(str(done.get("state")), str(done.get("state")))
+        said = Text(
+            f"这笔 {money} 元的交易没有成功（{title.zh_cn}）：{message.zh_cn}。",
+            f"The sale of {money} CNY did not go through ({title.en}): {message.en}.",
+        )
+    if screen.get("code") == "51":  # insufficient funds: say what the demo wallet holds
+        held = format_amount(DEMO_BALANCE, "CNY")
+        said = Text(
+            f"{said.zh_cn}演示钱包里有 {held} 元，请用不超过这个数的金额再试。",
+            f"{said.en} The demo wallet holds {held} CNY: try an amount up to that.",
+        )
+    return said
 
 
 @dataclass
@@ -132,11 +200,11 @@ def _run(
         upgrade(ctx.db)
         step(f"host: serving on {host.url} (SQLite {work / 'host.db'})")
 
-        seeded = seed_host(ctx, wallets=(DemoWallet("Demo customer", "123456", 50000),))
+        seeded = seed_host(ctx, wallets=(DemoWallet("Demo customer", "123456", DEMO_BALANCE),))
         account = seeded.wallets[0].account
         step(
             f"host: merchant {seeded.merchant_id} approved, terminal {seeded.terminal_id} "
-            f"added, wallet {account} opened with 500.00 CNY"
+            f"added, wallet {account} opened with {format_amount(DEMO_BALANCE, 'CNY')} CNY"
         )
 
         term_dir = work / "terminal"
@@ -182,7 +250,10 @@ def _run(
         if login.status_code != 200:
             raise DemoFailed(f"login refused: {login.text}")
         http.headers["Authorization"] = f"Bearer {login.json()['token']}"
-        sale = http.post("/api/sales", json={"amount": amount, "note": "demo"}).json()
+        started = http.post("/api/sales", json={"amount": amount, "note": "demo"})
+        if started.status_code >= 400:
+            raise DemoFailed(_refused(started))
+        sale = started.json()
         no = sale["out_trade_no"]
         result.out_trade_no = no
         step(f"cashier: logged in as c01; sale {no} for {sale['amount_text']} CNY started")
@@ -212,7 +283,7 @@ def _run(
 
         done = http.post(f"/api/sales/{no}/confirm", params={"wait": 20}).json()
         if done["state"] != "APPROVED":
-            raise DemoFailed(f"the sale ended {done['state']}: {done.get('result')}")
+            raise DemoFailed(_not_approved(done, amount))
         step(
             f"cashier: confirmed -> {done['state']} ({done['result']['code']} "
             f"{done['screen']['message']['en']})"
@@ -227,8 +298,8 @@ def _run(
         step(f"receipt: {receipt.stat().st_size} bytes of ESC/POS in {receipt}; HTML {html}")
 
         balance = wallets.wallet_info(ctx, account).balance
-        if balance != 50000 - amount:
-            raise DemoFailed(f"the wallet holds {balance}, expected {50000 - amount}")
+        if balance != DEMO_BALANCE - amount:
+            raise DemoFailed(f"the wallet holds {balance}, expected {DEMO_BALANCE - amount}")
         report_ledger = ledger.check(ctx)
         if not report_ledger.ok:
             raise DemoFailed(f"ledger check failed: {report_ledger}")

@@ -39,7 +39,9 @@ from scanpay.codes import (
     WalletRules,
     parse_payment_code,
 )
+from scanpay.codes.names import masked_number, network_name
 from scanpay.i18n import Text
+from scanpay.money import get_currency
 from scanpay.protocol.models import (
     CodeVerifyResponse,
     Payment,
@@ -105,6 +107,11 @@ def _text(message: Any) -> Text | None:
     if message is None:
         return None
     return Text(message.zh_cn, message.en)
+
+
+def _asked(sale: Sale) -> tuple[int, str, str, str | None, bool]:
+    """What starting ``sale`` asked for: the same again is the same sale."""
+    return sale.amount, sale.currency, sale.operator_id, sale.note, sale.training
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +351,7 @@ class Engine:
             payment.payer,
             payment.paid_at.isoformat() if payment.paid_at else None,
             payment.refunded_amount,
+            payment.pin_expires_in,
         )
 
     def _payment_request(self, sale: Sale, code: str) -> PaymentRequest:
@@ -459,25 +467,35 @@ class Engine:
     def open_sale(
         self, amount: int, currency: str | None, operator_id: str, note: str | None = None
     ) -> Sale:
-        """Start a sale (NEW). Refused while sales are blocked or a sale is in doubt."""
+        """Start a sale (NEW); see :meth:`start_sale`."""
+        return self.start_sale(amount, currency, operator_id, note)[0]
+
+    def start_sale(
+        self, amount: int, currency: str | None, operator_id: str, note: str | None = None
+    ) -> tuple[Sale, bool]:
+        """Start a sale (NEW); returns it and whether it is the one already open.
+
+        Refused while sales are blocked or a sale is in doubt. One start, one sale:
+        the same request again while its sale is still NEW (a double click, a retry
+        after a lost answer) gets that sale back - idempotent, like the host. Any
+        other start cancels the sale still open and never sent, and closes a
+        show-to-pay order still payable: the screen has walked away from both.
+        """
         if self.block_reason is not None:
             raise TerminalError("sales_blocked", reason=self.block_reason.en)
         doubt = self.journal.count_in_doubt()
         if doubt:
             raise TerminalError("sales_in_doubt", count=doubt)
+        currency = get_currency(currency or self.config.currency).alpha
         now = self.clock()
         with self.changed:
-            for open_sale in self.journal.sales(states=OPEN_STATES):
-                if open_sale.state == SaleState.CONFIRMED:
-                    raise TerminalError("sale_in_progress", out_trade_no=open_sale.out_trade_no)
-                # Never sent: an abandoned sale is simply cancelled by the next one.
-                self._codes.pop(open_sale.out_trade_no, None)
-                self.apply(
-                    open_sale.out_trade_no,
-                    CancelRequested(now),
-                    operator_id=operator_id,
-                    detail={"superseded": True},
-                )
+            open_sales = self.journal.sales(states=OPEN_STATES)
+            newest = open_sales[0] if open_sales else None
+            asked = (amount, currency, operator_id, note, self.training)
+            if newest is not None and newest.state == SaleState.NEW and _asked(newest) == asked:
+                return newest, True
+            self.supersede_sales(now, operator_id)
+            closing = self.orders.supersede(now, operator_id)
             with self.journal.transaction():
                 sale = Sale.open(
                     self.trade_number(),
@@ -497,8 +515,24 @@ class Engine:
                     detail={"amount": sale.amount, "currency": sale.currency},
                 )
             self.changed.notify_all()
+        self.orders.close_later(closing)
         failpoint("after:NEW")
-        return sale
+        return sale, False
+
+    def supersede_sales(self, now: float, operator_id: str) -> None:
+        """Cancel every sale still open and never sent (a new start walks away from it);
+        ``sale_in_progress`` while one is being sent. Call with :attr:`changed` held."""
+        for open_sale in self.journal.sales(states=OPEN_STATES):
+            if open_sale.state == SaleState.CONFIRMED:
+                raise TerminalError("sale_in_progress", out_trade_no=open_sale.out_trade_no)
+            # Never sent: an abandoned sale is simply cancelled by the next one.
+            self._codes.pop(open_sale.out_trade_no, None)
+            self.apply(
+                open_sale.out_trade_no,
+                CancelRequested(now),
+                operator_id=operator_id,
+                detail={"superseded": True},
+            )
 
     def parse_code(self, text: str) -> PaymentCode:
         """Parse a scanned text locally; :class:`TerminalError` ``code_refused`` with the reason."""
@@ -535,7 +569,15 @@ class Engine:
 
     def describe_code(self, code: PaymentCode) -> dict[str, Any]:
         """What the screen may show about a code (never the full one-time code)."""
-        data: dict[str, Any] = {"kind": code.kind, "scheme": code.scheme, "masked": code.mask()}
+        masked = code.mask()
+        data: dict[str, Any] = {
+            "kind": code.kind,
+            "scheme": code.scheme,
+            "masked": masked,
+            # for people: the network by name, the code without the network's identifier
+            "scheme_name": network_name(code.scheme).as_dict(),
+            "number": masked_number(code.kind, masked),
+        }
         if isinstance(code, MerchantPresentedCode):
             try:
                 amount = code.amount

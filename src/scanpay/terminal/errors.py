@@ -128,6 +128,15 @@ HTTP_STATUS: dict[str, int] = {
     # errors of the other families that reach the API
     "action_not_allowed": 409,
     "bad_amount": 422,
+    # an amount a person typed (scanpay.money.read_amount)
+    "amount_empty": 422,
+    "amount_not_a_number": 422,
+    "amount_negative": 422,
+    "amount_two_decimal_points": 422,
+    "amount_bad_grouping": 422,
+    "amount_too_many_decimals": 422,
+    "amount_zero": 422,
+    "amount_too_large": 422,
     "unknown_currency": 422,
     "refund_exceeds_payment": 422,
 }

@@ -9,6 +9,9 @@ Tables:
 
 - ``sales``, ``refunds``, ``orders``: the current snapshot of each, as the pure
   machines' ``to_dict`` JSON (restored exactly by ``from_dict``);
+- ``outside_refunds``: refunds of this terminal's payments made elsewhere (the
+  merchant's portal, the acquirer), as the host reported them - for the sale's
+  refundable amount and the day's totals; never sent, never changed;
 - ``events``: append-only, one row per event - what happened, the state before
   and after, the operator responsible, whether it is training, a masked
   detail - hash-chained (each row's ``hash`` covers the previous row's), with
@@ -36,7 +39,7 @@ from typing import Any
 
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.order import OrderRecord
-from scanpay.terminal.refund import RefundRecord, RefundState
+from scanpay.terminal.refund import OutsideRefund, RefundRecord, RefundState
 from scanpay.terminal.sale import IN_DOUBT_STATES, Sale, SaleState
 
 __all__ = ["JOURNAL_FILE", "Journal", "JournalEvent", "ReversalEntry"]
@@ -79,6 +82,14 @@ CREATE TABLE IF NOT EXISTS orders (
     version INTEGER NOT NULL,
     snapshot TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outside_refunds (
+    out_refund_no TEXT PRIMARY KEY,
+    out_trade_no TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    refunded_at REAL NOT NULL,
+    snapshot TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outside_refunds_sale ON outside_refunds (out_trade_no);
 CREATE TABLE IF NOT EXISTS reversals (
     out_trade_no TEXT PRIMARY KEY REFERENCES sales (out_trade_no),
     reason TEXT NOT NULL,
@@ -493,6 +504,50 @@ class Journal:
         sql += " ORDER BY created_at"
         rows = self._query(sql, tuple(params))
         return [RefundRecord.from_dict(json.loads(r["snapshot"])) for r in rows]
+
+    def add_outside_refund(self, refund: OutsideRefund, *, at: float) -> bool:
+        """Record a refund made elsewhere that the host reported (once: True when it was
+        new), with its event row, in one transaction."""
+        snapshot = json.dumps(refund.to_dict(), ensure_ascii=False, sort_keys=True)
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO outside_refunds (out_refund_no, out_trade_no, amount, refunded_at,"
+                " snapshot) VALUES (?, ?, ?, ?, ?) ON CONFLICT (out_refund_no) DO NOTHING",
+                (
+                    refund.out_refund_no,
+                    refund.out_trade_no,
+                    refund.amount,
+                    refund.refunded_at,
+                    snapshot,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self.append(
+                at=at,
+                kind="refund",
+                ref=refund.out_refund_no,
+                event="refund_made_elsewhere",
+                to_state=RefundState.SUCCESS.value,
+                operator_id="host",
+                training=refund.training,
+                detail={
+                    "out_trade_no": refund.out_trade_no,
+                    "amount": refund.amount,
+                    "currency": refund.currency,
+                },
+            )
+            return True
+
+    def outside_refunds(self, *, out_trade_no: str | None = None) -> list[OutsideRefund]:
+        """Refunds made elsewhere, oldest first (of one sale or order, when given)."""
+        sql = "SELECT snapshot FROM outside_refunds"
+        params: tuple[Any, ...] = ()
+        if out_trade_no is not None:
+            sql += " WHERE out_trade_no = ?"
+            params = (out_trade_no,)
+        rows = self._query(sql + " ORDER BY refunded_at, out_refund_no", params)
+        return [OutsideRefund.from_dict(json.loads(r["snapshot"])) for r in rows]
 
     # --------------------------------------------------------------- orders
 

@@ -79,6 +79,8 @@ class OrderRecord:
     expires_at: float | None = None
     payer: str | None = None
     paid_at: str | None = None
+    wallet: str | None = None
+    """The wallet or network that paid (as the host names it)."""
     code: str | None = None
     wake_at: float | None = None
     attempts: int = 0
@@ -88,6 +90,11 @@ class OrderRecord:
     @property
     def settled(self) -> bool:
         return self.state in _FINAL
+
+    @property
+    def payable(self) -> bool:
+        """Its QR may still be paid: being created or shown (not yet being closed)."""
+        return self.state in (OrderState.CREATING, OrderState.SHOWN)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -118,6 +125,7 @@ class OrderReplied(_OrderEvent):
     expires_at: float | None = None
     payer: str | None = None
     paid_at: str | None = None
+    wallet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +240,7 @@ def _settle(order: OrderRecord, event: OrderReplied) -> OrderStep:
         state=state,
         payer=event.payer or order.payer,
         paid_at=event.paid_at or order.paid_at,
+        wallet=event.wallet or order.wallet,
         wake_at=None,
         finished_at=event.now,
     )

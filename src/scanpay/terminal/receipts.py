@@ -27,25 +27,34 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader
 
+from scanpay.codes.names import network_name
 from scanpay.i18n import Text, normalize_language
 from scanpay.money import format_amount
 from scanpay.protocol.result_codes import result_code
 from scanpay.terminal.config import PrinterConfig, TerminalConfig
 from scanpay.terminal.errors import TerminalError
+from scanpay.terminal.labels import describe_difference
 from scanpay.terminal.sale import Sale, SaleState
-from scanpay.terminal.texts import STATE_LABELS
+from scanpay.terminal.texts import STATE_LABELS, customer_timed_out, state_label
 from scanpay.terminal.totals import DayTotals
 
 __all__ = [
+    "COLUMNS",
+    "Layout",
+    "Line",
     "Receipt",
     "ReceiptPrinter",
     "ZReport",
     "build_receipt",
     "build_zreport",
+    "columns_for",
+    "layout_receipt",
     "render_escpos",
     "render_html",
     "render_zreport_escpos",
     "render_zreport_html",
+    "text_width",
+    "wrap",
 ]
 
 Copy = Literal["merchant", "customer"]
@@ -68,7 +77,8 @@ _L: dict[str, Text] = {
     "note": Text("备注", "Note"),
     "training": Text("培训模式 - 非真实交易", "TRAINING - NOT A REAL SALE"),
     "reprint": Text("重印", "REPRINT"),
-    "not_paid": Text("未支付 - 交易未确认", "NOT PAID - PAYMENT NOT CONFIRMED"),
+    "not_paid": Text("未支付", "NOT PAID"),
+    "not_confirmed": Text("交易未确认", "PAYMENT NOT CONFIRMED"),
     "zreport": Text("日结报表 (Z)", "Z-REPORT"),
     "date": Text("营业日", "Business day"),
     "payments": Text("收款", "Payments"),
@@ -152,7 +162,9 @@ def build_receipt(
     sale: Sale, config: TerminalConfig, copy: Copy, *, reprint: bool = False
 ) -> Receipt:
     """One copy of ``sale``'s receipt."""
-    if sale.state == SaleState.DECLINED and sale.result:
+    if customer_timed_out(sale):
+        result = state_label(sale)
+    elif sale.state == SaleState.DECLINED and sale.result:
         result = result_code(sale.result.code).message
     else:
         result = STATE_LABELS[sale.state]
@@ -183,6 +195,192 @@ def build_receipt(
     )
 
 
+# ----------------------------------------------------------------- layout
+
+#: Characters a line holds on each paper width (mm), in the printers' standard font:
+#: 58 mm paper prints 32 columns, 80 mm paper 48.
+COLUMNS: dict[int, int] = {58: 32, 80: 48}
+
+Align = Literal["left", "center", "right"]
+
+# A line break may not come right before these (closing punctuation stays with
+# the word it closes, as Chinese typesetting has it).
+_NO_LINE_START = frozenset("，。、：；！？）」』】〉》,.:;!?)]}%")
+
+
+def columns_for(width_mm: int) -> int:
+    """The columns of ``width_mm`` paper (58 or 80); a typed error for any other."""
+    if width_mm not in COLUMNS:
+        raise TerminalError("bad_request", field="width", reason="58 or 80 (mm)")
+    return COLUMNS[width_mm]
+
+
+def _wide(ch: str) -> bool:
+    # Ambiguous characters (é, ·, ×...) count as wide too: a printer in its Chinese
+    # mode prints them from its double-byte font.
+    return unicodedata.east_asian_width(ch) in ("W", "F", "A")
+
+
+def text_width(text: str) -> int:
+    """The columns ``text`` takes on paper: CJK (and other wide) characters two,
+    combining marks none, everything else one."""
+    return sum(0 if unicodedata.combining(ch) else 2 if _wide(ch) else 1 for ch in text)
+
+
+def _clean(text: str) -> str:
+    """One line of text: control characters (a note's line breaks) become spaces,
+    runs of blanks one space."""
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
+
+
+def _segments(word: str) -> list[str]:
+    """Where a word without spaces may break: next to a wide character only, so an
+    identifier (a trade number, a masked code) is one segment and Chinese text
+    breaks between its characters."""
+    segments: list[str] = []
+    previous_wide = False
+    for ch in word:
+        wide = _wide(ch)
+        joins = segments and (ch in _NO_LINE_START or not (wide or previous_wide))
+        if joins:
+            segments[-1] += ch
+        else:
+            segments.append(ch)
+        previous_wide = wide
+    return segments
+
+
+def _chunks(segment: str, columns: int) -> list[str]:
+    """A segment longer than a line, cut at the line's width, always at the same places."""
+    chunks = [""]
+    for ch in segment:
+        if chunks[-1] and text_width(chunks[-1] + ch) > columns:
+            chunks.append("")
+        chunks[-1] += ch
+    return chunks
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` as lines of at most ``columns`` columns, broken at spaces (or between
+    Chinese characters); a word is never split unless it is longer than a line."""
+    lines: list[str] = []
+    current = ""
+    for word in _clean(text).split(" "):
+        for index, segment in enumerate(_segments(word)):
+            glue = " " if index == 0 and current else ""
+            if text_width(current + glue + segment) <= columns:
+                current += glue + segment
+                continue
+            if current:
+                lines.append(current)
+            *full, current = _chunks(segment, columns)
+            lines.extend(full)
+    if current:
+        lines.append(current)
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One printed line, laid out: ``text`` (its alignment made with spaces) fits the
+    paper's columns, or half of them when ``big`` (double width and height)."""
+
+    text: str
+    bold: bool = False
+    big: bool = False
+    role: str = ""
+    """What the line shows (``trade_no``, ``amount``, ``not-paid``...), for the HTML."""
+
+
+class Layout:
+    """Lines for paper ``columns`` wide, built up one text or label/value pair at a time."""
+
+    def __init__(self, columns: int) -> None:
+        self.columns = columns
+        self.lines: list[Line] = []
+
+    def _add(self, lines: list[Line]) -> list[Line]:
+        self.lines.extend(lines)
+        return lines
+
+    def text(
+        self,
+        text: str,
+        *,
+        align: Align = "left",
+        bold: bool = False,
+        big: bool = False,
+        role: str = "",
+    ) -> list[Line]:
+        """``text`` wrapped to the line (half of it when ``big``) and aligned."""
+        room = self.columns // 2 if big else self.columns
+        return self._add(
+            [Line(_aligned(part, room, align), bold, big, role) for part in wrap(text, room)]
+        )
+
+    def pair(self, label: str, value: str, *, role: str = "") -> list[Line]:
+        """``label`` on the left, ``value`` on the right of one line; when both do not
+        fit, the value goes on its own line(s), right-aligned, words kept whole."""
+        label, value = _clean(label), _clean(value)
+        gap = self.columns - text_width(label) - text_width(value)
+        if gap >= 1:
+            return self._add([Line(label + " " * gap + value, role=role)])
+        return self.text(label, role=role) + self.text(value, align="right", role=role)
+
+    def rule(self, char: str = "-") -> list[Line]:
+        """A line across the paper."""
+        return self._add([Line(char * (self.columns // text_width(char)))])
+
+
+def _aligned(text: str, room: int, align: Align) -> str:
+    gap = max(0, room - text_width(text))
+    if align == "right":
+        return " " * gap + text
+    if align == "center":
+        return " " * (gap // 2) + text
+    return text
+
+
+def layout_receipt(r: Receipt, columns: int, language: str) -> list[Line]:
+    """One receipt copy as lines for paper ``columns`` wide, in ``language``: what
+    both the printer (:func:`render_escpos`) and the HTML (:func:`render_html`) show."""
+    lang = normalize_language(language)
+    out = Layout(columns)
+    out.text(r.merchant_name, align="center", bold=True, big=True, role="merchant")
+    if r.merchant_city:
+        out.text(r.merchant_city, align="center", role="city")
+    head = _t(f"{r.copy}_copy", lang) + (f" / {_t('reprint', lang)}" if r.reprint else "")
+    out.text(head, align="center", role="copy")
+    if r.training:
+        out.text(_t("training", lang), align="center", bold=True, role="training")
+    if not r.confirmed:
+        # In large letters, so that no one hands over goods against this slip.
+        out.text(_t("not_paid", lang), align="center", bold=True, big=True, role="not_paid")
+        out.text(_t("not_confirmed", lang), align="center", bold=True, role="not_paid")
+    out.rule()
+    out.pair(_t("terminal", lang), r.terminal_id, role="terminal")
+    out.pair(_t("operator", lang), r.operator_id, role="operator")
+    out.pair(_t("trade_no", lang), r.out_trade_no, role="trade_no")
+    if r.payment_id:
+        out.pair(_t("payment_id", lang), r.payment_id, role="payment_id")
+    out.pair(_t("time", lang), r.time, role="time")
+    if r.wallet:
+        out.pair(_t("wallet", lang), r.wallet, role="wallet")
+    if r.code:
+        out.pair(_t("code", lang), r.code, role="code")
+    if r.payer:
+        out.pair(_t("payer", lang), r.payer, role="payer")
+    if r.note:
+        out.pair(_t("note", lang), r.note, role="note")
+    out.rule()
+    out.text(f"{r.currency} {r.amount}", align="center", bold=True, big=True, role="amount")
+    if r.refunded:
+        out.pair(_t("refunded", lang), f"{r.currency} {r.refunded}", role="refunded")
+    code = f" ({r.result_code})" if r.result_code else ""
+    out.text(f"{_t('result', lang)}: {r.result.get(lang)}{code}", align="center", role="result")
+    return out.lines
+
+
 # ------------------------------------------------------------------- HTML
 
 _ENV = Environment(
@@ -196,11 +394,13 @@ _RECEIPT_HTML = _ENV.get_template("receipt.html")
 
 
 def render_html(receipts: list[Receipt], language: str = "zh-CN", width: int = 80) -> str:
-    """Both copies (or any list of receipts) as one printable HTML page."""
+    """Both copies (or any list of receipts) as one printable HTML page for ``width``
+    mm paper: the printed lines (:func:`layout_receipt`), line for line."""
     lang = normalize_language(language)
-    labels = {key: text.get(lang) for key, text in _L.items()}
+    columns = columns_for(width)
+    copies = [(r, layout_receipt(r, columns, lang)) for r in receipts]
     title = receipts[0].out_trade_no if receipts else "receipt"
-    return _RECEIPT_HTML.render(receipts=receipts, L=labels, lang=lang, width=width, title=title)
+    return _RECEIPT_HTML.render(copies=copies, lang=lang, width=width, columns=columns, title=title)
 
 
 # ----------------------------------------------------------------- ESC/POS
@@ -210,18 +410,20 @@ _GS = b"\x1d"
 _FS = b"\x1c"
 
 
-def _width(text: str) -> int:
-    """Printed columns: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+#: Dots across the printable width (203 dpi heads): 48 mm on 58 mm paper, 72 mm on 80 mm.
+_DOTS = {58: 384, 80: 576}
 
 
 class _Ticket:
-    """A small line-based writer over python-escpos's command builder (Dummy)."""
+    """A small line-based writer over python-escpos's command builder (Dummy); every
+    text goes through a :class:`Layout`, so it fits the paper."""
 
     def __init__(self, width_mm: int, encoding: str) -> None:
         from escpos.printer import Dummy  # type: ignore[import-untyped]
 
-        self.columns = 32 if width_mm == 58 else 48
+        self.columns = columns_for(width_mm)
+        self.dots = _DOTS[width_mm]
+        self.layout = Layout(self.columns)
         self.encoding = encoding
         self.p = Dummy(profile="POS-5890" if width_mm == 58 else "TM-T20II")
         self.p.hw("INIT")
@@ -233,30 +435,40 @@ class _Ticket:
             return text.encode("gb18030", errors="replace")
         return text.encode("ascii", errors="replace")
 
+    def emit(self, lines: list[Line]) -> None:
+        """Print laid-out lines (their alignment is in their spaces)."""
+        for line in lines:
+            big = line.big
+            self.p.set(
+                align="left",
+                bold=line.bold,
+                double_height=big,
+                double_width=big,
+                normal_textsize=not big,
+            )
+            self.p._raw(self._bytes(line.text) + b"\n")
+
     def line(
-        self, text: str = "", *, align: str = "left", bold: bool = False, big: bool = False
+        self, text: str, *, align: Align = "left", bold: bool = False, big: bool = False
     ) -> None:
-        self.p.set(
-            align=align, bold=bold, double_height=big, double_width=big, normal_textsize=not big
-        )
-        self.p._raw(self._bytes(text) + b"\n")
+        self.emit(self.layout.text(text, align=align, bold=bold, big=big))
 
     def pair(self, label: str, value: str) -> None:
-        room = self.columns - _width(label) - _width(value)
-        if room >= 1:
-            self.line(label + " " * room + value)
-        else:
-            self.line(label)
-            self.line(value, align="right")
+        self.emit(self.layout.pair(label, value))
 
     def rule(self, char: str = "-") -> None:
-        self.line(char * self.columns)
+        self.emit(self.layout.rule(char))
 
     def barcode(self, data: str) -> None:
         # CODE128 code set B: GS h (height), GS w (module), GS H 2 (text below), GS k 73.
         body = b"{B" + data.encode("ascii", errors="replace")
+        # 11 modules a character (start and check character included), 13 for the
+        # stop; the quiet zone is in the paper's margins. Modules 2 dots wide when
+        # that fits the printable width (a trade number does on 80 mm), else 1.
+        modules = 11 * (len(data) + 2) + 13
+        module = 2 if 2 * modules <= self.dots else 1
         self.p.set(align="center")
-        self.p._raw(_GS + b"h\x50" + _GS + b"w\x02" + _GS + b"H\x02")
+        self.p._raw(_GS + b"h\x50" + _GS + b"w" + bytes([module]) + _GS + b"H\x02")
         self.p._raw(_GS + b"k\x49" + bytes([len(body)]) + body + b"\n")
 
     def finish(self) -> bytes:
@@ -274,43 +486,14 @@ def _lang_for(encoding: str, language: str) -> str:
 def render_escpos(
     receipts: list[Receipt], *, width: int = 58, encoding: str = "gb18030", language: str = "zh-CN"
 ) -> bytes:
-    """ESC/POS bytes for 58 or 80 mm paper, each copy followed by a cut."""
-    if width not in (58, 80):
-        raise TerminalError("bad_request", field="width", reason="58 or 80 (mm)")
+    """ESC/POS bytes for 58 or 80 mm paper (32 or 48 columns), each copy followed by
+    a cut: the lines of :func:`layout_receipt`, then the trade number's barcode."""
+    columns = columns_for(width)
     lang = _lang_for(encoding, language)
     out = b""
     for r in receipts:
         t = _Ticket(width, encoding)
-        t.line(r.merchant_name, align="center", bold=True, big=True)
-        if r.merchant_city:
-            t.line(r.merchant_city, align="center")
-        head = _t(f"{r.copy}_copy", lang) + (f" / {_t('reprint', lang)}" if r.reprint else "")
-        t.line(head, align="center")
-        if r.training:
-            t.line("*** " + _t("training", lang) + " ***", align="center", bold=True)
-        if not r.confirmed:
-            t.line("*** " + _t("not_paid", lang) + " ***", align="center", bold=True, big=True)
-        t.rule()
-        t.pair(_t("terminal", lang), r.terminal_id)
-        t.pair(_t("operator", lang), r.operator_id)
-        t.pair(_t("trade_no", lang), r.out_trade_no)
-        if r.payment_id:
-            t.pair(_t("payment_id", lang), r.payment_id)
-        t.pair(_t("time", lang), r.time)
-        if r.wallet:
-            t.pair(_t("wallet", lang), r.wallet)
-        if r.code:
-            t.pair(_t("code", lang), r.code)
-        if r.payer:
-            t.pair(_t("payer", lang), r.payer)
-        if r.note:
-            t.pair(_t("note", lang), r.note)
-        t.rule()
-        t.line(f"{r.currency} {r.amount}", align="center", bold=True, big=True)
-        if r.refunded:
-            t.pair(_t("refunded", lang), f"{r.currency} {r.refunded}")
-        code = f" ({r.result_code})" if r.result_code else ""
-        t.line(f"{_t('result', lang)}: {r.result.get(lang)}{code}", align="center")
+        t.emit(layout_receipt(r, columns, lang))
         t.barcode(r.out_trade_no)
         out += t.finish()
     return out
@@ -361,7 +544,13 @@ def render_zreport_html(z: ZReport, language: str = "zh-CN") -> str:
     labels = {key: text.get(lang) for key, text in _L.items()}
     cur = z.totals.currency
     return _Z_HTML.render(
-        z=z, L=labels, lang=lang, cur=cur, fmt=lambda minor: format_amount(minor, cur)
+        z=z,
+        L=labels,
+        lang=lang,
+        cur=cur,
+        fmt=lambda minor: format_amount(minor, cur),
+        wallet=lambda name: network_name(name).get(lang),
+        difference=lambda d: describe_difference(d, cur).get(lang),
     )
 
 
@@ -387,7 +576,7 @@ def render_zreport_escpos(
     t.pair(f"{_t('refunds', lang)} x{z.totals.refund_count}", fmt(z.totals.refund_total))
     t.pair(_t("net", lang), fmt(z.totals.net))
     for w in z.totals.by_wallet:
-        t.pair(f"  {w.wallet} x{w.count}", fmt(w.total))
+        t.pair(f"  {network_name(w.wallet).get(lang)} x{w.count}", fmt(w.total))
     t.pair(_t("declined", lang), str(z.totals.declined))
     t.pair(_t("cancelled", lang), str(z.totals.cancelled))
     t.pair(_t("reversed", lang), str(z.totals.reversed))
@@ -402,8 +591,7 @@ def render_zreport_escpos(
     )
     t.line(verdict, align="center", bold=True)
     for d in z.differences:
-        t.line(f"{d.get('out_trade_no')} {d.get('kind')}")
-        t.line(f"  {d.get('terminal') or '-'} / {d.get('host') or '-'}")
+        t.line(describe_difference(d, cur).get(lang))
     return t.finish()
 
 

@@ -19,12 +19,14 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from scanpay.i18n import Text
+from scanpay.money import format_amount
 from scanpay.protocol.signing import REFUSED_COPY_MAY_HAVE_PASSED
 from scanpay.terminal.backoff import Backoff
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.sale import HostResult, Sale
 
 __all__ = [
+    "OutsideRefund",
     "RefundEvent",
     "RefundNoAnswer",
     "RefundRecord",
@@ -86,6 +88,30 @@ class RefundRecord:
         result = values.get("result")
         values["result"] = HostResult.from_dict(result) if result else None
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideRefund:
+    """A refund of one of this terminal's payments that the terminal did not make (in the
+    merchant's portal, by the acquirer's operator), as the host reported it. It counts
+    in the day's totals like the terminal's own refunds, on the day it was made."""
+
+    out_refund_no: str
+    out_trade_no: str
+    amount: int
+    currency: str
+    refunded_at: float
+    """When the host made it (unix seconds): the business day it belongs to."""
+    refund_id: str | None = None
+    reason: str | None = None
+    training: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutsideRefund:
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,4 +281,6 @@ def check_refund(sale: Sale, amount: int, pending: bool = False) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise TerminalError("bad_request", field="amount", reason="amount must be > 0")
     if amount > sale.refundable:
-        raise TerminalError("refund_too_much", field="amount", refundable=sale.refundable)
+        # Said as money ("CNY 4.34"), never in minor units: the cashier reads it.
+        left = f"{sale.currency} {format_amount(sale.refundable, sale.currency)}"
+        raise TerminalError("refund_too_much", field="amount", refundable=left)

@@ -4,19 +4,31 @@ A refund is journaled (PENDING) before it is sent; a lost answer is sent
 again with the same ``out_refund_no`` until the host gives a definite one. A
 successful refund and the sale's new state (PARTIALLY_REFUNDED, REFUNDED) are
 written in one transaction.
+
+Refunds made elsewhere - in the merchant's portal, by the acquirer - are learnt
+from the host (``GET /v1/refunds``): when a sale is opened on the screen
+(:meth:`RefundRunner.refresh`) and before a day's totals
+(:meth:`RefundRunner.sync_day`). They are journaled as outside refunds, move the
+sale to PARTIALLY_REFUNDED or REFUNDED like the terminal's own, and count in the
+day close on the day they were made.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from scanpay.i18n import Text
+from scanpay.protocol.models import Refund as RefundBody
 from scanpay.protocol.models import RefundRequest
 from scanpay.terminal.client import Answer, Refusal
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.refund import (
+    OutsideRefund,
     RefundEvent,
     RefundNoAnswer,
     RefundRecord,
@@ -30,7 +42,7 @@ from scanpay.terminal.refund import (
     advance_refund,
     open_refund,
 )
-from scanpay.terminal.sale import RefundApplied
+from scanpay.terminal.sale import RefundApplied, SaleError
 
 if TYPE_CHECKING:
     from scanpay.terminal.engine import Engine
@@ -40,6 +52,7 @@ __all__ = ["RefundRunner"]
 log = logging.getLogger("scanpay.terminal")
 
 AGENT = "agent"
+_BATCH_NUMBER = re.compile(r"[A-Za-z0-9_\-]{1,32}")
 
 
 def _text(message: Any) -> Text | None:
@@ -83,17 +96,104 @@ class RefundRunner:
             self.engine.changed.notify_all()
         return step
 
-    def _refund_applied(self, refund: RefundRecord) -> None:
-        total = sum(
+    def _known_total(self, out_trade_no: str) -> int:
+        """What the journal knows was refunded of a sale: its own successful refunds and
+        those made elsewhere."""
+        journal = self.engine.journal
+        own = sum(
             r.amount
-            for r in self.engine.journal.refunds(out_trade_no=refund.out_trade_no)
+            for r in journal.refunds(out_trade_no=out_trade_no)
             if r.state == RefundState.SUCCESS
         )
+        return own + sum(r.amount for r in journal.outside_refunds(out_trade_no=out_trade_no))
+
+    def _refund_applied(self, refund: RefundRecord) -> None:
         self.engine.apply(
             refund.out_trade_no,
-            RefundApplied(self.engine.clock(), total),
+            RefundApplied(self.engine.clock(), self._known_total(refund.out_trade_no)),
             detail={"out_refund_no": refund.out_refund_no, "amount": refund.amount},
         )
+
+    # ------------------------------------------------------ refunds made elsewhere
+
+    def refresh(self, out_trade_no: str, *, timeout: float = 5.0) -> bool | None:
+        """Ask the host about a paid sale's refunds and bring the journal up to date.
+
+        True: the sale now says what the host says. False: the host could not be
+        asked (the screen says its figures may be out of date). None: nothing to
+        ask (the sale took no money).
+        """
+        sale = self.engine.sale(out_trade_no)
+        if not sale.captured:
+            return None
+        client = self.engine.client
+        payment = client.query(out_trade_no, timeout=timeout)
+        if not isinstance(payment, Answer):
+            return False
+        listed = client.list_refunds(out_trade_no=out_trade_no, timeout=timeout)
+        if not isinstance(listed, Answer):
+            return False
+        self._take(listed.body.items)
+        self._catch_up(out_trade_no, payment.body.refunded_amount)
+        return True
+
+    def sync_day(self, day: date, currency: str, *, timeout: float = 5.0) -> bool:
+        """Learn the refunds of ``day`` made elsewhere (before its totals are counted);
+        False when the host could not be asked."""
+        listed = self.engine.client.list_refunds(day=day, currency=currency, timeout=timeout)
+        if not isinstance(listed, Answer):
+            return False
+        for out_trade_no in self._take(listed.body.items):
+            self._catch_up(out_trade_no)
+        return True
+
+    def _take(self, items: Iterable[RefundBody]) -> set[str]:
+        """Journal the host's refunds that this terminal did not make; returns the trade
+        numbers of those that were new."""
+        journal = self.engine.journal
+        touched: set[str] = set()
+        for item in items:
+            if item.status.value != RefundState.SUCCESS.value:
+                continue
+            if journal.get_refund(item.out_refund_no) is not None:
+                continue  # the terminal's own: its record settles it
+            if not _BATCH_NUMBER.fullmatch(item.out_refund_no):
+                # Not a number a batch line can carry: left to the host's differences.
+                log.warning("refund %r made elsewhere: number not batchable", item.out_refund_no)
+                continue
+            sale = journal.get_sale(item.out_trade_no)
+            record = OutsideRefund(
+                out_refund_no=item.out_refund_no,
+                out_trade_no=item.out_trade_no,
+                amount=item.amount,
+                currency=item.currency,
+                refunded_at=item.created_at.timestamp(),
+                refund_id=item.refund_id,
+                reason=item.reason,
+                training=sale.training if sale is not None else False,
+            )
+            if journal.add_outside_refund(record, at=self.engine.clock()):
+                touched.add(item.out_trade_no)
+        return touched
+
+    def _catch_up(self, out_trade_no: str, host_total: int = 0) -> None:
+        """Move a sale to what was refunded of it: what the journal knows, or what the
+        host says (a refund the terminal cannot list still leaves less to refund)."""
+        with self.engine.changed:
+            sale = self.engine.journal.get_sale(out_trade_no)
+            if sale is None or not sale.captured:
+                return  # a show-to-pay order: its refunds count in the day's totals only
+            total = max(self._known_total(out_trade_no), host_total)
+            if total <= sale.refunded_amount:
+                return
+            try:
+                self.engine.apply(
+                    out_trade_no,
+                    RefundApplied(self.engine.clock(), total),
+                    detail={"source": "host", "refunded_total": total},
+                )
+            except SaleError:
+                log.error("sale %s: the host's refunds (%s) pass its amount", out_trade_no, total)
 
     def refund(
         self,

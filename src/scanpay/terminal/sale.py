@@ -35,7 +35,13 @@ Rules the machine keeps (DESIGN.md, research-payments.md §8):
   the reversal returns the money (the reverse crosses the late success).
 - USER_PAYING is polled every ``poll_interval`` until the customer deadline,
   then cancelled through a reversal; a confirmation processed before that tick
-  approves the sale.
+  approves the sale. The customer deadline is the host's (its reply says how many
+  seconds are left): the terminal never gives up before the host does, since a
+  reversal then would undo a payment the customer may still confirm. At the
+  host's deadline it asks once more (the host answers FAILED, code 12: the sale
+  is declined as timed out) and reverses only ``customer_grace`` later, when no
+  answer came. A host that names no deadline leaves the terminal's own
+  ``customer_deadline``, reversed at once.
 - The full payment code never enters the sale: only its kind, wallet and a
   masked form (the agent holds the code in memory for the send).
 """
@@ -161,7 +167,11 @@ class Timings:
     unknown_deadline: float = 45.0
     """From submission: an outcome still unknown then is reversed."""
     customer_deadline: float = 45.0
-    """From submission: a customer who has not confirmed by then is cancelled."""
+    """From submission: a customer who has not confirmed by then is cancelled (only
+    when the host names no PIN deadline of its own)."""
+    customer_grace: float = 13.0
+    """After the host's PIN deadline: time for the last query's answer before the
+    terminal reverses (a poll interval and a request timeout)."""
     poll_interval: float = 3.0
     """Between USER_PAYING polls."""
     query_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 2.0, 8.0))
@@ -267,6 +277,8 @@ class PaymentReplied(_Event):
     payer: str | None = None
     paid_at: str | None = None
     refunded_amount: int = 0
+    pin_expires_in: float | None = None
+    """USER_PAYING: the host's seconds left until it stops waiting for the PIN."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +423,11 @@ class Sale:
     submitted_at: float | None = None
     deadline_at: float | None = None
     customer_deadline_at: float | None = None
+    """When the customer's time to confirm ends (the host's deadline, on this clock)."""
+    host_deadline: bool = False
+    """``customer_deadline_at`` is the host's (else the terminal's own setting)."""
+    customer_timed_out: bool = False
+    """Declined because the customer did not confirm before the host's deadline."""
     wake_at: float | None = None
     """When the sale next needs a :class:`Tick` (None: it waits for an answer or nothing)."""
     in_flight: Source | None = None
@@ -669,15 +686,22 @@ def _payment(sale: Sale, event: PaymentReplied, t: Timings) -> Step:
     if status == "SUCCESS":
         return _finish(sale, SaleState.APPROVED, now, paid_at=event.paid_at, **facts)
     if status == "USER_PAYING":
-        if _past(now, sale.customer_deadline_at):
-            return _reverse(sale, now, ReversalReason.CUSTOMER_TIMEOUT)
-        assert sale.customer_deadline_at is not None
-        wake = min(now + t.poll_interval, sale.customer_deadline_at)
+        waiting = _host_deadline(sale, event)
+        if _past(now, _give_up_at(waiting, t)):
+            return _reverse(waiting, now, ReversalReason.CUSTOMER_TIMEOUT)
         return _with(
-            sale, SaleState.USER_PAYING, (), wake_at=wake, in_flight=None, queries=0, **facts
+            waiting,
+            SaleState.USER_PAYING,
+            (),
+            wake_at=_next_poll(waiting, now, t),
+            in_flight=None,
+            queries=0,
+            **facts,
         )
     if status == "FAILED":
-        return _finish(sale, SaleState.DECLINED, now, **facts)
+        # Code 12 for a payment that was waiting for the PIN: the host's deadline passed.
+        timed_out = sale.state == SaleState.USER_PAYING and event.code == "12"
+        return _finish(sale, SaleState.DECLINED, now, customer_timed_out=timed_out, **facts)
     if status == "REVERSED":
         # Reversed by someone before us (an earlier reversal's tombstone): no money moved.
         return _finish(sale, SaleState.REVERSED, now, **facts)
@@ -693,13 +717,42 @@ def _payment(sale: Sale, event: PaymentReplied, t: Timings) -> Step:
     return _no_answer(sale, NoAnswer(now, event.source, f"unknown status {status!r}"), t)
 
 
+def _host_deadline(sale: Sale, event: PaymentReplied) -> Sale:
+    """``sale`` with the customer deadline the host's reply names, if it names one.
+
+    The host's seconds left, counted from when the reply arrived, end at or after
+    the host's own deadline (the reply was on its way meanwhile): of several
+    replies the earliest end is the closest, and never before the host gives up.
+    """
+    if event.pin_expires_in is None:
+        return sale
+    ends = event.now + max(0.0, event.pin_expires_in)
+    if sale.host_deadline and sale.customer_deadline_at is not None:
+        ends = min(ends, sale.customer_deadline_at)
+    return replace(sale, customer_deadline_at=ends, host_deadline=True)
+
+
+def _give_up_at(sale: Sale, t: Timings) -> float:
+    """When a USER_PAYING sale is reversed: the host's deadline and the grace for the
+    last query's answer, or the terminal's own deadline when the host named none."""
+    assert sale.customer_deadline_at is not None
+    return sale.customer_deadline_at + (t.customer_grace if sale.host_deadline else 0.0)
+
+
+def _next_poll(sale: Sale, now: float, t: Timings) -> float:
+    """The next USER_PAYING poll: every ``poll_interval``, and right at the deadline
+    (the host answers FAILED then), never later than the moment to give up."""
+    assert sale.customer_deadline_at is not None
+    edge = sale.customer_deadline_at if now < sale.customer_deadline_at else _give_up_at(sale, t)
+    return min(now + t.poll_interval, edge)
+
+
 def _no_answer(sale: Sale, event: NoAnswer, t: Timings) -> Step:
     now = event.now
     if sale.state == SaleState.USER_PAYING:
-        if _past(now, sale.customer_deadline_at):
+        if _past(now, _give_up_at(sale, t)):
             return _reverse(sale, now, ReversalReason.CUSTOMER_TIMEOUT)
-        assert sale.customer_deadline_at is not None
-        wake = min(now + t.poll_interval, sale.customer_deadline_at)
+        wake = _next_poll(sale, now, t)
         return _with(sale, SaleState.USER_PAYING, (), wake_at=wake, in_flight=None)
     if _past(now, sale.deadline_at):
         return _reverse(sale, now, ReversalReason.TIMEOUT)
@@ -735,15 +788,17 @@ def _not_found(sale: Sale, event: NotFound, t: Timings) -> Step:
 def _tick(sale: Sale, event: Tick, t: Timings) -> Step:
     now = event.now
     if sale.state == SaleState.USER_PAYING:
-        if _past(now, sale.customer_deadline_at):
+        give_up = _give_up_at(sale, t)
+        if _past(now, give_up):
             return _reverse(sale, now, ReversalReason.CUSTOMER_TIMEOUT)
         if sale.in_flight is None and _past(now, sale.wake_at):
+            # While the query is out only giving up can be due (its answer wakes the sale).
             return _with(
                 sale,
                 SaleState.USER_PAYING,
                 (Query(sale.out_trade_no, "user_paying"),),
                 in_flight="query",
-                wake_at=sale.customer_deadline_at,
+                wake_at=give_up,
             )
         return _ignore(sale, "nothing due")
     if _past(now, sale.deadline_at):

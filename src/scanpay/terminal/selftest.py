@@ -28,7 +28,15 @@ from scanpay.terminal.client import Answer, HostClient, Refusal
 from scanpay.terminal.config import SOFTWARE_VERSION, TerminalConfig
 from scanpay.terminal.journal import Journal
 
-__all__ = ["Check", "FrameStore", "SelfTest", "SelfTestReport", "version_key"]
+__all__ = [
+    "CHECK_LABELS",
+    "STATUS_LABELS",
+    "Check",
+    "FrameStore",
+    "SelfTest",
+    "SelfTestReport",
+    "version_key",
+]
 
 Status = Literal["ok", "warn", "fail"]
 _VERSION = re.compile(r"v?(\d+(?:\.\d+){0,3})(?:[-.]?([A-Za-z][A-Za-z0-9.]*))?")
@@ -48,6 +56,26 @@ def version_key(text: str) -> tuple[tuple[int, ...], bool, str]:
     return tuple(numbers), not pre, pre
 
 
+#: What each check is called on the screens (its ``name`` is for programs and logs).
+CHECK_LABELS: dict[str, Text] = {
+    "camera": Text("摄像头", "Camera"),
+    "host": Text("收单主机连接", "Host connection"),
+    "clock": Text("时钟", "Clock"),
+    "version": Text("软件版本", "Software version"),
+    "journal": Text("交易日志", "Journal"),
+    "in_doubt": Text("结果未知的交易", "Sales in doubt"),
+    "reversals": Text("待撤销的交易", "Reversals waiting"),
+    "printer": Text("打印机", "Printer"),
+}
+
+#: A check's status in words.
+STATUS_LABELS: dict[str, Text] = {
+    "ok": Text("正常", "OK"),
+    "warn": Text("警告", "Warning"),
+    "fail": Text("故障", "Failed"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
@@ -55,9 +83,19 @@ class Check:
     message: Text
     detail: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def label(self) -> Text:
+        """What the check is called on a screen."""
+        return CHECK_LABELS.get(self.name, Text(self.name, self.name))
+
+    @property
+    def status_label(self) -> Text:
+        return STATUS_LABELS[self.status]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "label": self.label.as_dict(),
             "status": self.status,
             "message": self.message.as_dict(),
             "detail": self.detail,
@@ -74,6 +112,10 @@ class SelfTestReport:
     def status(self) -> Status:
         states = {c.status for c in self.checks}
         return "fail" if "fail" in states else "warn" if "warn" in states else "ok"
+
+    @property
+    def status_label(self) -> Text:
+        return STATUS_LABELS[self.status]
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)

@@ -5,15 +5,23 @@ An order is journaled before it is created on the host; a lost answer is
 looked up before the order is created again (same ``out_trade_no``); the
 result is learnt by long-polling; a cancelled order is closed on the host,
 which refunds any payment that arrives after the close.
+
+One start, one order: the same request again while its order is still payable
+(a double click, a retry) gets that order back; any other start - of an order
+or of a sale - closes the order still payable, since no screen shows it any
+more (nor does a logout leave one open).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from scanpay.codes.names import SHOW_TO_PAY
+from scanpay.money import get_currency
 from scanpay.protocol.models import OrderRequest
 from scanpay.terminal.client import Answer, NoReply, Refusal
 from scanpay.terminal.errors import TerminalError
@@ -51,6 +59,11 @@ log = logging.getLogger("scanpay.terminal")
 AGENT = "agent"
 
 
+def _asked(order: OrderRecord) -> tuple[int, str, str, str | None, int]:
+    """What opening ``order`` asked for: the same again is the same order."""
+    return order.amount, order.currency, order.operator_id, order.note, order.expires_in
+
+
 def order_as_sale(order: OrderRecord) -> Sale:
     """A paid order seen as the payment it is (for its receipt and the day's totals)."""
     paid = order.state == OrderState.PAID
@@ -65,7 +78,8 @@ def order_as_sale(order: OrderRecord) -> Sale:
         submitted_at=order.created_at,
         payer=order.payer,
         paid_at=order.paid_at,
-        wallet="order",
+        # The wallet that paid; an older host does not say: marked as show-to-pay.
+        wallet=order.wallet or SHOW_TO_PAY,
         payment_id=order.order_id,
         finished_at=order.finished_at,
     )
@@ -118,13 +132,60 @@ class OrderRunner:
         expires_in: int = 300,
     ) -> OrderRecord:
         """Ask the host for a show-to-pay order; returns once it is shown (or failed)."""
+        return self.start(amount, currency, operator_id, note=note, expires_in=expires_in)[0]
+
+    def start(
+        self,
+        amount: int,
+        currency: str | None,
+        operator_id: str,
+        *,
+        note: str | None = None,
+        expires_in: int = 300,
+    ) -> tuple[OrderRecord, bool]:
+        """Open a show-to-pay order, once it is shown (or failed), and whether it is the
+        one already open: the same request while that order is payable gets it back.
+        Any other start closes the payable order and cancels a sale never sent."""
         if self.engine.block_reason is not None:
             raise TerminalError("sales_blocked", reason=self.engine.block_reason.en)
+        currency = get_currency(currency or self.engine.config.currency).alpha
         now = self.engine.clock()
+        asked = (amount, currency, operator_id, note, expires_in)
+        with self.engine.changed:
+            payable = [o for o in self.engine.journal.orders(unsettled=True) if o.payable]
+            newest = payable[0] if payable else None
+            replay = (
+                newest is not None
+                and _asked(newest) == asked
+                and (newest.expires_at is None or now < newest.expires_at)
+            )
+            if not replay:
+                step, closing = self._open(amount, currency, operator_id, now, note, expires_in)
+        if replay:
+            assert newest is not None
+            # Waited for outside the lock: the order's driver needs it to move on.
+            return self._shown(newest.out_trade_no), True
+        self.close_later(closing)
+        self.drive(step.order.out_trade_no, step.commands)
+        return self._shown(step.order.out_trade_no), False
+
+    def _open(
+        self,
+        amount: int,
+        currency: str,
+        operator_id: str,
+        now: float,
+        note: str | None,
+        expires_in: int,
+    ) -> tuple[OrderStep, list[OrderCommand]]:
+        """A new order journaled, after the sale and the order it supersedes (the engine's
+        lock held); returns its step and the closes to send."""
+        self.engine.supersede_sales(now, operator_id)
+        closing = self.supersede(now, operator_id)
         step = open_order(
             self.engine.trade_number(),
             amount,
-            currency or self.engine.config.currency,
+            currency,
             operator_id=operator_id,
             now=now,
             expires_in=expires_in,
@@ -138,15 +199,50 @@ class OrderRunner:
             from_state=None,
             detail={"amount": amount},
         )
-        self.drive(step.order.out_trade_no, step.commands)
+        self.engine.changed.notify_all()
+        return step, closing
+
+    def _shown(self, no: str) -> OrderRecord:
+        """The order once the host has answered its creation (or after 15 s)."""
         end = time.monotonic() + 15.0
         while time.monotonic() < end:
-            order = self.engine.journal.get_order(step.order.out_trade_no)
-            assert order is not None
+            order = self.get(no)
             if order.state != OrderState.CREATING:
                 return order
             time.sleep(0.02)
-        return self.get(step.order.out_trade_no)
+        return self.get(no)
+
+    def supersede(self, now: float, operator_id: str) -> list[OrderCommand]:
+        """Start closing every order still payable (no screen shows it any more); returns
+        the closes to send (:meth:`close_later`). Call with the engine's lock held."""
+        commands: list[OrderCommand] = []
+        for order in self.engine.journal.orders(unsettled=True):
+            if order.payable:
+                step = self.apply(
+                    order.out_trade_no, OrderCancel(now), operator_id, {"superseded": True}
+                )
+                commands.extend(step.commands)
+        return commands
+
+    def close_later(self, commands: list[OrderCommand]) -> None:
+        """Send these closes in the background (a start does not wait for the host); an
+        unanswered close is retried by the order's own driver."""
+        if not commands:
+            return
+
+        def send() -> None:
+            try:
+                self._run(commands)
+            except Exception:
+                log.exception("closing superseded orders failed; their drivers retry")
+
+        threading.Thread(target=send, name="order-close", daemon=True).start()
+
+    def close_open(self, operator_id: str) -> None:
+        """Close every order still payable (the operator logged out: nothing shows it)."""
+        with self.engine.changed:
+            closing = self.supersede(self.engine.clock(), operator_id)
+        self.close_later(closing)
 
     def cancel(self, out_trade_no: str, operator_id: str) -> OrderRecord:
         step = self.apply(out_trade_no, OrderCancel(self.engine.clock()), operator_id)
@@ -173,6 +269,7 @@ class OrderRunner:
                 body.expires_at.timestamp() if body.expires_at else None,
                 body.payer,
                 body.paid_at.isoformat() if body.paid_at else None,
+                body.wallet,
             )
         if isinstance(reply, Refusal):
             if reply.status == 404 and not creating:

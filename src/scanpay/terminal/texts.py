@@ -14,9 +14,19 @@ from typing import Any, Literal
 
 from scanpay.i18n import Text
 from scanpay.protocol.result_codes import RESULT_CODES, result_code
-from scanpay.terminal.sale import Sale, SaleState
+from scanpay.terminal.sale import ReversalReason, Sale, SaleState
 
-__all__ = ["ACTIONS", "STATE_LABELS", "Screen", "Tone", "screen_for", "texts_catalog"]
+__all__ = [
+    "ACTIONS",
+    "STATE_LABELS",
+    "TIMED_OUT",
+    "Screen",
+    "Tone",
+    "customer_timed_out",
+    "screen_for",
+    "state_label",
+    "texts_catalog",
+]
 
 Tone = Literal["info", "progress", "success", "warning", "error"]
 
@@ -35,6 +45,29 @@ STATE_LABELS: dict[SaleState, Text] = {
     SaleState.PARTIALLY_REFUNDED: Text("部分退款", "Partly refunded"),
     SaleState.REFUNDED: Text("已退款", "Refunded"),
 }
+
+#: A sale that ended because the customer did not confirm with the PIN in time.
+TIMED_OUT = Text("已超时", "Timed out")
+
+
+def customer_timed_out(sale: Sale) -> bool:
+    """Whether ``sale`` ended (or is being reversed) because the customer's time to
+    confirm ran out: the host declined it at its deadline, or the terminal gave up."""
+    if sale.state == SaleState.DECLINED:
+        return sale.customer_timed_out
+    return (
+        sale.state in (SaleState.REVERSING, SaleState.CANCELLED)
+        and sale.reversal_reason == ReversalReason.CUSTOMER_TIMEOUT
+    )
+
+
+def state_label(sale: Sale) -> Text:
+    """The sale's state in words ("Timed out" rather than "Declined" or "Cancelled"
+    when the customer did not confirm in time)."""
+    if sale.state != SaleState.REVERSING and customer_timed_out(sale):
+        return TIMED_OUT
+    return STATE_LABELS[sale.state]
+
 
 ACTIONS: dict[str, Text] = {
     "scan": Text("扫码", "Scan"),
@@ -78,6 +111,10 @@ class Screen:
 
 
 _WAIT = Text("请稍候", "Please wait")
+_TIMED_OUT_REVERSING = Text(
+    "顾客未在时限内确认；正在向主机撤销，顾客不会被扣款",
+    "The customer did not confirm in time; reversing with the host, nothing will be charged",
+)
 
 
 def screen_for(sale: Sale) -> Screen:
@@ -134,7 +171,9 @@ def screen_for(sale: Sale) -> Screen:
             "reversing",
             "warning",
             title,
-            Text(
+            _TIMED_OUT_REVERSING
+            if customer_timed_out(sale)
+            else Text(
                 "正在向主机撤销这笔交易，顾客不会被扣款",
                 "Reversing the payment with the host; the customer will not be charged",
             ),
@@ -156,6 +195,23 @@ def screen_for(sale: Sale) -> Screen:
             ("new_sale", "reprint", "refund") if sale.refundable else ("new_sale", "reprint"),
             None,
             sale.result.code if sale.result else "00",
+        )
+    if customer_timed_out(sale):
+        return Screen(
+            "timed_out",
+            "warning",
+            TIMED_OUT,
+            Text(
+                "顾客未在时限内确认，未扣款",
+                "The customer did not confirm in time; nothing was charged",
+            ),
+            Text(
+                "可以开始新交易，或请顾客重新付款",
+                "Start a new sale, or ask the customer to pay again",
+            ),
+            ("new_sale", "reprint"),
+            None,
+            sale.result.code if sale.result else None,
         )
     if state == SaleState.DECLINED:
         code = sale.result.code if sale.result else "96"

@@ -4,8 +4,14 @@ The terminal's totals for one business day and one currency:
 
 - payments: every sale that captured money that day (APPROVED, and those
   refunded since: the payment still happened), counted once at its amount;
-- refunds: every refund that succeeded that day, at its amount;
+- refunds: every refund that succeeded that day, at its amount - the
+  terminal's own and those made elsewhere (the merchant's portal, the
+  acquirer) that the host reported;
 - net = payments - refunds.
+
+Payments are grouped by the wallet that paid (a show-to-pay sale whose wallet
+the host did not name, as :data:`scanpay.codes.names.SHOW_TO_PAY`);
+:func:`scanpay.codes.names.network_name` names each group for people.
 
 Training sales and refunds never enter the totals (they are counted apart, for
 the Z-report). Declined, cancelled and reversed sales moved no money and are
@@ -21,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from scanpay.terminal.refund import RefundRecord, RefundState
+from scanpay.codes.names import network_name
+from scanpay.terminal.refund import OutsideRefund, RefundRecord, RefundState
 from scanpay.terminal.sale import Sale, SaleState
 
 __all__ = ["BatchLine", "DayTotals", "WalletTotal", "business_day", "day_totals"]
@@ -101,7 +108,13 @@ class DayTotals:
             "training_count": self.training_count,
             "training_total": self.training_total,
             "by_wallet": [
-                {"wallet": w.wallet, "count": w.count, "total": w.total} for w in self.by_wallet
+                {
+                    "wallet": w.wallet,
+                    "label": network_name(w.wallet).as_dict(),
+                    "count": w.count,
+                    "total": w.total,
+                }
+                for w in self.by_wallet
             ],
             "lines": [line.to_dict() for line in self.lines],
         }
@@ -118,8 +131,10 @@ def day_totals(
     sales: Iterable[Sale],
     refunds: Iterable[RefundRecord],
     tz: tzinfo,
+    outside: Iterable[OutsideRefund] = (),
 ) -> DayTotals:
-    """Totals of ``day`` in ``currency`` from the journal's sales and refunds."""
+    """Totals of ``day`` in ``currency`` from the journal's sales and refunds (``outside``:
+    the refunds of its sales made elsewhere)."""
     count = total = refund_count = refund_total = 0
     declined = cancelled = reversed_ = training_count = training_total = 0
     wallets: dict[str, list[int]] = {}
@@ -156,6 +171,14 @@ def day_totals(
         refund_count += 1
         refund_total += refund.amount
         lines.append(BatchLine(refund.out_refund_no, "refund", "SUCCESS", refund.amount))
+    for made in outside:
+        if made.currency != currency or made.training:
+            continue
+        if business_day(made.refunded_at, tz) != day:
+            continue
+        refund_count += 1
+        refund_total += made.amount
+        lines.append(BatchLine(made.out_refund_no, "refund", "SUCCESS", made.amount))
     return DayTotals(
         day=day,
         currency=currency,

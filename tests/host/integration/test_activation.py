@@ -27,6 +27,15 @@ def test_activation_gives_a_key_once(host: RunningHost) -> None:
     assert unknown.status_code == 401 and "unknown" in unknown.json()["message"]["en"]
 
 
+def test_activation_names_the_business_timezone(host: RunningHost) -> None:
+    """Issue 14: the terminal shows times in the merchant's business zone, which it
+    learns at activation (the zone the portal and the settlements use)."""
+    issued = terminals.add_terminal(host.ctx, make_merchant(host.ctx))
+    answer = activate(host.url, issued.activation_code)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["timezone"] == host.ctx.settings.timezone == "Asia/Shanghai"
+
+
 def test_refusals_do_not_use_the_code(host: RunningHost) -> None:
     merchant_id = make_merchant(host.ctx, approve=False)
     issued = terminals.add_terminal(host.ctx, merchant_id)

@@ -147,6 +147,9 @@ def test_operator_flow(host: RunningHost) -> None:
         assert waiting.status == "USER_PAYING"
         wrong = _run(url, "wallet", "confirm", account, "--pin", "000000", "--json", code=1)
         assert (wrong["code"], wrong["tries_left"]) == ("55", 2)
+        # said as a person says it (issue 14: it said "1 tries left")
+        again = _run(url, "wallet", "confirm", account, "--pin", "000000", code=1)
+        assert "(1 try left)" in again and "tries left" not in again
         right = _run(url, "wallet", "confirm", account, "--pin", "123456", "--json")
         assert (right["code"], right["payment"]["status"]) == ("00", "SUCCESS")
         balance = _run(url, "wallet", "balance", account, "--json")

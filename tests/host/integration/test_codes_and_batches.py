@@ -8,7 +8,9 @@ import httpx
 
 from host.kit import World, make_merchant, make_terminal
 from scanpay.codes import SCANPAY_GUI, AccountTemplate, build_mpm
-from scanpay.host.services import audit
+from scanpay.host.db.models import parse_public_id
+from scanpay.host.services import audit, refunds
+from scanpay.protocol.models import RefundRequest
 
 PIX = (
     "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
@@ -150,9 +152,14 @@ def test_differences_are_named(world: World) -> None:
     assert (answer["count"], answer["total"]) == (3, 3_700)  # the host's figures
     assert answer["differences"] == [
         {"out_trade_no": "BD-1", "kind": "payment", "terminal": "SUCCESS 1100",
-         "host": "SUCCESS 1000"},
-        {"out_trade_no": "BD-2", "kind": "payment", "terminal": None, "host": "SUCCESS 2000"},
-        {"out_trade_no": "BD-9", "kind": "payment", "terminal": "SUCCESS 50", "host": None},
+         "host": "SUCCESS 1000", "terminal_status": "SUCCESS", "terminal_amount": 1100,
+         "host_status": "SUCCESS", "host_amount": 1000},
+        {"out_trade_no": "BD-2", "kind": "payment", "terminal": None, "host": "SUCCESS 2000",
+         "terminal_status": None, "terminal_amount": None, "host_status": "SUCCESS",
+         "host_amount": 2000},
+        {"out_trade_no": "BD-9", "kind": "payment", "terminal": "SUCCESS 50", "host": None,
+         "terminal_status": "SUCCESS", "terminal_amount": 50, "host_status": None,
+         "host_amount": None},
     ]  # fmt: skip
     # Another day, another terminal: nothing of this one's.
     other = make_terminal(world.host, world.merchant_id)
@@ -174,3 +181,58 @@ def test_a_malformed_batch_is_refused(world: World) -> None:
         "30",
         "date",
     )
+
+
+def _portal_refund(world: World, out_refund_no: str, out_trade_no: str, amount: int) -> None:
+    """A refund the merchant's owner makes in the portal: the host's refund service with a
+    portal user as the actor and no terminal (as ``routes_merchant.refund`` calls it)."""
+    merchant_pk = parse_public_id(world.merchant_id, "M")
+    request = RefundRequest(
+        out_refund_no=out_refund_no, out_trade_no=out_trade_no, amount=amount, approved_by="U1"
+    )
+    done = refunds.create_refund(
+        world.ctx, request, merchant_pk=merchant_pk, actor=audit.Actor("portal", "owner@shop")
+    )
+    assert done.refund.status == "SUCCESS"
+
+
+def test_a_refund_made_in_the_portal_counts_in_the_terminals_batch(world: World) -> None:
+    """Issue 14: a portal refund made the terminal's day close differ ("SUCCESS 1234" /
+    "PARTIALLY_REFUNDED 1234"). The terminal can ask for it, and the batch counts it."""
+    world.pay("BR-1", 1_234)
+    world.pay("BR-2", 2_000)
+    _portal_refund(world, "PRBR1", "BR-1", 800)
+    today = _today(world)
+
+    # The terminal asks: the day's refunds of its payments, wherever they were made.
+    day = world.terminal.request("GET", f"/v1/refunds?date={today}&currency=CNY")
+    assert day.status_code == 200, day.text
+    listed = [(r["out_refund_no"], r["out_trade_no"], r["amount"]) for r in day.json()["items"]]
+    assert listed == [("PRBR1", "BR-1", 800)]
+    one = world.terminal.request("GET", "/v1/refunds?out_trade_no=BR-1").json()
+    assert [r["out_refund_no"] for r in one["items"]] == ["PRBR1"]
+    assert world.terminal.request("GET", "/v1/refunds?out_trade_no=BR-2").json()["items"] == []
+    # Another terminal of the merchant took no part in it.
+    other = make_terminal(world.host, world.merchant_id)
+    assert other.request("GET", f"/v1/refunds?date={today}").json()["items"] == []
+    # Neither a day nor a payment: refused, naming the field.
+    bare = world.terminal.request("GET", "/v1/refunds")
+    assert (bare.status_code, bare.json()["code"], bare.json()["field"]) == (400, "30", "date")
+
+    # A terminal that counts it matches, whatever status it gives the refunded payment.
+    payments = [
+        {"out_trade_no": "BR-1", "kind": "payment", "status": "SUCCESS", "amount": 1_234},
+        {"out_trade_no": "BR-2", "kind": "payment", "status": "SUCCESS", "amount": 2_000},
+    ]
+    refund = {"out_trade_no": "PRBR1", "kind": "refund", "status": "SUCCESS", "amount": 800}
+    answer = _batch(world, date=today, count=2, total=3_234, refund_count=1, refund_total=800,
+                    items=[*payments, refund]).json()  # fmt: skip
+    assert (answer["matched"], answer["differences"]) == (True, []), answer
+    # One that does not is told which refund it lacks, and how much.
+    short = _batch(world, date=today, count=2, total=3_234, refund_count=0, refund_total=0,
+                   items=payments).json()  # fmt: skip
+    assert short["matched"] is False
+    assert [(d["out_trade_no"], d["kind"], d["terminal_amount"], d["host_status"],
+             d["host_amount"]) for d in short["differences"]] == [
+        ("PRBR1", "refund", None, "SUCCESS", 800)
+    ]  # fmt: skip

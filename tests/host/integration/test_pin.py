@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import httpx
 
 from host.kit import PIN, World
@@ -72,6 +75,48 @@ def test_unconfirmed_payment_closes_at_the_deadline(world: World) -> None:
     late = _confirm(world, "123456").json()
     assert late["code"] == "25"  # nothing waits any more
     assert world.balance() == 500_000
+
+
+def _wallet_me(world: World) -> dict[str, Any]:
+    """The wallet page's view of the account (logged in with the PIN)."""
+    with httpx.Client(base_url=world.host.url, timeout=30) as http:
+        login = http.post("/wallet/v1/session", json={"account": world.wallet.account, "pin": PIN})
+        assert login.status_code == 200, login.text
+        me: dict[str, Any] = http.get("/wallet/v1/me").json()
+        return me
+
+
+def test_the_hosts_pin_deadline_is_in_every_reply(world: World) -> None:
+    """Issue 14: one PIN deadline, the host's. The payment's reply and its queries name
+    it (absolute, and as seconds left for a terminal whose clock differs), and the
+    wallet page's pending list counts down to the same; a payment that no longer
+    waits names none, and the page's history says it timed out."""
+    _rich(world)
+    timeout = world.ctx.settings.user_paying_timeout
+    waiting = world.terminal.pay("DL-1", BIG, world.code()).json()
+    assert waiting["status"] == "USER_PAYING"
+    created = datetime.fromisoformat(waiting["created_at"])
+    deadline = datetime.fromisoformat(waiting["pin_deadline"])
+    assert deadline == created + timedelta(seconds=timeout)
+    assert waiting["pin_expires_in"] == timeout
+    world.host.clock.advance(30)
+    polled = world.terminal.get("DL-1").json()
+    assert datetime.fromisoformat(polled["pin_deadline"]) == deadline
+    assert polled["pin_expires_in"] == timeout - 30
+    me = _wallet_me(world)
+    [pending] = me["pending"]
+    assert pending["payment_id"] == waiting["payment_id"]
+    assert datetime.fromisoformat(pending["pin_deadline"]) == deadline
+    assert (pending["pin_expires_in"], pending["outcome"]) == (timeout - 30, "waiting")
+    assert me["timezone"] == world.ctx.settings.timezone
+    world.host.clock.advance(timeout)
+    closed = world.terminal.get("DL-1").json()
+    assert (closed["status"], closed["code"]) == ("FAILED", "12")
+    assert closed["pin_deadline"] is None and closed["pin_expires_in"] is None
+    me = _wallet_me(world)
+    assert me["pending"] == []
+    [entry] = [p for p in me["history"] if p["payment_id"] == waiting["payment_id"]]
+    assert (entry["outcome"], entry["pin_expires_in"]) == ("timed_out", None)
 
 
 def test_reverse_while_waiting_then_confirm_moves_nothing(world: World) -> None:

@@ -246,10 +246,18 @@ def test_owner_filters_pages_exports_and_refunds_read_only_cannot(
     page.wait_for_selector("#payment-facts")
     assert "*" in page.text_content("#detail-payer")
     assert "payment" in page.text_content("#history")
-    page.fill("#refund-form [name=amount]", "2.00")
+    page.fill("#refund-form [name=amount]", "2,00")  # a decimal comma: refused, not 200.00
     page.fill("#refund-form [name=reason]", "cold tea")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#refund-submit")
+    assert page.wait_for_selector("#error-amount").text_content() == (
+        "In an amount a comma groups thousands (as in 1,000.00): did you mean 2.00?"
+    )
+    assert page.input_value("#refund-form [name=amount]") == "2,00"
+    page.fill("#refund-form [name=amount]", "2.00")
+    page.click("#refund-submit")
+    # the confirm step names the amount and its currency; nothing is refunded before it
+    assert "Refund 2.00 CNY?" in page.wait_for_selector("#refund-confirm-text").text_content()
+    page.click("#refund-confirm-submit")
     page.wait_for_selector("#notice")
     assert page.text_content("#notice").strip() == "Refunded: 2.00 CNY"
     assert "cold tea" not in page.text_content("#notice")

@@ -4,6 +4,7 @@ and the fixture generator, against the database they describe (SQLite and Postgr
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -18,7 +19,8 @@ from host.kit import RunningHost, World, make_world
 from host.portal.portal_kit import PortalClient, add_user, logged_in
 from scanpay.host.db.models import Payment, Refund
 from scanpay.host.portal import fixtures
-from scanpay.host.services import audit, ledger
+from scanpay.host.services import audit, ledger, refunds
+from scanpay.protocol.models import RefundRequest
 
 _ROW = re.compile(r'<tr data-payment="(P[0-9A-F]+)">')
 _NEXT = re.compile(r'id="next-page" href="([^"]+)"')
@@ -119,12 +121,17 @@ def test_detail_refund_as_owner_and_history(till: Till, host: RunningHost) -> No
     assert payer is not None and payer in detail and "*" in payer  # masked, as stored
     token = owner.csrf(f"/portal/transactions/{payment_id}")
     form = {"amount": "1.50", "reason": "broken cup", "refund_key": key}
+    asked = owner.post(f"/portal/transactions/{payment_id}/refund", form, csrf=token)
+    assert asked.status_code == 200 and "Refund 1.50 CNY?" in asked.text  # the confirm step
+    form["confirmed"] = "150"
     done = owner.post(f"/portal/transactions/{payment_id}/refund", form, csrf=token)
     assert done.status_code == 200 and "Refunded: 1.50 CNY" in done.text
     again = owner.post(f"/portal/transactions/{payment_id}/refund", form, csrf=token)
     assert again.status_code == 200  # the same form twice (a double click) is one refund
     too_much = owner.post(
-        f"/portal/transactions/{payment_id}/refund", {"amount": "99999"}, csrf=token
+        f"/portal/transactions/{payment_id}/refund",
+        {"amount": "99999", "confirmed": "9999900"},
+        csrf=token,
     )
     assert too_much.status_code == 400 and "exceed" in too_much.text
     with host.ctx.db.read() as session:
@@ -137,15 +144,145 @@ def test_detail_refund_as_owner_and_history(till: Till, host: RunningHost) -> No
     assert paid is not None and (paid.status, paid.refunded_amount) == ("PARTIALLY_REFUNDED", 150)
     page = owner.get(f"/portal/transactions/{payment_id}").text
     history = page[page.index('id="history"') :]
-    assert "SUCCESS" in history and "PARTIALLY_REFUNDED" in history
+    assert "paid → partly refunded" in history
     assert (
-        f"portal:{owner.email}" in history
-        and f"terminal:{till.world.terminal.terminal_id}" in history
+        f"merchant portal {owner.email}" in history
+        and f"terminal {till.world.terminal.terminal_id}" in history
     )
     receipt = owner.get(f"/portal/transactions/{payment_id}/receipt").text
     assert f"{amount // 100}.{amount % 100:02d} CNY" in receipt and "-1.50" in receipt
     refund_page = owner.get(f"/portal/refunds/{refunds[0].public_id}").text
     assert "broken cup" in refund_page and "merchant portal" in refund_page
+
+
+def _refund_state(host: RunningHost, payment_id: str) -> tuple[list[int], int]:
+    """The payment's refunds (amounts) and its refunded total, as the database has them."""
+    with host.ctx.db.read() as session:
+        paid = session.scalar(select(Payment).where(Payment.public_id == payment_id))
+        assert paid is not None
+        amounts = session.scalars(
+            select(Refund.amount).where(Refund.payment_id == paid.id).order_by(Refund.id)
+        ).all()
+        return list(amounts), paid.refunded_amount
+
+
+_ERROR = re.compile(r'<span class="error" id="error-amount" role="alert">([^<]*)</span>')
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "message"),
+    [
+        # a bare 500 before (pydantic's ValidationError escaped the route)
+        ("99999999999", "en", "The amount exceeds what is left to refund (at most {left})"),
+        ("99999999999", "zh-CN", "退款金额超过可退金额（最多 {left}）"),
+        # 100.00 refunded before (the comma was stripped)
+        (
+            "1,00",
+            "en",
+            "In an amount a comma groups thousands (as in 1,000.00): did you mean 1.00?",
+        ),
+        ("1,00", "zh-CN", "金额中的逗号用于分隔千位（如 1,000.00）；您要输入的是 1.00 吗？"),
+        ("abc", "en", "“a” cannot be in an amount: type digits, as in 12.34"),
+        ("-1", "en", "An amount cannot be negative"),
+        ("-1", "zh-CN", "金额不能为负数"),
+        ("0", "en", "The amount must be more than 0"),
+        ("", "en", "Enter an amount"),
+        ("1.2.3", "en", "An amount has only one decimal point (as in 12.34)"),
+        ("1.234", "zh-CN", "CNY 金额最多 2 位小数（如 12.34）"),
+    ],
+)
+def test_any_refund_amount_typed_is_a_form_error_in_the_page_language(
+    till: Till, host: RunningHost, typed: str, language: str, message: str
+) -> None:
+    owner = till.owner
+    listing = owner.get("/portal/transactions?trade_no=L-017").text
+    payment_id = _ROW.findall(listing)[0]
+    before = _refund_state(host, payment_id)
+    with host.ctx.db.read() as session:
+        paid = session.scalar(select(Payment).where(Payment.public_id == payment_id))
+        assert paid is not None
+        left = f"{(paid.amount - paid.refunded_amount) / 100:,.2f} CNY"
+    token = owner.csrf(f"/portal/transactions/{payment_id}")
+    for confirmed in (None, "100"):  # the first step, and a forged second step
+        form = {"amount": typed, "reason": "typo"}
+        if confirmed is not None:
+            form["confirmed"] = confirmed
+        answer = owner.post(
+            f"/portal/transactions/{payment_id}/refund",
+            form,
+            csrf=token,
+            headers={"Accept-Language": language},
+        )
+        assert answer.status_code == 400, answer.text[:300]
+        found = _ERROR.search(answer.text)
+        assert found is not None and html.unescape(found.group(1)) == message.format(left=left)
+        # the form comes back with what was typed, and no confirm step
+        assert f'name="amount" inputmode="decimal" required maxlength="64" value="{typed}"' in (
+            answer.text
+        )
+        assert 'id="refund-confirm"' not in answer.text
+    assert _refund_state(host, payment_id) == before
+
+
+def test_a_portal_refund_is_confirmed_with_its_amount_and_currency(
+    till: Till, host: RunningHost
+) -> None:
+    owner = till.owner
+    listing = owner.get("/portal/transactions?trade_no=L-019").text
+    payment_id = _ROW.findall(listing)[0]
+    path = f"/portal/transactions/{payment_id}/refund"
+    before = _refund_state(host, payment_id)
+    token = owner.csrf(f"/portal/transactions/{payment_id}")
+    key = "0123456789abcdef"
+    asked = owner.post(path, {"amount": " 1.00 ", "refund_key": key}, csrf=token)
+    assert asked.status_code == 200
+    assert 'id="refund-confirm-text"' in asked.text and "Refund 1.00 CNY?" in asked.text
+    assert 'name="confirmed" value="100"' in asked.text and 'id="refund-form"' not in asked.text
+    assert _refund_state(host, payment_id) == before  # asking changes nothing
+    # a confirmation for another amount than the one typed asks again, with the typed one
+    again = owner.post(path, {"amount": "2.00", "confirmed": "100", "refund_key": key}, csrf=token)
+    assert again.status_code == 200 and "Refund 2.00 CNY?" in again.text
+    assert _refund_state(host, payment_id) == before
+    chinese = owner.post(
+        path, {"amount": "1.00", "refund_key": key}, csrf=token, headers={"Accept-Language": "zh"}
+    )
+    assert "确认退款 1.00 CNY？" in chinese.text
+    done = owner.post(path, {"amount": " 1.00 ", "confirmed": "100", "refund_key": key}, csrf=token)
+    assert done.status_code == 200 and "Refunded: 1.00 CNY" in done.text
+    amounts, total = _refund_state(host, payment_id)
+    assert amounts == [*before[0], 100] and total == before[1] + 100
+
+
+def test_the_history_says_states_who_and_facts_in_words(till: Till, host: RunningHost) -> None:
+    """Issue 14: no ``SUCCESS → PARTIALLY_REFUNDED``, ``portal:…`` or ``amount=`` on the page."""
+    payment_id = _ROW.findall(till.owner.get("/portal/transactions?trade_no=L-011").text)[0]
+    with host.ctx.db.read() as session:
+        row = session.scalar(select(Payment).where(Payment.public_id == payment_id))
+        assert row is not None
+        merchant_pk, out_trade_no = row.merchant_id, row.out_trade_no
+    refunds.create_refund(
+        host.ctx,
+        RefundRequest(
+            out_refund_no="L-011-R1", out_trade_no=out_trade_no, amount=100, reason="wrong size"
+        ),
+        merchant_pk=merchant_pk,
+        actor=audit.Actor("portal", "words@shop.example"),
+    )
+    terminal = till.world.terminal.terminal_id
+    shown = {}
+    for lang in ("zh-CN", "en"):
+        page = till.owner.get(
+            f"/portal/transactions/{payment_id}", headers={"Accept-Language": lang}
+        ).text
+        shown[lang] = page[page.index('id="history"') :]
+        for raw in ("SUCCESS", "PARTIALLY_REFUNDED", "portal:", "terminal:", "=", "out_refund_no"):
+            assert raw not in shown[lang].replace('="', ""), (lang, raw)
+    zh, en = shown["zh-CN"], shown["en"]
+    assert "支付成功 → 部分退款" in zh and "paid → partly refunded" in en
+    assert "商户服务平台 words@shop.example" in zh and f"终端 {terminal}" in zh
+    assert "merchant portal words@shop.example" in en and f"terminal {terminal}" in en
+    assert "退款单号</span> L-011-R1" in zh and "refund number</span> L-011-R1" in en
+    assert "金额</span> 1.00" in zh and "amount</span> 1.00" in en
 
 
 def test_csv_and_xlsx_exports_are_the_filtered_set(till: Till, host: RunningHost) -> None:

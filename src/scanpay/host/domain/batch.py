@@ -6,6 +6,12 @@ from its own records and compares: *matched* when the four totals agree and
 no line differs; otherwise the differences, by trade number (refund lines
 carry the ``out_refund_no``). A line differs when one side lacks it, or its
 amount or status is not the same. Pure.
+
+A payment line says that money was taken, and how much: a payment refunded in
+part or in full since (at the terminal, in the portal, on another day) is the
+same payment line as an approved one, since each refund is a line of its own,
+counted on the day it was made. Comparing the payment's *current* status would
+call every refund made elsewhere, or later, a difference.
 """
 
 from __future__ import annotations
@@ -13,7 +19,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["BatchComparison", "BatchDifference", "BatchLine", "BatchTotals", "compare_batch"]
+__all__ = [
+    "CAPTURED_STATUSES",
+    "BatchComparison",
+    "BatchDifference",
+    "BatchLine",
+    "BatchTotals",
+    "compare_batch",
+]
+
+CAPTURED_STATUSES = frozenset({"SUCCESS", "PARTIALLY_REFUNDED", "REFUNDED"})
+"""Payment statuses that mean the money was taken (refunds since or not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +43,12 @@ class BatchLine:
 
     def describe(self) -> str:
         return f"{self.status} {self.amount}"
+
+    def compared(self) -> tuple[int, str]:
+        """What must agree on both sides: the amount, and whether the money was taken."""
+        if self.kind != "refund" and self.status in CAPTURED_STATUSES:
+            return self.amount, "captured"
+        return self.amount, self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +78,8 @@ class BatchDifference:
     kind: str
     terminal: str | None
     host: str | None
+    terminal_line: BatchLine | None = None
+    host_line: BatchLine | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +107,7 @@ def compare_batch(
         ours = {(line.kind, line.out_trade_no): line for line in host_list}
         for key in sorted(theirs.keys() | ours.keys()):
             mine, other = ours.get(key), theirs.get(key)
-            if (
-                mine is not None
-                and other is not None
-                and (mine.amount, mine.status) == (other.amount, other.status)
-            ):
+            if mine is not None and other is not None and mine.compared() == other.compared():
                 continue
             kind, number = key
             differences.append(
@@ -96,6 +116,8 @@ def compare_batch(
                     kind,
                     other.describe() if other is not None else None,
                     mine.describe() if mine is not None else None,
+                    other,
+                    mine,
                 )
             )
     matched = terminal == host_totals and not differences

@@ -34,6 +34,8 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from scanpay.i18n import Text
+
 __all__ = [
     "ACCOUNT_LOGINS",
     "CLIENT_LOGINS",
@@ -45,6 +47,7 @@ __all__ = [
     "client_subject",
     "is_valid_pin",
     "needs_pin",
+    "tries_left_text",
 ]
 
 
@@ -56,6 +59,19 @@ def is_valid_pin(pin: str) -> bool:
 def needs_pin(amount: int, pin_above: int) -> bool:
     """Whether a payment of ``amount`` needs the PIN on an account with limit ``pin_above``."""
     return amount > pin_above
+
+
+def tries_left_text(tries: int) -> Text:
+    """How many more PINs may be tried, said as a person says it.
+
+    >>> [tries_left_text(n).en for n in (2, 1, 0)]
+    ['2 tries left', '1 try left', 'no tries left']
+    >>> tries_left_text(1).zh_cn
+    '还可尝试 1 次'
+    """
+    if tries <= 0:
+        return Text("已无尝试机会", "no tries left")
+    return Text(f"还可尝试 {tries} 次", "1 try left" if tries == 1 else f"{tries} tries left")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from scanpay.host.domain import periods
 from scanpay.i18n import Text
-from scanpay.money import MoneyError, format_amount, parse_amount
+from scanpay.money import MoneyError, format_amount, read_amount
 
 __all__ = [
     "PAGE_SIZES",
@@ -134,8 +134,11 @@ def _date(text: str) -> date | None:
         return None
 
 
-def parse_filters(params: Mapping[str, str], *, currency: str) -> tuple[TxnFilter, dict[str, Text]]:
-    """The filter in ``params`` (a query string's fields), and what could not be used."""
+def parse_filters(
+    params: Mapping[str, str], *, currency: str, language: str = "en"
+) -> tuple[TxnFilter, dict[str, Text]]:
+    """The filter in ``params`` (a query string's fields), and what could not be used.
+    Amounts are read as a person of ``language`` types them (:func:`read_amount`)."""
     errors: dict[str, Text] = {}
 
     def get(name: str) -> str:
@@ -179,9 +182,11 @@ def parse_filters(params: Mapping[str, str], *, currency: str) -> tuple[TxnFilte
         amounts[name] = None
         if text:
             try:
-                amounts[name] = parse_amount(text, currency)
-            except MoneyError:
-                errors[name] = Text("金额格式错误", "not an amount (e.g. 12.34)")
+                amounts[name] = read_amount(
+                    text, currency, locale=language, allow_zero=True, field=name
+                )
+            except MoneyError as exc:
+                errors[name] = exc.text
     low, high = amounts["amount_min"], amounts["amount_max"]
     if low is not None and high is not None and low > high:
         errors["amount_max"] = Text("最高金额小于最低金额", "the maximum is below the minimum")

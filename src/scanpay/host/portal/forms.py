@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from scanpay.host.domain.uscc import is_valid_uscc, normalize_uscc
 from scanpay.i18n import Text
-from scanpay.money import MoneyError, parse_amount
+from scanpay.money import MoneyError, read_amount
 
 __all__ = [
     "MAX_TERMINALS",
@@ -92,9 +92,10 @@ def _length(zh: str, en: str, low: int, high: int) -> Text:
 
 
 def parse_application(
-    form: Mapping[str, str], currency: str = "CNY"
+    form: Mapping[str, str], currency: str = "CNY", *, language: str = "en"
 ) -> tuple[ApplicationInput | None, dict[str, Text]]:
-    """The application from the form's fields, or None and the errors by field."""
+    """The application from the form's fields, or None and the errors by field. The
+    monthly volume is read as a person of ``language`` types amounts."""
     errors: dict[str, Text] = {}
 
     def text(name: str, zh: str, en: str, low: int, high: int) -> str:
@@ -125,12 +126,18 @@ def parse_application(
     mcc = form.get("mcc", "").strip()
     if not _MCC.fullmatch(mcc):
         errors["mcc"] = Text("商户类别码须为 4 位数字", "the MCC is 4 digits")
+    volume = -1
     try:
-        volume = parse_amount(form.get("monthly_volume", "").strip(), currency)
-    except MoneyError:
-        volume = -1
-    if not 0 <= volume <= _MAX_VOLUME:
-        errors["monthly_volume"] = Text("预计月交易额格式错误", "not an amount (e.g. 200000.00)")
+        volume = read_amount(
+            form.get("monthly_volume", ""),
+            currency,
+            locale=language,
+            maximum=_MAX_VOLUME,
+            allow_zero=True,
+            field="monthly_volume",
+        )
+    except MoneyError as exc:
+        errors["monthly_volume"] = exc.text
     count_text = form.get("terminal_count", "").strip()
     count = int(count_text) if count_text.isdigit() and len(count_text) <= 3 else 0
     if not 1 <= count <= MAX_TERMINALS:

@@ -36,7 +36,7 @@ from scanpay.host.portal.render import group_digits
 from scanpay.host.portal.roles import Permission
 from scanpay.host.portal.texts import translate
 from scanpay.host.services import orders, refunds, settlement, terminals
-from scanpay.money import MoneyError, format_amount, parse_amount
+from scanpay.money import MoneyError, format_amount, read_amount
 from scanpay.protocol.models import RefundRequest
 
 __all__ = ["router"]
@@ -105,7 +105,7 @@ def today(v: MerchantViewer) -> Response:
 @router.get("/transactions")
 def transaction_list(v: MerchantViewer, request: Request, cursor: Cursor = None) -> Response:
     assert v.user is not None
-    f, problems = parse_filters(request.query_params, currency=v.user.currency)
+    f, problems = parse_filters(request.query_params, currency=v.user.currency, language=v.lang)
     page_ = transactions.transactions_page(v.ctx, v.merchant_pk, f, decode_cursor(cursor or ""))
     return page(
         v,
@@ -137,7 +137,7 @@ def export_csv(v: MerchantViewer, request: Request) -> Response:
     """The filtered set as CSV, streamed (rows leave as the database hands them over)."""
     require(v, Permission.EXPORT)
     assert v.user is not None
-    f, _ = parse_filters(request.query_params, currency=v.user.currency)
+    f, _ = parse_filters(request.query_params, currency=v.user.currency, language=v.lang)
     name = _download_name(v, "csv")
     return StreamingResponse(
         exports.csv_stream(v.ctx, v.merchant_pk, f),
@@ -155,7 +155,7 @@ def export_xlsx(v: MerchantViewer, request: Request) -> Response:
     """The filtered set as XLSX: written in constant memory to a temporary file, streamed."""
     require(v, Permission.EXPORT)
     assert v.user is not None
-    f, _ = parse_filters(request.query_params, currency=v.user.currency)
+    f, _ = parse_filters(request.query_params, currency=v.user.currency, language=v.lang)
     path = exports.write_xlsx(v.ctx, v.merchant_pk, f, v.lang)
     name = _download_name(v, "xlsx")
     return StreamingResponse(
@@ -177,8 +177,18 @@ def _detail(v: Viewer, payment_id: str) -> transactions.PaymentDetail:
 
 
 def _detail_page(
-    v: Viewer, payment_id: str, *, notice: str = "", kind: str = "ok", status: int = 200
+    v: Viewer,
+    payment_id: str,
+    *,
+    notice: str = "",
+    kind: str = "ok",
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    confirm: dict[str, str] | None = None,
 ) -> Response:
+    """The payment's page. ``errors`` (by field) and ``typed`` (what was typed) refill the
+    refund form; ``confirm`` replaces it with the confirm step of a checked refund."""
     return page(
         v,
         "transaction.html",
@@ -186,9 +196,12 @@ def _detail_page(
         section="transactions",
         d=_detail(v, payment_id),
         can_refund=v.can(Permission.REFUND),
-        refund_key=secrets.token_hex(8),
+        refund_key=(typed or {}).get("refund_key") or secrets.token_hex(8),
         notice=notice,
         notice_kind=kind,
+        errors=errors or {},
+        typed=typed or {},
+        confirm=confirm,
     )
 
 
@@ -213,28 +226,43 @@ def receipt(v: MerchantViewer, payment_id: str) -> Response:
 @router.post("/transactions/{payment_id}/refund")
 def refund(v: MerchantViewer, form: CheckedForm, payment_id: str) -> Response:
     """Refund all or part of a payment (owner only): the host's own refund service, with
-    the owner as the actor in the audit trail."""
+    the owner as the actor in the audit trail.
+
+    Two steps: the amount as typed is read in the page's language and checked against
+    what is left to refund (any refusal is a form error, 400, nothing changed); the page
+    then asks "Refund 1.00 CNY?", and only the answer to that (``confirmed``, the amount
+    shown) refunds."""
     require(v, Permission.REFUND)
     assert v.user is not None
     d = _detail(v, payment_id)
-    text = str(form.get("amount", "")).strip().replace(",", "")[:20]
+    typed = {
+        # Read whole (the form's size is bounded): a cut could change what it says.
+        "amount": str(form.get("amount", "")),
+        "reason": " ".join(str(form.get("reason", "")).split())[:128],
+        # The form's own key: the same form sent twice (a double click) is one refund.
+        "refund_key": str(form.get("refund_key", "")),
+    }
+    if not re.fullmatch(r"[0-9a-f]{16}", typed["refund_key"]):
+        typed["refund_key"] = secrets.token_hex(8)
+    currency = d.row.currency
     try:
-        amount = parse_amount(text, d.row.currency)
-    except MoneyError:
-        amount = 0
-    if amount <= 0:
-        message = translate("refund.bad_amount", v.lang)
-        return _detail_page(v, payment_id, notice=message, kind="error", status=400)
-    reason = " ".join(str(form.get("reason", "")).split())[:128] or None
-    # The form's own key: the same form sent twice (a double click) is one refund.
-    key = str(form.get("refund_key", ""))
-    if not re.fullmatch(r"[0-9a-f]{16}", key):
-        key = secrets.token_hex(8)
+        amount = read_amount(typed["amount"], currency, locale=v.lang, maximum=max(d.refundable, 0))
+    except MoneyError as exc:
+        message = exc.text.get(v.lang)
+        if exc.code == "amount_too_large":
+            left = f"{group_digits(format_amount(d.refundable, currency))} {currency}"
+            message = translate("refund.too_much", v.lang, left=left)
+        return _detail_page(v, payment_id, errors={"amount": message}, typed=typed, status=400)
+    shown = f"{group_digits(format_amount(amount, currency))} {currency}"
+    if str(form.get("confirmed", "")) != str(amount):
+        # Not confirmed yet, or confirmed for another amount: ask (again) with this one.
+        confirm = {**typed, "shown": shown, "minor": str(amount)}
+        return _detail_page(v, payment_id, typed=typed, confirm=confirm)
     request = RefundRequest(
-        out_refund_no=f"PR{key.upper()}",
+        out_refund_no=f"PR{typed['refund_key'].upper()}",
         out_trade_no=d.row.out_trade_no,
         amount=amount,
-        reason=reason,
+        reason=typed["reason"] or None,
         approved_by=v.user.user_id,
     )
     try:

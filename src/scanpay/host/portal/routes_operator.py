@@ -22,7 +22,7 @@ from scanpay.host.portal.deps import NOT_FOUND, CheckedForm, OperatorViewer, Por
 from scanpay.host.portal.pages import page, redirect
 from scanpay.host.portal.texts import text_of, translate
 from scanpay.host.services import audit, merchants, risk
-from scanpay.money import MoneyError, parse_amount
+from scanpay.money import MoneyError, read_amount
 
 __all__ = ["router"]
 
@@ -189,7 +189,8 @@ def set_limit(v: OperatorViewer, form: CheckedForm) -> Response:
     rule = str(form.get("rule", ""))[:32]
     scope = str(form.get("scope", "default"))[:16]
     key = str(form.get("key", "")).strip()[:32]
-    text = str(form.get("value", "")).strip()[:20]
+    # Read whole (the form's size is bounded): a cut could change what the amount says.
+    text = str(form.get("value", "")).strip()
     window_text = str(form.get("window", "")).strip()[:7]
     action = str(form.get("action", "decline"))[:8]
     # Empty: the merchant's, terminal's or wallet's own currency (required for the others).
@@ -198,8 +199,8 @@ def set_limit(v: OperatorViewer, form: CheckedForm) -> Response:
         if rule in {r.value for r in _AMOUNT_RULES}:
             # The amount is typed in the limit's currency (KWD has 3 decimals, JPY none).
             currency = risk.limit_currency(v.ctx, rule, scope, key, currency)
-            value = parse_amount(text, currency)
-        elif text.isdigit():
+            value = read_amount(text, currency, locale=v.lang, allow_zero=True, field="value")
+        elif text.isascii() and text.isdigit() and len(text) <= 18:
             value = int(text)
         else:
             raise MoneyError("bad_amount", text_of("refund.bad_amount"), field="value")

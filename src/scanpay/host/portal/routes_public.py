@@ -156,7 +156,7 @@ _APPLY_FIELDS = (
 @router.post("/apply")
 def apply(v: ViewerDep, form: CheckedForm) -> Response:
     values = {name: str(form.get(name, ""))[:256] for name in _APPLY_FIELDS}
-    parsed, problems = parse_application(values)
+    parsed, problems = parse_application(values, language=v.lang)
     errors = {name: text.get(v.lang) for name, text in problems.items()}
     password = str(form.get("password", ""))[:256]
     weak = check_password(

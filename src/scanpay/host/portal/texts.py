@@ -8,6 +8,7 @@ every key it uses is here in both languages.
 
 from __future__ import annotations
 
+from scanpay.codes.names import NETWORK_NAMES
 from scanpay.i18n import Text, normalize_language
 
 __all__ = ["MCC_CHOICES", "TEXTS", "has_text", "text_of", "translate"]
@@ -239,10 +240,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tstatus.pending": ("待激活", "not activated"),
     "tstatus.active": ("正常", "active"),
     "tstatus.disabled": ("已停用", "disabled"),
-    "wallet.scanpay": ("scanpay 钱包", "scanpay wallet"),
-    "wallet.wechat_pay": ("微信支付", "WeChat Pay"),
-    "wallet.alipay": ("支付宝", "Alipay"),
-    "wallet.unionpay": ("云闪付", "UnionPay"),
+    # "wallet.<identifier>": from scanpay.codes.names, below the table
     "kind.payment": ("收款", "payment"),
     "kind.refund": ("退款", "refund"),
     "kind.reversal": ("撤销", "reversal"),
@@ -268,6 +266,48 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.order.pay": ("订单支付", "order paid"),
     "action.order.close": ("关闭订单", "order closed"),
     "action.order.expire": ("订单过期", "order expired"),
+    "action.payment.reverse_first": ("先于收款的撤销", "reversal before the payment"),
+    "action.payment.after_reversal": ("撤销后到达的收款", "payment after its reversal"),
+    "action.refund.auto": ("自动退款", "automatic refund"),
+    "action.application.submit": ("提交入网申请", "application submitted"),
+    "action.application.approve": ("批准入网申请", "application approved"),
+    "action.application.reject": ("驳回入网申请", "application rejected"),
+    "action.merchant.add": ("新增商户", "merchant added"),
+    "action.merchant.approve": ("启用商户", "merchant approved"),
+    "action.merchant.suspend": ("暂停商户", "merchant suspended"),
+    "action.merchant.fee_rate": ("修改费率", "fee rate changed"),
+    "action.limit.set": ("设置限额", "limit set"),
+    "action.limit.unset": ("取消限额", "limit removed"),
+    "action.terminal.add": ("新增终端", "terminal added"),
+    "action.terminal.activate": ("激活终端", "terminal activated"),
+    "action.terminal.rotate_key": ("更换终端密钥", "terminal key rotated"),
+    "action.batch.close": ("终端日结", "terminal day close"),
+    "action.settlement.create": ("生成结算", "settlement made"),
+    "action.sticker.verify": ("核验收款码", "sticker checked"),
+    "action.portal.login": ("登录商户服务平台", "portal login"),
+    "action.wallet.open": ("开立钱包", "wallet opened"),
+    "action.wallet.login": ("登录钱包", "wallet login"),
+    "action.wallet.logout": ("退出钱包", "wallet logout"),
+    "action.wallet.pin_change": ("修改支付密码", "PIN changed"),
+    # who did something (audit actors: "<kind>:<id>"), shown before the id
+    "actor.terminal": ("终端", "terminal"),
+    "actor.operator": ("收单机构操作员", "acquirer operator"),
+    "actor.portal": ("商户服务平台", "merchant portal"),
+    "actor.admin": ("管理员", "administrator"),
+    "actor.wallet": ("钱包", "wallet"),
+    "actor.host": ("收单主机", "host"),
+    # an audit record's facts on a transaction's history
+    "fact.amount": ("金额", "amount"),
+    "fact.refunded_total": ("累计退款", "refunded in all"),
+    "fact.reason": ("原因", "reason"),
+    "fact.note": ("备注", "note"),
+    "fact.answer": ("应答码", "answer"),
+    "fact.effect": ("资金", "money"),
+    "fact.out_refund_no": ("退款单号", "refund number"),
+    "effect.none": ("无资金变动", "no money moved"),
+    "effect.capture": ("已入账", "captured"),
+    "effect.return": ("已退回", "returned"),
+    "effect.refund": ("已退款", "refunded"),
     "action.save": ("保存", "Save"),
     # transaction detail
     "txn.title": ("交易 {no}", "Transaction {no}"),
@@ -291,6 +331,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "refund.done": ("退款成功：{amount}", "Refunded: {amount}"),
     "refund.failed": ("退款未成功：{message}", "Refund refused: {message}"),
     "refund.bad_amount": ("退款金额格式错误", "Not an amount"),
+    "refund.too_much": (
+        "退款金额超过可退金额（最多 {left}）",
+        "The amount exceeds what is left to refund (at most {left})",
+    ),
+    "refund.confirm_amount": ("确认退款 {amount}？", "Refund {amount}?"),
+    "refund.confirm_submit": ("确认退款 {amount}", "Yes, refund {amount}"),
+    "refund.change": ("修改金额", "Change the amount"),
     "refund.title": ("退款 {no}", "Refund {no}"),
     "refund.approved_by": ("批准人", "approved by"),
     "refund.portal": ("商户服务平台", "merchant portal"),
@@ -442,6 +489,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "audit.timing": ("用时 {ms} 毫秒，{at}", "took {ms} ms, at {at}"),
     "audit.recent": ("最近的记录", "Latest records"),
 }
+
+# Networks and wallets by the names every screen uses (the cashier's, the receipts').
+TEXTS.update({f"wallet.{key}": (name.zh_cn, name.en) for key, name in NETWORK_NAMES.items()})
 
 #: The MCCs the application form offers (code, text key).
 MCC_CHOICES: tuple[tuple[str, str], ...] = tuple(

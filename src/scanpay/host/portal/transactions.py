@@ -214,6 +214,12 @@ class HistoryEntry:
     code: str | None
     facts: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def states(self) -> str:
+        """The text keys' prefix of ``before`` and ``status``: an order's states or a
+        payment's (a refund's record carries the payment's)."""
+        return "ostatus." if self.subject.startswith("order:") else "status."
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentDetail:

@@ -3,19 +3,23 @@
 The host's side of a terminal's day (host timezone), the same way the
 terminal counts it: payments of this terminal that captured money (SUCCESS,
 PARTIALLY_REFUNDED, REFUNDED; an order's payment counts on the day the order
-was created), and refunds this terminal asked for that succeeded that day.
-Training transactions are left out, and so is a payment that reached an order
-after it closed (the host refunded it at once; the terminal never saw it).
-Every batch and its verdict is stored and audited (the merchant portal shows
-the differences).
+was created), and the refunds of this terminal's payments that succeeded that
+day, wherever they were made: at the terminal, in the merchant's portal, by the
+acquirer's operator (the terminal learns of the others through
+:func:`terminal_refunds`, ``GET /v1/refunds``). Training transactions are left
+out, and so is a payment that reached an order after it closed, with its
+refund (the host refunded it at once; the terminal never saw it). Every batch
+and its verdict is stored and audited (the merchant portal shows the
+differences).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from scanpay.host.db.models import BatchClose, Order, Payment, Refund
 from scanpay.host.domain.batch import BatchLine, BatchTotals, compare_batch
@@ -24,11 +28,17 @@ from scanpay.host.errors import HostError
 from scanpay.host.services import audit
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.refunds import to_body as refund_body
 from scanpay.host.services.risk import CAPTURED
 from scanpay.i18n import Text
-from scanpay.protocol.models import BatchCloseRequest, BatchCloseResponse, BatchDifference
+from scanpay.protocol.models import (
+    BatchCloseRequest,
+    BatchCloseResponse,
+    BatchDifference,
+    RefundList,
+)
 
-__all__ = ["close_batch", "host_lines"]
+__all__ = ["close_batch", "host_lines", "terminal_refunds"]
 
 
 def _bounds(ctx: HostContext, day: date) -> tuple[datetime, datetime]:
@@ -41,6 +51,60 @@ def _bounds(ctx: HostContext, day: date) -> tuple[datetime, datetime]:
         text = Text("营业日超出范围", f"business day out of range: {day.isoformat()}")
         raise HostError("30", text, field="date") from None
     return start, end
+
+
+def _the_terminals_own(terminal_pk: int) -> Any:
+    """Payments of this terminal, less those that reached an order after it closed
+    (join :class:`Order` on the payment's trade number first)."""
+    return and_(
+        Payment.terminal_id == terminal_pk,
+        or_(Order.id.is_(None), Order.payment_id == Payment.id),
+    )
+
+
+def _counted_refunds(terminal_pk: int) -> Select[tuple[Refund, str]]:
+    """The successful refunds a terminal's batch counts: those of its own payments,
+    made wherever (a refund's own ``terminal_id`` is empty for a portal refund)."""
+    return (
+        select(Refund, Payment.out_trade_no)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .outerjoin(
+            Order,
+            and_(
+                Order.merchant_id == Payment.merchant_id,
+                Order.out_trade_no == Payment.out_trade_no,
+            ),
+        )
+        .where(_the_terminals_own(terminal_pk), Refund.status == "SUCCESS")
+        .order_by(Refund.created_at, Refund.id)
+    )
+
+
+def terminal_refunds(
+    ctx: HostContext,
+    auth: TerminalIdentity,
+    *,
+    day: date | None = None,
+    currency: str | None = None,
+    out_trade_no: str | None = None,
+    limit: int = 1000,
+) -> RefundList:
+    """The refunds that count in this terminal's batches: of one business day (host
+    timezone; training left out, as in the batch) and/or of one payment (training
+    included: the terminal's training sale must learn of them too)."""
+    query = _counted_refunds(auth.terminal_pk).limit(limit)
+    if day is not None:
+        start, end = _bounds(ctx, day)
+        query = query.where(
+            Refund.created_at >= start, Refund.created_at < end, Refund.training.is_(False)
+        )
+    if currency is not None:
+        query = query.where(Refund.currency == currency)
+    if out_trade_no is not None:
+        query = query.where(Payment.out_trade_no == out_trade_no)
+    with ctx.db.read() as session:
+        rows = session.execute(query).all()
+    return RefundList(items=[refund_body(row, number) for row, number in rows])
 
 
 def host_lines(ctx: HostContext, terminal_pk: int, day: date, currency: str) -> list[BatchLine]:
@@ -75,17 +139,15 @@ def host_lines(ctx: HostContext, terminal_pk: int, day: date, currency: str) -> 
             )
         ).all()
         refunds = session.execute(
-            select(Refund.out_refund_no, Refund.amount).where(
-                Refund.terminal_id == terminal_pk,
+            _counted_refunds(terminal_pk).where(
                 Refund.training.is_(False),
                 Refund.currency == currency,
-                Refund.status == "SUCCESS",
                 Refund.created_at >= start,
                 Refund.created_at < end,
             )
         ).all()
     lines = [BatchLine(no, "payment", status, int(amount)) for no, status, amount in payments]
-    lines += [BatchLine(no, "refund", "SUCCESS", int(amount)) for no, amount in refunds]
+    lines += [BatchLine(r.out_refund_no, "refund", "SUCCESS", int(r.amount)) for r, _ in refunds]
     return lines
 
 
@@ -102,7 +164,16 @@ def close_batch(
     )
     result = compare_batch(theirs, items, lines)
     differences = [
-        BatchDifference(out_trade_no=d.out_trade_no, kind=d.kind, terminal=d.terminal, host=d.host)  # type: ignore[arg-type]
+        BatchDifference(
+            out_trade_no=d.out_trade_no,
+            kind=d.kind,  # type: ignore[arg-type]
+            terminal=d.terminal,
+            host=d.host,
+            terminal_status=d.terminal_line.status if d.terminal_line else None,
+            terminal_amount=d.terminal_line.amount if d.terminal_line else None,
+            host_status=d.host_line.status if d.host_line else None,
+            host_amount=d.host_line.amount if d.host_line else None,
+        )
         for d in result.differences
     ]
     now = ctx.now()

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import segno
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from scanpay.codes import (
     CodeError,
@@ -96,6 +96,14 @@ def order_topic(merchant_pk: int, out_trade_no: str) -> str:
     return f"{merchant_pk}:{out_trade_no}"
 
 
+def _paid_with(row: Order) -> str | None:
+    """The wallet that paid the order (its payment's), read in the row's own session."""
+    session = object_session(row)
+    if row.payment_id is None or session is None:
+        return None
+    return session.scalar(select(Payment.wallet).where(Payment.id == row.payment_id))
+
+
 def to_body(row: Order) -> OrderBody:
     """The API's view of a stored order."""
     base = f"/v1/orders/{quote(row.out_trade_no, safe='')}"
@@ -110,6 +118,7 @@ def to_body(row: Order) -> OrderBody:
         qr_png_url=f"{base}/qr.png",
         qr_svg_url=f"{base}/qr.svg",
         payer=row.payer,
+        wallet=_paid_with(row),
         created_at=row.created_at,
         expires_at=row.expires_at,
         paid_at=row.paid_at,

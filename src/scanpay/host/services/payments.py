@@ -93,6 +93,7 @@ __all__ = [
     "get_payment",
     "list_transactions",
     "message_for",
+    "pin_wait",
     "reverse_payment",
     "risk_reason",
     "to_body",
@@ -175,8 +176,20 @@ def message_for(code: str, reason: str | None) -> Message:
 _message = message_for
 
 
-def to_body(row: Payment) -> PaymentBody:
-    """The API's view of a stored payment."""
+def pin_wait(row: Payment, now: datetime | None) -> tuple[datetime | None, float | None]:
+    """A payment waiting for the PIN: its deadline, and the seconds left at ``now``
+    (never negative); ``(None, None)`` for any other payment or without ``now``.
+    The host alone decides the deadline: the terminal and the wallet page count
+    down to it (a terminal by the seconds left, since its clock may differ)."""
+    if row.status != PaymentState.USER_PAYING or row.pin_deadline is None or now is None:
+        return None, None
+    left = max(0.0, (row.pin_deadline - now).total_seconds())
+    return row.pin_deadline, round(left, 3)
+
+
+def to_body(row: Payment, now: datetime | None = None) -> PaymentBody:
+    """The API's view of a stored payment (``now``: the PIN deadline's seconds left)."""
+    deadline, left = pin_wait(row, now)
     return PaymentBody(
         out_trade_no=row.out_trade_no,
         payment_id=row.public_id,
@@ -191,6 +204,8 @@ def to_body(row: Payment) -> PaymentBody:
         training=row.training,
         created_at=row.created_at,
         paid_at=row.paid_at,
+        pin_deadline=deadline,
+        pin_expires_in=left,
     )
 
 
@@ -492,7 +507,7 @@ def _create_once(
             row.code,
             row.payer,
         )
-        return Created(to_body(row), False)
+        return Created(to_body(row, now), False)
 
 
 def _replay(
@@ -524,7 +539,7 @@ def _replay(
     if row.request_hash != digest:
         raise HostError("95", field="out_trade_no")
     _expire_if_due(ctx, session, row, now)
-    return Created(to_body(row), True)
+    return Created(to_body(row, now), True)
 
 
 def _authorise(
@@ -646,18 +661,20 @@ def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> 
         if row is None:
             # Another merchant's trade number looks exactly like one that does not exist.
             raise HostError("25", field="out_trade_no")
+        now = ctx.now()
         due = (
             row.status == PaymentState.USER_PAYING
             and row.pin_deadline is not None
-            and ctx.now() >= row.pin_deadline
+            and now >= row.pin_deadline
         )
         if not due:
-            return to_body(row)
+            return to_body(row, now)
     with ctx.db.write() as session:
         row = _find(session, auth.merchant_pk, out_trade_no, lock=True)
         assert row is not None  # rows are never deleted
-        _expire_if_due(ctx, session, row, ctx.now())
-        return to_body(row)
+        now = ctx.now()
+        _expire_if_due(ctx, session, row, now)
+        return to_body(row, now)
 
 
 def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> PaymentBody:

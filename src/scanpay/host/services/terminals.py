@@ -348,6 +348,8 @@ def activate(ctx: HostContext, code: str, software_version: str) -> Activated:
             currency=merchant.currency,
             payee=merchant.payee or merchant.public_id,
             min_software_version=ctx.settings.min_terminal_version,
+            # The host's business day runs in this zone: the terminal shows its times in it.
+            timezone=ctx.settings.timezone,
         )
         return Activated(response, key_hex)
 

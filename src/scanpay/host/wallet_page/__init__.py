@@ -20,7 +20,18 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Serve the wallet page and its routes on the host ``app``."""
-    from scanpay.host.wallet_page.api import Refused, refused_handler, router
+    from fastapi.exceptions import RequestValidationError
+
+    from scanpay.host.wallet_page.api import (
+        Refused,
+        refused_handler,
+        router,
+        validation_handler,
+    )
 
     app.include_router(router)
     app.add_exception_handler(Refused, refused_handler)
+    # The page's malformed requests get the page's words; every other route keeps the
+    # app's own handler (installed before this one).
+    fallback = app.exception_handlers.get(RequestValidationError)
+    app.add_exception_handler(RequestValidationError, validation_handler(fallback))

@@ -15,26 +15,32 @@ Every ``POST``/``DELETE`` but the login needs the ``X-Wallet-CSRF`` header;
 refusals have the host's one error shape. A session is accepted only while its
 account is at the session generation it was issued under (see ``session``).
 Refusals that say "later" (429: logins slowed; 503: the host's password hashing
-is full) carry ``Retry-After``.
+is full) carry ``Retry-After``. Every refusal and decline a person can meet here
+is in the words of :mod:`scanpay.host.wallet_page.words`, naming its field: a
+malformed request gets the field's own message, never pydantic's.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from scanpay.host.api.deps import HostDep
 from scanpay.host.api.errors import error_response
+from scanpay.host.errors import HostError
 from scanpay.host.services import orders, payments
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.hashing import HashBusy
-from scanpay.host.wallet_page import service
+from scanpay.host.wallet_page import service, words
 from scanpay.host.wallet_page.session import (
     COOKIE,
     CSRF_HEADER,
@@ -53,6 +59,7 @@ __all__ = [
     "busy_response",
     "refused_handler",
     "router",
+    "validation_handler",
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -222,7 +229,9 @@ def _session(request: Request, ctx: HostContext) -> tuple[SessionCodec, WalletSe
     ):
         raise Refused(
             error_response(
-                "63", Text("请求来源无法验证", "The request's origin is not checked"), status=403
+                "63",
+                Text("无法验证此页面，请刷新后重试", "This page could not be checked; reload it"),
+                status=403,
             )
         )
     return codec, session
@@ -250,6 +259,30 @@ def refused_handler(_request: Request, exc: Exception) -> JSONResponse:
     """Turns a refused wallet request into its error answer (registered on the app)."""
     assert isinstance(exc, Refused)
     return exc.response
+
+
+Handler = Callable[[Request, Exception], Any]
+
+
+def validation_handler(fallback: Handler | None) -> Handler:
+    """The app's handler of malformed requests, with the wallet page's routes answered
+    in the page's words (code 30, the field named); every other route: ``fallback``."""
+
+    async def handle(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith("/wallet/v1/") or fallback is None:
+            assert isinstance(exc, RequestValidationError)
+            text, field = words.validation_text(exc.errors())
+            return error_response("30", text, field=field)
+        answer = fallback(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    return handle
+
+
+def _refusal(exc: HostError) -> Refused:
+    """A refusal from the host's services, in the page's words."""
+    text = words.host_refusal(exc.code, exc.field, exc.text)
+    return Refused(error_response(exc.code, text, field=exc.field, status=exc.http_status))
 
 
 @router.post("/wallet/v1/session")
@@ -326,9 +359,14 @@ async def confirm(body: ConfirmIn, wallet: WalletDep) -> dict[str, Any]:
         )
     except HashBusy as busy:
         raise Refused(busy_response(busy)) from None
+    except HostError as exc:
+        raise _refusal(exc) from None
+    host_text = Text(done.message.zh_cn, done.message.en)
+    status = done.payment.status.value
+    text = words.confirm_text(done.code, status, done.tries_left, host_text)
     return {
         "code": done.code,
-        "message": {"zh-CN": done.message.zh_cn, "en": done.message.en},
+        "message": text.as_dict(),
         "tries_left": done.tries_left,
         "merchant_name": done.merchant_name,
         "payment_id": done.payment.payment_id,
@@ -339,7 +377,10 @@ async def confirm(body: ConfirmIn, wallet: WalletDep) -> dict[str, Any]:
 @router.post("/wallet/v1/me/preview")
 async def preview(body: PayloadIn, wallet: WalletDep) -> dict[str, Any]:
     """Who a scanned merchant QR pays, how much, and whether this account needs its PIN."""
-    seen = await run_in_threadpool(orders.preview, wallet.ctx, body.payload, wallet.account)
+    try:
+        seen = await run_in_threadpool(orders.preview, wallet.ctx, body.payload, wallet.account)
+    except HostError as exc:
+        raise _refusal(exc) from None
     from scanpay.money import format_amount
 
     return {
@@ -370,6 +411,8 @@ async def pay(body: PayloadIn, wallet: WalletDep) -> dict[str, Any]:
         done = await run_in_threadpool(run)
     except HashBusy as busy:
         raise Refused(busy_response(busy)) from None
+    except HostError as exc:
+        raise _refusal(exc) from None
     return {
         "code": done.code,
         "message": done.message.as_dict(),

@@ -40,7 +40,7 @@ from scanpay.host.domain.pin import (
     client_subject,
 )
 from scanpay.host.domain.wallet_codes import make_digits
-from scanpay.host.services import audit, hashing, wallets
+from scanpay.host.services import audit, hashing, payments, wallets
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import wallet_secret
 from scanpay.host.wallet_page import code128
@@ -57,6 +57,7 @@ __all__ = [
     "history",
     "login",
     "logout",
+    "outcome",
     "pending",
     "read_merchant_code",
     "session_epoch",
@@ -272,8 +273,27 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _payment_view(row: Payment, merchant_name: str) -> dict[str, Any]:
+def outcome(row: Payment, now: datetime) -> str:
+    """What a payment did to the customer's money, for the history's words: ``paid``,
+    ``partly_refunded``, ``refunded`` (money left, some or all came back), or
+    ``waiting`` (for the PIN), ``timed_out``, ``declined``, ``cancelled`` (none left
+    or it was returned)."""
+    status = row.status
+    if status == PaymentState.USER_PAYING:
+        due = row.pin_deadline is not None and now >= row.pin_deadline
+        return "timed_out" if due else "waiting"
+    if status == PaymentState.FAILED:
+        return "timed_out" if row.reason == "pin_timeout" else "declined"
+    return {
+        PaymentState.SUCCESS: "paid",
+        PaymentState.PARTIALLY_REFUNDED: "partly_refunded",
+        PaymentState.REFUNDED: "refunded",
+    }.get(PaymentState(status), "cancelled")
+
+
+def _payment_view(row: Payment, merchant_name: str, now: datetime) -> dict[str, Any]:
     rc = result_code(row.code)
+    _, left = payments.pin_wait(row, now)
     return {
         "payment_id": row.public_id,
         "merchant_name": merchant_name,
@@ -290,6 +310,9 @@ def _payment_view(row: Payment, merchant_name: str) -> dict[str, Any]:
         "created_at": _iso(row.created_at),
         "paid_at": _iso(row.paid_at),
         "pin_deadline": _iso(row.pin_deadline),
+        # The host's deadline as seconds left now: the page counts down on its own clock.
+        "pin_expires_in": left,
+        "outcome": outcome(row, now),
     }
 
 
@@ -299,6 +322,7 @@ def _account_pk(session: Any, number: str) -> int:
 
 def history(ctx: HostContext, number: str, limit: int = 30) -> list[dict[str, Any]]:
     """The account's payments, newest first (refunds show as refunded amounts)."""
+    now = ctx.now()
     with ctx.db.read() as session:
         pk = _account_pk(session, number)
         rows = session.execute(
@@ -308,7 +332,7 @@ def history(ctx: HostContext, number: str, limit: int = 30) -> list[dict[str, An
             .order_by(Payment.id.desc())
             .limit(limit)
         ).all()
-        return [_payment_view(payment, name) for payment, name in rows]
+        return [_payment_view(payment, name, now) for payment, name in rows]
 
 
 def pending(ctx: HostContext, number: str) -> list[dict[str, Any]]:
@@ -326,7 +350,7 @@ def pending(ctx: HostContext, number: str) -> list[dict[str, Any]]:
             .order_by(Payment.id.desc())
         ).all()
         return [
-            _payment_view(payment, name)
+            _payment_view(payment, name, now)
             for payment, name in rows
             if payment.pin_deadline is None or payment.pin_deadline > now
         ]
@@ -337,6 +361,8 @@ def account_view(ctx: HostContext, number: str) -> dict[str, Any]:
     info = wallets.wallet_info(ctx, number)
     data = info.to_dict()
     data["pin_above_text"] = format_amount(info.pin_above, info.currency)
+    # The host's business timezone: the page shows times as the merchants' portal does.
+    data["timezone"] = ctx.settings.timezone
     data["pending"] = pending(ctx, number)
     data["history"] = history(ctx, number)
     return data

@@ -17,9 +17,17 @@ router = APIRouter(prefix="/api/day", tags=["day close"])
 
 
 @router.get("/totals")
-def totals(agent: AgentDep, session: SessionDep, date: date | None = None) -> dict[str, Any]:
-    """The business day's totals as the journal has them (training never counts)."""
-    return agent.dayclose.totals(date).to_dict()
+def totals(
+    agent: AgentDep, session: SessionDep, date: date | None = None, refresh: bool = True
+) -> dict[str, Any]:
+    """The business day's totals as the journal has them (training never counts), after
+    asking the host for the day's refunds made elsewhere (the merchant's portal):
+    ``host_checked`` is false when it could not be asked (refunds made elsewhere may
+    be missing), null without ``refresh``."""
+    checked = agent.dayclose.refresh(date) if refresh else None
+    data = agent.dayclose.totals(date).to_dict()
+    data["host_checked"] = checked
+    return data
 
 
 @router.post("/close")

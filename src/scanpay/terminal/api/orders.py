@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import segno
 from fastapi import APIRouter, Query, Response
 
-from scanpay.terminal.api.deps import AgentDep, SessionDep, amount_of
+from scanpay.terminal.api.deps import AgentDep, SessionDep, charge_of
 from scanpay.terminal.api.schemas import OrderIn, order_view
 from scanpay.terminal.errors import TerminalError
 
@@ -19,14 +19,22 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
 @router.post("", status_code=201)
-def create_order(body: OrderIn, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
+def create_order(
+    body: OrderIn, agent: AgentDep, session: SessionDep, response: Response
+) -> dict[str, Any]:
     """Ask the host for an order QR with the amount (``POST /v1/orders``) and return
-    it once shown: the payload and a QR image URL served by this agent."""
-    currency = (body.currency or agent.config.currency).upper()
-    amount = amount_of(body.amount, body.amount_text, currency)
-    order = agent.engine.orders.open(
+    it once shown: the payload and a QR image URL served by this agent.
+
+    One start, one order: the same request again while its order can still be paid
+    (a double click, a retry) answers that same order, with ``X-Scanpay-Replayed:
+    true``. Any other start closes that order on the host (no screen shows it any
+    more) and cancels a sale that was never sent."""
+    amount, currency = charge_of(agent, body)
+    order, replayed = agent.engine.orders.start(
         amount, currency, session.operator.operator_id, note=body.note, expires_in=body.expires_in
     )
+    if replayed:
+        response.headers["X-Scanpay-Replayed"] = "true"
     if order.state.value == "FAILED" and order.code == "25":
         raise TerminalError("host_feature_missing", path="/v1/orders")
     return order_view(order)
@@ -64,5 +72,7 @@ def order_qr(out_trade_no: str, agent: AgentDep, session: SessionDep) -> Respons
 
 @router.post("/{out_trade_no}/cancel")
 def cancel_order(out_trade_no: str, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
-    """Close the order on the host; a payment arriving later is refunded by the host."""
+    """Close the order on the host; a payment arriving later is refunded by the host.
+    The screen calls it too when it leaves an order still payable (back, another
+    screen, the QR's time up)."""
     return order_view(agent.engine.orders.cancel(out_trade_no, session.operator.operator_id))

@@ -10,11 +10,20 @@ from fastapi import APIRouter, Body, File, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from scanpay.terminal.api.deps import AgentDep, SessionDep, amount_of, approver
-from scanpay.terminal.api.schemas import AmountIn, RefundIn, ScanIn, refund_view, sale_view
+from scanpay.money import format_amount
+from scanpay.terminal.api.deps import AgentDep, SessionDep, amount_of, approver, charge_of
+from scanpay.terminal.api.schemas import (
+    AmountIn,
+    RefundIn,
+    ScanIn,
+    order_view,
+    refund_view,
+    sale_view,
+)
 from scanpay.terminal.camera import read_frame, read_image
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.receipts import build_receipt, render_escpos, render_html
+from scanpay.terminal.refund import check_refund
 from scanpay.terminal.sale import FINAL_STATES, IN_DOUBT_STATES, OPEN_STATES, SaleState
 
 __all__ = ["router"]
@@ -25,14 +34,22 @@ MAX_IMAGE = 8 * 1024 * 1024
 
 
 @router.post("", status_code=201)
-def start_sale(body: AmountIn, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
+def start_sale(
+    body: AmountIn, agent: AgentDep, session: SessionDep, response: Response
+) -> dict[str, Any]:
     """Start a sale (state NEW). Refused while a sale is in doubt or sales are blocked.
 
-    An open sale that was never sent (NEW, CODE_READ) is cancelled by the new one.
+    One start, one sale: the same request again while its sale is still NEW (a
+    double click, a retry) answers that same sale, with ``X-Scanpay-Replayed: true``.
+    Any other start cancels an open sale that was never sent (NEW, CODE_READ) and
+    closes a show-to-pay order still payable.
     """
-    currency = (body.currency or agent.config.currency).upper()
-    amount = amount_of(body.amount, body.amount_text, currency)
-    sale = agent.engine.open_sale(amount, currency, session.operator.operator_id, body.note)
+    amount, currency = charge_of(agent, body)
+    sale, replayed = agent.engine.start_sale(
+        amount, currency, session.operator.operator_id, body.note
+    )
+    if replayed:
+        response.headers["X-Scanpay-Replayed"] = "true"
     return sale_view(sale)
 
 
@@ -43,9 +60,15 @@ def recent_sales(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     state: SaleState | None = None,
 ) -> list[dict[str, Any]]:
-    """Recent sales, newest first."""
+    """Recent sales, newest first: scanned sales (``kind`` ``sale``) and show-to-pay
+    orders (``kind`` ``order``, with the wallet that paid); ``state`` keeps the
+    scanned sales in that state only."""
     states = {state} if state is not None else None
-    return [sale_view(s) for s in agent.journal.sales(states=states, limit=limit)]
+    rows = [sale_view(s) for s in agent.journal.sales(states=states, limit=limit)]
+    if state is None:
+        rows += [order_view(o) for o in agent.journal.orders(limit=limit)]
+        rows.sort(key=lambda row: float(row["created_at"]), reverse=True)
+    return rows[:limit]
 
 
 @router.get("/current")
@@ -65,11 +88,24 @@ def get_sale(
     session: SessionDep,
     wait: Annotated[float, Query(ge=0, le=30, description="Long-poll: seconds to wait")] = 0,
     version: Annotated[int | None, Query(description="Return when the version differs")] = None,
+    refresh: Annotated[
+        bool, Query(description="Ask the host first: refunds made elsewhere (the portal)")
+    ] = False,
 ) -> dict[str, Any]:
-    """The sale; with ``wait`` and ``version``, blocks until it changes (long-poll)."""
+    """The sale; with ``wait`` and ``version``, blocks until it changes (long-poll).
+
+    With ``refresh`` a paid sale is brought up to date from the host first (refunds
+    made in the merchant's portal). ``host_checked`` says how that went: true, false
+    when the host could not be reached (the figures may be out of date), or null
+    (nothing to ask: the sale took no money)."""
     if wait and version is not None:
         return sale_view(agent.engine.wait_for_change(out_trade_no, version, wait))
-    return sale_view(agent.engine.sale(out_trade_no))
+    if not refresh:
+        return sale_view(agent.engine.sale(out_trade_no))
+    checked = agent.engine.refunds.refresh(out_trade_no)
+    view = sale_view(agent.engine.sale(out_trade_no))
+    view["host_checked"] = checked
+    return view
 
 
 @router.get("/{out_trade_no}/events", response_class=EventSourceResponse)
@@ -240,7 +276,7 @@ def refund(
     amount = (
         None
         if body.amount is None and body.amount_text is None
-        else amount_of(body.amount, body.amount_text, sale.currency)
+        else amount_of(body.amount, body.amount_text, sale.currency, locale=body.locale)
     )
     record = agent.engine.refunds.refund(
         out_trade_no,
@@ -250,6 +286,29 @@ def refund(
         reason=body.reason,
     )
     return {"refund": refund_view(record), "sale": sale_view(agent.engine.sale(out_trade_no))}
+
+
+@router.post("/{out_trade_no}/refunds/check")
+def check_refund_amount(
+    out_trade_no: str, body: RefundIn, agent: AgentDep, session: SessionDep
+) -> dict[str, Any]:
+    """The refund an amount would make, read and checked as the refund itself would be
+    (all that is left when none is given); nothing is written and no approval is used.
+    The screen shows it in its confirm step ("Refund CNY 1.00?") and then sends exactly
+    this ``amount``."""
+    sale = agent.engine.sale(out_trade_no)
+    amount = (
+        sale.refundable
+        if body.amount is None and body.amount_text is None
+        else amount_of(body.amount, body.amount_text, sale.currency, locale=body.locale)
+    )
+    pending = any(not r.settled for r in agent.journal.refunds(out_trade_no=out_trade_no))
+    check_refund(sale, amount, pending)
+    return {
+        "amount": amount,
+        "amount_text": format_amount(amount, sale.currency),
+        "currency": sale.currency,
+    }
 
 
 @router.post("/{out_trade_no}/void")

@@ -32,8 +32,10 @@ def whoami(session: SessionDep) -> dict[str, Any]:
 
 @router.delete("/api/session", status_code=204)
 def logout(request: Request, agent: AgentDep, session: SessionDep, response: Response) -> None:
-    """Log out (the token stops working)."""
+    """Log out (the token stops working). A show-to-pay order still payable is closed
+    on the host: no screen shows it any more."""
     agent.operators.logout(session.token)
+    agent.engine.orders.close_open(session.operator.operator_id)
     response.delete_cookie(COOKIE)
 
 

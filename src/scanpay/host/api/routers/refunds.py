@@ -1,15 +1,19 @@
-"""``/v1/refunds``: refund all or part of a payment, and look a refund up."""
+"""``/v1/refunds``: refund all or part of a payment, look a refund up, and list the
+refunds a terminal's day close counts (its payments' refunds, wherever made)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
 from scanpay.host.api.errors import ERROR_RESPONSES
-from scanpay.host.services import audit, refunds
-from scanpay.protocol.models import Refund, RefundRequest
+from scanpay.host.errors import HostError
+from scanpay.host.services import audit, batches, refunds
+from scanpay.i18n import Text
+from scanpay.protocol.models import Refund, RefundList, RefundRequest
 
 __all__ = ["router"]
 
@@ -40,6 +44,31 @@ def create_refund(
     if created.replayed:
         response.headers["X-Scanpay-Replayed"] = "true"
     return created.refund
+
+
+@router.get("", response_model=RefundList)
+def list_refunds(
+    ctx: HostDep,
+    terminal: CurrentTerminal,
+    business_date: Annotated[
+        date | None,
+        Query(alias="date", description="A business day (YYYY-MM-DD, host timezone)"),
+    ] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    out_trade_no: Annotated[
+        str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    ] = None,
+) -> RefundList:
+    """The successful refunds of this terminal's payments, wherever they were made (at
+    a terminal, in the merchant's portal, by the acquirer), oldest first: of one
+    business day (training left out: what the day close counts) and/or of one
+    payment. One of ``date`` and ``out_trade_no`` is required (400/30)."""
+    if business_date is None and out_trade_no is None:
+        text = Text("请给出营业日或交易号", "give a business day (date) or a trade number")
+        raise HostError("30", text, field="date")
+    return batches.terminal_refunds(
+        ctx, terminal, day=business_date, currency=currency, out_trade_no=out_trade_no
+    )
 
 
 @router.get("/{out_refund_no}", response_model=Refund)

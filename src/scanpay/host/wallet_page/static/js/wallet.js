@@ -36,13 +36,41 @@ const WORDS = {
   pin_needed: ["该金额需要支付密码", "This amount needs your PIN"],
   pay: ["付款", "Pay"],
   back: ["返回", "Back"],
-  not_payable: ["该订单不能支付（{status}）", "This order cannot be paid ({status})"],
+  not_payable: ["该订单不能支付：{status}", "This order cannot be paid: {status}"],
+  order_PAID: ["已经支付过了", "it is already paid"],
+  order_EXPIRED: ["已过期，请商户重新出示收款码", "it has expired; ask the shop for a new code"],
+  order_CLOSED: ["商户已关闭该订单", "the shop closed it"],
+  order_CREATED: ["该商户暂时不能收款", "the shop cannot take payments now"],
   paid: ["已付款 {amount}，收款方 {merchant}", "Paid {amount} to {merchant}"],
   no_history: ["还没有账单", "No payments yet"],
-  refunded: ["已退 {amount}", "refunded {amount}"],
+  refunded: ["已退回 +{amount}", "+{amount} refunded to you"],
   session_over: ["登录已过期，请重新登录", "Your session ended; please log in again"],
   network: ["无法连接服务器", "The server cannot be reached"],
   expires: ["有效期至", "Valid until"],
+  // What went wrong, for the person holding the phone (never the host's developer words).
+  account_empty: ["请输入钱包账号", "Enter your wallet account"],
+  account_digits: ["钱包账号只含数字（最多 16 位）", "The wallet account is digits only (up to 16)"],
+  pin_empty: ["请输入 6 位支付密码", "Enter your 6-digit PIN"],
+  pin_digits: ["支付密码是 6 位数字", "The PIN is 6 digits"],
+  page_error: ["页面出了点问题，请刷新后重试", "Something went wrong on this page; reload it and try again"],
+  server_error: ["服务器暂时出了问题，请稍后再试", "The server has a problem; try again in a moment"],
+  code_expired: ["付款码已过期，请点“刷新付款码”", "This code has expired; tap “New code”"],
+  image_too_large: ["图片太大（最大 4 MB）", "The picture is too large (4 MB at most)"],
+  not_an_image: ["无法读取这张图片", "This picture cannot be read"],
+  // A payment's outcome in the history, and on a card that waited for the PIN.
+  out_waiting: ["等待您确认", "Waiting for your PIN"],
+  out_paid: ["已付款", "Paid"],
+  out_partly_refunded: ["已付款，部分退回", "Paid, partly refunded"],
+  out_refunded: ["已全额退回", "Refunded in full"],
+  out_timed_out: ["已超时，未扣款", "Timed out, not charged"],
+  out_declined: ["未成功，未扣款", "Declined, not charged"],
+  out_cancelled: ["已取消，未扣款", "Cancelled, not charged"],
+  out_cancelled_returned: ["已取消，款项已退回", "Cancelled, money returned"],
+  pending_timed_out_title: ["付款已超时", "The payment timed out"],
+  pending_timed_out: ["您没有在时限内确认，这笔付款未完成，未扣款", "You did not confirm in time: the payment was not made and nothing was taken"],
+  pending_cancelled_title: ["付款已取消", "The payment was cancelled"],
+  pending_cancelled: ["收银员取消了这笔付款，未扣款", "The cashier cancelled this payment; nothing was taken"],
+  dismiss: ["知道了", "OK"],
 };
 
 const LANG_KEY = "scanpay.wallet.lang";
@@ -105,11 +133,35 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The host's business timezone (from /wallet/v1/me): times are shown as the shop's
+// receipts and portal show them, with the zone added when the phone's clock runs in
+// another one (a time could be misread then).
+let zone = null;
+
+function offsetName(d, timeZone) {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "shortOffset" })
+      .formatToParts(d).find((part) => part.type === "timeZoneName")?.value || "";
+  } catch {
+    return "";
+  }
+}
+
 function when(iso) {
   if (!iso) return "";
   const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (Number.isNaN(d.getTime())) return "";
+  const options = { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  let format;
+  try {
+    format = new Intl.DateTimeFormat("en-US", { ...options, timeZone: zone || undefined });
+  } catch {
+    format = new Intl.DateTimeFormat("en-US", options); // a zone this browser does not know
+  }
+  const p = Object.fromEntries(format.formatToParts(d).map((part) => [part.type, part.value]));
+  const text = `${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  const theirs = zone ? offsetName(d, zone) : "";
+  return theirs && theirs !== offsetName(d, undefined) ? `${text} ${theirs}` : text;
 }
 
 function groupDigits(digits) {
@@ -124,6 +176,7 @@ class HostError extends Error {
     this.status = status;
     this.code = body?.code || "http";
     this.texts = body?.message || null;
+    this.field = body?.field || null;
   }
 }
 
@@ -174,11 +227,15 @@ class WalletPage {
     this.timers = [];
     this.camera = null;
     this.lastPaymentKey = null;
+    this.waits = new Map(); // payment id -> a card that waits (or waited) for the PIN
+    this.loginError = null;
     onLoggedOut = () => {
-      if (this.me) this.toast(t("session_over"), "error");
+      const wasIn = Boolean(this.me);
       this.me = null;
+      this.waits.clear();
       this.stopAll();
-      this.drawLogin();
+      // Said where it stays (a toast is gone in seconds): on the login form.
+      this.drawLogin(wasIn ? { key: "session_over" } : null);
     };
   }
 
@@ -200,16 +257,22 @@ class WalletPage {
   }
 
   errorText(error) {
-    return pick(error?.texts) || String(error?.message || error);
+    // The host's words are written for people; an answer without them (a proxy's
+    // page, a script error) gets the page's own, never "HTTP 502" or a stack.
+    const words = pick(error?.texts);
+    if (words) return words;
+    return error?.status >= 500 ? t("server_error") : t("page_error");
   }
 
   drawBar() {
-    this.bar.replaceChildren(
+    // replaceChildren would write a null as the text "null": only the parts shown.
+    const parts = [
       h("div", { class: "brand" }, t("title"),
         this.me ? h("small", { id: "who" }, `${this.me.name} · ${this.me.account}`) : null),
       h("button", { type: "button", id: "lang-switch", on: { click: () => this.switchLang() } }, t("switch_lang")),
       this.me ? h("button", { type: "button", id: "logout", on: { click: () => this.logout() } }, t("logout")) : null,
-    );
+    ];
+    this.bar.replaceChildren(...parts.filter(Boolean));
     document.title = t("title");
   }
 
@@ -217,7 +280,21 @@ class WalletPage {
     setLang(lang === "en" ? "zh-CN" : "en");
     this.drawBar();
     if (this.me) this.draw();
-    else this.drawLogin();
+    else this.drawLogin(this.loginError);
+  }
+
+  /** An error kept as what it means, so a language switch shows it in the other language. */
+  problem(error) {
+    if (error instanceof HostError) {
+      return error.texts ? { texts: error.texts, field: error.field } : { text: this.errorText(error) };
+    }
+    return { text: this.errorText(error) };
+  }
+
+  say(problem) {
+    if (!problem) return "";
+    if (problem.key) return t(problem.key);
+    return pick(problem.texts) || problem.text || "";
   }
 
   stopAll() {
@@ -228,30 +305,61 @@ class WalletPage {
 
   // ---------------------------------------------------------------- login
 
-  drawLogin(error = null) {
+  /** What is wrong with an account number and PIN before they are sent (null: nothing). */
+  checkLogin(account, pin) {
+    if (!account) return { key: "account_empty", field: "account" };
+    if (!/^[0-9]{1,16}$/.test(account)) return { key: "account_digits", field: "account" };
+    return this.checkPin(pin);
+  }
+
+  checkPin(pin) {
+    if (!pin) return { key: "pin_empty", field: "pin" };
+    if (!/^[0-9]{6}$/.test(pin)) return { key: "pin_digits", field: "pin" };
+    return null;
+  }
+
+  drawLogin(error = null, typed = null) {
+    this.loginError = error;
     this.drawBar();
     const account = h("input", { id: "account", class: "text", inputmode: "numeric", autocomplete: "username",
-      maxlength: "16" });
+      maxlength: "16", "aria-invalid": error?.field === "account" ? "true" : null,
+      "aria-describedby": error?.field === "account" ? "login-error" : null });
     const pin = h("input", { id: "pin", class: "text pin", type: "password", inputmode: "numeric",
-      autocomplete: "current-password", maxlength: "6" });
-    const form = h("form", { class: "card stack", id: "login-form",
+      autocomplete: "current-password", maxlength: "6", "aria-invalid": error?.field === "pin" ? "true" : null,
+      "aria-describedby": error?.field === "pin" ? "login-error" : null });
+    account.value = typed ?? (error ? this.lastAccount || "" : "");
+    const form = h("form", { class: "card stack", id: "login-form", novalidate: true,
       on: { submit: async (event) => {
         event.preventDefault();
+        const number = account.value.trim();
+        this.lastAccount = number;
+        const wrong = this.checkLogin(number, pin.value);
+        if (wrong) {
+          this.drawLogin(wrong, account.value);
+          return;
+        }
         try {
-          const answer = await call("POST", "/wallet/v1/session", { account: account.value.trim(), pin: pin.value });
+          const answer = await call("POST", "/wallet/v1/session", { account: number, pin: pin.value });
           csrf = answer.csrf;
+          this.loginError = null;
           await this.loggedIn();
         } catch (err) {
-          this.drawLogin(this.errorText(err));
+          this.drawLogin(this.problem(err), account.value);
         }
       } } },
-      h("h1", {}, t("title")),
-      error ? h("div", { class: "notice error", id: "login-error", role: "alert" }, error) : null,
-      h("label", { class: "field" }, h("span", {}, t("account")), account),
-      h("label", { class: "field" }, h("span", {}, t("pin")), pin),
-      h("button", { type: "submit", class: "btn primary wide", id: "login-submit" }, t("login")));
+      h("h1", {}, t("title")));
+    // An error about one field is shown under that field; any other above the form.
+    const message = error ? h("div", { class: "notice error", id: "login-error", role: "alert",
+      "data-field": error.field || null }, this.say(error)) : null;
+    const at = (name) => (error?.field === name ? message : null);
+    form.append(...[
+      error && !["account", "pin"].includes(error.field) ? message : null,
+      h("label", { class: "field" }, h("span", {}, t("account")), account), at("account"),
+      h("label", { class: "field" }, h("span", {}, t("pin")), pin), at("pin"),
+      h("button", { type: "submit", class: "btn primary wide", id: "login-submit" }, t("login")),
+    ].filter(Boolean));
     this.main.replaceChildren(form);
-    account.focus();
+    (error?.field === "pin" ? pin : account).focus();
   }
 
   async logout() {
@@ -263,12 +371,15 @@ class WalletPage {
     csrf = null;
     this.me = null;
     this.code = null;
+    this.waits.clear();
     this.stopAll();
     this.drawLogin();
   }
 
   async loggedIn() {
     this.me = await call("GET", "/wallet/v1/me");
+    zone = this.me.timezone || null;
+    this.follow(this.me);
     this.lastPaymentKey = this.paymentKey(this.me);
     await this.newCode();
     this.stopAll();
@@ -297,6 +408,8 @@ class WalletPage {
       !== JSON.stringify(this.me.pending.map((p) => p.payment_id));
     const balanceChanged = me.balance !== this.me.balance;
     this.me = me;
+    zone = me.timezone || zone;
+    const cardsChanged = this.follow(me);
     if (changed) {
       this.lastPaymentKey = key;
       const top = me.history[0];
@@ -306,7 +419,48 @@ class WalletPage {
       // The code on screen may just have been used: show a fresh one.
       await this.newCode();
     }
-    if (changed || pendingChanged || balanceChanged) this.draw();
+    if (changed || pendingChanged || balanceChanged || cardsChanged) this.draw();
+  }
+
+  /**
+   * Keep the cards of payments waiting for the PIN in step with the host: a new one
+   * counts down the host's seconds left on this phone's clock (the same deadline as
+   * the cashier's screen); one the host stopped waiting for stays, marked timed out
+   * or cancelled, until the customer dismisses it (a confirmed one goes). Whether a
+   * card changed.
+   */
+  follow(me) {
+    let changed = false;
+    const now = Date.now() / 1000;
+    for (const payment of me.pending) {
+      const known = this.waits.get(payment.payment_id);
+      if (known?.state === "waiting") {
+        known.payment = payment;
+        continue;
+      }
+      if (known) continue; // marked over already; the host's list may lag a poll behind
+      const left = payment.pin_expires_in ?? (payment.pin_deadline
+        ? Math.max(0, Date.parse(payment.pin_deadline) / 1000 - now) : null);
+      this.waits.set(payment.payment_id, { payment, state: "waiting", ends: left === null ? null : now + left });
+      changed = true;
+    }
+    const listed = new Set(me.pending.map((p) => p.payment_id));
+    for (const [id, card] of this.waits) {
+      if (card.state !== "waiting" || listed.has(id)) continue;
+      const seen = me.history.find((p) => p.payment_id === id);
+      const outcome = seen?.outcome;
+      if (outcome === "cancelled") card.state = "cancelled";
+      else if (outcome === "timed_out" || (card.ends !== null && now >= card.ends)) card.state = "timed_out";
+      else if (outcome === "waiting") continue; // the history is a moment ahead of the list
+      else this.waits.delete(id); // paid or declined: the notice and the history say so
+      changed = true;
+    }
+    return changed;
+  }
+
+  dismiss(id) {
+    this.waits.delete(id);
+    this.draw();
   }
 
   async newCode() {
@@ -329,11 +483,21 @@ class WalletPage {
           if (this.tab === "pay") this.draw();
         });
       }
-      if (el) el.textContent = t("refresh_in", { n: Math.max(0, left - 5) });
+      if (el) el.textContent = left > 0 ? t("refresh_in", { n: Math.max(0, left - 5) }) : t("code_expired");
     }
+    let over = false;
     for (const node of document.querySelectorAll("[data-deadline]")) {
       const left = Math.max(0, Math.ceil(Number(node.dataset.deadline) - Date.now() / 1000));
       node.textContent = t("time_left", { n: left });
+      if (left === 0) over = true;
+    }
+    // The deadline passed on this phone's clock: the host stopped waiting too.
+    if (over) {
+      const now = Date.now() / 1000;
+      for (const card of this.waits.values()) {
+        if (card.state === "waiting" && card.ends !== null && now >= card.ends) card.state = "timed_out";
+      }
+      this.draw();
     }
   }
 
@@ -354,7 +518,7 @@ class WalletPage {
       h("div", { class: "card" },
         h("div", { class: "muted" }, t("balance")),
         h("div", { class: "balance", id: "balance" }, h("small", {}, me.currency), me.balance_text)),
-      ...me.pending.map((p) => this.drawPending(p)),
+      ...[...this.waits.values()].map((card) => this.drawPending(card)),
       this.notice ? h("div", { class: ["notice", this.notice.tone], id: "wallet-notice", role: "status" },
         this.notice.text) : null,
       tabs,
@@ -364,12 +528,37 @@ class WalletPage {
     this.tick();
   }
 
-  drawPending(payment) {
+  drawPending(card) {
+    const payment = card.payment;
+    const facts = h("dl", { class: "facts" },
+      h("dt", {}, t("merchant")), h("dd", { id: "pending-merchant" }, payment.merchant_name),
+      h("dt", {}, t("amount")), h("dd", { class: "amount", id: "pending-amount" }, `${payment.currency} ${payment.amount_text}`),
+      payment.description ? [h("dt", {}, t("note")), h("dd", {}, payment.description)] : null);
+    if (card.state !== "waiting") {
+      // The host stopped waiting: the card stays and says why, until dismissed.
+      const [title, text] = card.state === "cancelled"
+        ? [t("pending_cancelled_title"), t("pending_cancelled")]
+        : [t("pending_timed_out_title"), t("pending_timed_out")];
+      return h("div", { class: ["card", "pending", "over", card.state.replace("_", "-"), "stack"], id: "pending",
+        "data-payment": payment.payment_id, "data-state": card.state, role: "status" },
+        h("h2", { id: "pending-title" }, title),
+        facts,
+        h("p", { id: "pending-outcome" }, text),
+        h("button", { type: "button", class: "btn wide", id: "pending-dismiss",
+          on: { click: () => this.dismiss(payment.payment_id) } }, t("dismiss")));
+    }
     const pin = h("input", { class: "text pin", type: "password", inputmode: "numeric", maxlength: "6",
       id: `pending-pin-${payment.payment_id}`, autocomplete: "off", "aria-label": t("pin") });
-    return h("form", { class: "card pending stack", id: "pending",
+    return h("form", { class: "card pending stack", id: "pending", "data-payment": payment.payment_id,
+      "data-state": "waiting", novalidate: true,
       on: { submit: async (event) => {
         event.preventDefault();
+        const wrong = this.checkPin(pin.value);
+        if (wrong) {
+          this.notice = { tone: "error", text: t(wrong.key) };
+          this.draw();
+          return;
+        }
         try {
           const answer = await call("POST", "/wallet/v1/me/confirm", { pin: pin.value, payment_id: payment.payment_id });
           this.notice = { tone: answer.code === "00" ? "success" : "error", text: pick(answer.message) };
@@ -381,12 +570,9 @@ class WalletPage {
         }
       } } },
       h("h2", {}, t("pending_title")),
-      h("dl", { class: "facts" },
-        h("dt", {}, t("merchant")), h("dd", { id: "pending-merchant" }, payment.merchant_name),
-        h("dt", {}, t("amount")), h("dd", { class: "amount", id: "pending-amount" }, `${payment.currency} ${payment.amount_text}`),
-        payment.description ? [h("dt", {}, t("note")), h("dd", {}, payment.description)] : null),
-      payment.pin_deadline ? h("div", { class: "muted",
-        "data-deadline": String(Date.parse(payment.pin_deadline) / 1000) }) : null,
+      facts,
+      card.ends !== null ? h("div", { class: "muted countdown", id: "pending-countdown",
+        "data-deadline": String(card.ends) }) : null,
       h("label", { class: "field" }, h("span", {}, t("pin")), pin),
       h("button", { type: "submit", class: "btn primary wide", id: "confirm-pending" }, t("confirm_pay")));
   }
@@ -424,11 +610,33 @@ class WalletPage {
     const items = this.me.history;
     if (!items.length) return h("div", { class: "card muted", id: "history" }, t("no_history"));
     return h("div", { class: "card" }, h("ul", { class: "history", id: "history" },
-      items.map((p) => h("li", { "data-payment": p.payment_id, "data-status": p.status },
-        h("div", {}, h("b", {}, p.merchant_name), " ", h("span", { class: ["badge", p.status] }, pick(p.message) || p.status)),
-        h("div", { class: "amt" }, `-${p.currency} ${p.amount_text}`),
-        h("div", { class: "sub" }, when(p.paid_at || p.created_at), p.description ? ` · ${p.description}` : ""),
-        h("div", { class: "sub amt" }, p.refunded_amount ? t("refunded", { amount: p.refunded_text }) : "")))));
+      items.map((p) => this.drawHistoryItem(p))));
+  }
+
+  /**
+   * One payment: money that left shows with a minus, money that came back with a
+   * plus; a payment that took nothing (declined, timed out, cancelled) shows its
+   * amount struck through, without a sign, and says so in words.
+   */
+  drawHistoryItem(p) {
+    const outcome = p.outcome || "paid";
+    const spent = ["paid", "partly_refunded", "refunded"].includes(outcome);
+    const returned = outcome === "cancelled" && p.paid_at;
+    const words = returned ? t("out_cancelled_returned") : t(`out_${outcome}`);
+    const money = `${p.currency} ${p.amount_text}`;
+    const moment = p.paid_at || p.created_at;
+    return h("li", { "data-payment": p.payment_id, "data-status": p.status, "data-outcome": outcome,
+      class: spent ? "spent" : "unspent" },
+      h("div", {}, h("b", {}, p.merchant_name), " ",
+        h("span", { class: ["badge", p.status, `out-${outcome}`], "data-role": "outcome" }, words)),
+      spent ? h("div", { class: "amt out" }, `-${money}`)
+        : h("div", { class: ["amt", outcome === "waiting" ? "held" : "void"] },
+          outcome === "waiting" ? money : h("s", {}, money)),
+      h("div", { class: "sub" }, h("time", { class: "when", datetime: moment || null }, when(moment)),
+        p.description ? ` · ${p.description}` : ""),
+      p.refunded_amount && spent
+        ? h("div", { class: "sub amt in" }, t("refunded", { amount: `${p.currency} ${p.refunded_text}` }))
+        : h("div", { class: "sub" }));
   }
 
   // ---------------------------------------------------------------- scan and pay
@@ -512,12 +720,13 @@ class WalletPage {
     if (!file) return;
     const form = new FormData();
     form.append("file", file, file.name || "image");
+    const said = { too_large: "image_too_large", not_an_image: "not_an_image" };
     try {
       const answer = await call("POST", "/wallet/v1/me/scan", form);
       if (answer.text) await this.check(answer.text);
-      else this.toast(t("not_merchant"), "error");
+      else this.toast(t(said[answer.error] || "not_merchant"), "error");
     } catch (error) {
-      this.toast(this.errorText(error), "error");
+      this.toast(error?.status === 413 ? t("image_too_large") : this.errorText(error), "error");
     } finally {
       input.value = "";
     }
@@ -542,14 +751,24 @@ class WalletPage {
     const pin = h("input", { class: "text pin", type: "password", inputmode: "numeric", maxlength: "6",
       id: "pay-pin", autocomplete: "off", "aria-label": t("pin") });
     return h("form", { class: "card stack", id: "preview",
-      on: { submit: (event) => { event.preventDefault(); this.pay(p.pin_required ? pin.value : null); } } },
+      novalidate: true,
+      on: { submit: (event) => {
+        event.preventDefault();
+        const wrong = p.pin_required ? this.checkPin(pin.value) : null;
+        if (wrong) {
+          this.notice = { tone: "error", text: t(wrong.key) };
+          this.draw();
+          return;
+        }
+        this.pay(p.pin_required ? pin.value : null);
+      } } },
       h("h2", {}, t("pay_to")),
       h("dl", { class: "facts" },
         h("dt", {}, t("merchant")), h("dd", { id: "preview-merchant" }, [p.merchant_name, p.merchant_city].filter(Boolean).join(", ")),
         h("dt", {}, t("amount")), h("dd", { class: "amount", id: "preview-amount" }, `${p.currency} ${p.amount_text}`),
         p.description ? [h("dt", {}, t("note")), h("dd", { id: "preview-note" }, p.description)] : null,
         h("dt", {}, t("expires")), h("dd", {}, when(p.expires_at))),
-      p.payable ? null : h("div", { class: "notice error", id: "not-payable" }, t("not_payable", { status: p.status })),
+      p.payable ? null : h("div", { class: "notice error", id: "not-payable" }, t("not_payable", { status: t(`order_${p.status}`) })),
       p.payable && p.pin_required ? h("label", { class: "field" }, h("span", {}, t("pin_needed")), pin) : null,
       h("div", { class: "row" },
         h("button", { type: "button", class: "btn", id: "preview-back",

@@ -2,7 +2,7 @@
 // screens, toasts, the receipt viewer, and the scanner gun listener.
 
 import { ApiError, api, get, whenLoggedOut } from "./api.js";
-import { h, mount } from "./dom.js";
+import { h, mount, setTimeZone } from "./dom.js";
 import { lang, pick, setLang, t } from "./i18n.js";
 import { errorText, notice } from "./ui.js";
 import { attachWedge } from "./wedge.js";
@@ -19,7 +19,7 @@ export class App {
     this.texts = null;
     this.screen = null;
     whenLoggedOut(() => {
-      if (this.operator) this.toast(t("session_over"), "error");
+      if (this.operator) this.toast(t("session_over"), "error", { keep: true });
       this.operator = null;
       this.go("#/login");
     });
@@ -33,6 +33,7 @@ export class App {
     const [terminal, texts] = await Promise.all([get("/api/terminal"), get("/api/texts")]);
     this.terminal = terminal;
     this.texts = texts;
+    setTimeZone(terminal.config?.timezone); // times in the merchant's business zone
     try {
       this.operator = (await get("/api/session")).operator;
     } catch (error) {
@@ -50,7 +51,10 @@ export class App {
 
   async route() {
     const hash = location.hash || "#/";
-    if (this.screen) this.screen.leave();
+    if (this.screen) {
+      this.screen.leave();
+      this.dropToasts(this.screen);
+    }
     this.screen = null;
     document.body.classList.remove("fullscreen");
     for (const [pattern, Screen, needsLogin] of this.routes) {
@@ -146,11 +150,21 @@ export class App {
     this.go("#/login");
   }
 
-  toast(text, tone = "info") {
+  /** A short message over the screen. It belongs to the screen that raised it and
+   * goes when that screen does (an error about the amount is not about the next
+   * screen); `keep` for a message about the move itself ("log in again"). */
+  toast(text, tone = "info", { keep = false } = {}) {
     const box = document.getElementById("toasts");
     const item = h("div", { class: ["toast", tone], role: tone === "error" ? "alert" : "status" }, text);
+    item.owner = keep ? null : this.screen;
     box.appendChild(item);
     setTimeout(() => item.remove(), tone === "error" ? 7000 : 4000);
+  }
+
+  dropToasts(screen) {
+    for (const item of document.querySelectorAll("#toasts .toast")) {
+      if (item.owner === screen) item.remove();
+    }
   }
 
   /** An error of the agent as a toast, in the screen's language. */

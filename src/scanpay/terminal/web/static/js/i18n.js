@@ -56,6 +56,7 @@ const WORDS = {
   // confirm
   check_title: ["请核对", "Check before you confirm"],
   wallet: ["钱包", "Wallet"],
+  network: ["收款网络", "Network"],
   code: ["付款码", "Payment code"],
   payer: ["付款人", "Payer"],
   trade_no: ["交易号", "Trade number"],
@@ -66,6 +67,11 @@ const WORDS = {
   payee: ["收款方", "Payee"],
   merchant: ["商户", "Merchant"],
   sticker_check: ["收款码核验", "Sticker check"],
+  // the verdict in words when the host sent none (it could not be asked)
+  sticker_this_merchant: ["这是本店的收款码", "This is this shop's code"],
+  sticker_other_merchant: ["这是其他商户的收款码", "This is another merchant's code"],
+  sticker_unknown_payee: ["收款方未知", "The payee is not known"],
+  sticker_unavailable: ["暂时无法向主机核验", "The host could not be asked to check it"],
   not_charged: [
     "商户码不会扣款。请扫描顾客的付款码。",
     "A merchant's code is not charged. Scan the customer's payment code.",
@@ -91,15 +97,26 @@ const WORDS = {
   no_sales: ["还没有交易", "No sales yet"],
   refresh: ["刷新", "Refresh"],
   open: ["打开", "Open"],
+  shown_qr: ["出示收款码", "Shown QR"],
+  host_not_checked: [
+    "暂时无法向收单主机核对：如在商户后台退过款，此处金额可能不是最新",
+    "The host could not be asked just now: after a refund in the portal, these figures may be out of date",
+  ],
+  refund_elsewhere: ["在商户后台或收单机构退款", "Refunded in the portal or by the acquirer"],
   // refund
   refund_title: ["退款", "Refund"],
   refundable: ["可退金额", "Refundable"],
-  refund_amount: ["退款金额（空 = 全部）", "Amount (empty = all)"],
+  refund_amount: ["退款金额", "Amount to refund"],
+  refund_all: ["全部退款（{amount}）", "Refund all ({amount})"],
+  refund_enter_amount: ["请输入退款金额，或点“全部退款”", "Enter the amount to refund, or press “Refund all”"],
+  refund_confirm_q: ["确认退款 {amount}？", "Refund {amount}?"],
+  refund_confirm_yes: ["确认退款", "Yes, refund"],
+  refund_change: ["修改", "Change"],
   reason: ["原因（可选）", "Reason (optional)"],
   supervisor: ["主管", "Supervisor"],
   supervisor_pin: ["主管密码", "Supervisor PIN"],
   approve_as: ["由 {name} 批准（已登录）", "Approved by {name} (logged in)"],
-  do_refund: ["确认退款", "Refund now"],
+  do_refund: ["退款", "Refund"],
   refund_ok: ["已退款 {amount}", "Refunded {amount}"],
   refund_state_PENDING: ["退款处理中", "Refund in progress"],
   refund_state_UNKNOWN: ["退款结果未知，正在查询", "Refund outcome unknown; querying"],
@@ -127,6 +144,13 @@ const WORDS = {
   zreport: ["Z 报表", "Z-report"],
   past_closes: ["历史日结", "Past closes"],
   host_error: ["主机未确认：{reason}", "Not confirmed by the host: {reason}"],
+  host_unreachable: ["无法连接收单主机", "The host could not be reached"],
+  day_not_checked: [
+    "暂时无法向收单主机查询在商户后台的退款：汇总可能不是最新",
+    "The host could not be asked for refunds made in the portal: these totals may be out of date",
+  ],
+  other_wallet: ["其他钱包", "Other wallet"],
+  difference_unknown: ["有一笔记录与主机不一致", "A record differs from the host's"],
   // terminal
   terminal_title: ["终端", "Terminal"],
   selftest: ["自检", "Self-test"],
@@ -170,16 +194,29 @@ export function lang() {
   return current;
 }
 
-/** Pick the language: saved choice, the terminal's setting, then the browser's. */
-export function initLang(fallback) {
+/** The browser's own language: its first preference that we speak (any Chinese is
+ * zh-CN, any English en), else English. */
+export function browserLang(preferred = navigator.languages?.length ? navigator.languages : [navigator.language]) {
+  for (const tag of preferred) {
+    const value = String(tag || "").toLowerCase();
+    if (value.startsWith("zh")) return "zh-CN";
+    if (value.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+/** Pick the language: this browser's own choice (the switch, kept in this browser's
+ * storage), else the operator's pin (the terminal's `language` setting), else the
+ * browser's language. The choice is never sent to the terminal: it is not the next
+ * browser's. */
+export function initLang(pinned) {
   let saved = null;
   try {
     saved = localStorage.getItem(KEY);
   } catch {
     saved = null;
   }
-  const browser = (navigator.language || "").toLowerCase().startsWith("zh") ? "zh-CN" : "en";
-  setLang(LANGS.includes(saved) ? saved : LANGS.includes(fallback) ? fallback : browser, false);
+  setLang(LANGS.includes(saved) ? saved : LANGS.includes(pinned) ? pinned : browserLang(), false);
 }
 
 export function setLang(value, remember = true) {

@@ -34,6 +34,7 @@ export class DayScreen extends Screen {
       h("section", { class: "stack", dataset: { screen: "day" } },
         h("h1", {}, `${t("day_title")} · ${d.date}`),
         this.error ? notice(this.error, "error", { id: "day-error" }) : null,
+        d.host_checked === false ? notice(t("day_not_checked"), "warn", { id: "day-unchecked" }) : null,
         h("div", { class: "two-col" },
           h("div", { class: "stack" },
             r ? this.drawResult(r) : null,
@@ -49,7 +50,8 @@ export class DayScreen extends Screen {
               ? h("table", { class: "list" },
                 h("thead", {}, h("tr", {}, h("th", {}, t("by_wallet")), h("th", { class: "num" }, t("count")),
                   h("th", { class: "num" }, t("total")))),
-                h("tbody", {}, d.by_wallet.map((w) => h("tr", {}, h("td", {}, w.wallet),
+                h("tbody", {}, d.by_wallet.map((w) => h("tr", { dataset: { wallet: w.wallet } },
+                  h("td", {}, pick(w.label) || t("other_wallet")),
                   h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, m(w.total))))))
               : null,
             this.closes.length
@@ -69,12 +71,11 @@ export class DayScreen extends Screen {
     const diffs = r.differences || [];
     return h("div", { class: "card stack", id: "close-result" },
       h("h2", {}, t("day_closed")),
-      notice(r.host_error ? t("host_error", { reason: pick(r.host_error.message || r.host_error) })
+      notice(r.host_error ? t("host_error", { reason: pick(r.host_error_message) || t("host_unreachable") })
         : r.matched ? t("matched") : t("not_matched"),
       r.host_error ? "warn" : r.matched ? "success" : "error", { id: "close-verdict" }),
       diffs.length
-        ? h("ul", { id: "differences" }, diffs.map((x) => h("li", { class: "mono" },
-          typeof x === "string" ? x : JSON.stringify(x))))
+        ? h("ul", { id: "differences" }, diffs.map((x) => h("li", {}, pick(x.message) || t("difference_unknown"))))
         : null,
       h("div", { class: "actions" },
         button(t("zreport"), () => this.showZ(r.totals.date), { kind: "primary", id: "show-zreport" })));

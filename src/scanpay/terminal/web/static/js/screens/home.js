@@ -3,7 +3,7 @@
 import { get, post } from "../api.js";
 import { Screen } from "../app.js";
 import { h } from "../dom.js";
-import { pick, t } from "../i18n.js";
+import { lang, pick, t } from "../i18n.js";
 import { keypad, typeAmount } from "../keypad.js";
 import { button, exponent, notice } from "../ui.js";
 
@@ -24,11 +24,23 @@ export class HomeScreen extends Screen {
       id: "amount", inputmode: "decimal", autocomplete: "off", value: this.amount,
       placeholder: e ? `0.${"0".repeat(e)}` : "0", "aria-label": t("amount"),
     });
+    // Typed text stays as typed: the agent reads it (in this screen's language) or says
+    // why it cannot, next to the field. Only the on-screen keypad builds the text itself.
+    const amountError = this.amountError
+      ? notice(this.app.errorText(this.amountError), "error", { id: "amount-error" }) : null;
+    if (amountError) {
+      amount.setAttribute("aria-invalid", "true");
+      amount.setAttribute("aria-describedby", "amount-error");
+    }
+    const clearError = () => {
+      if (!this.amountError) return;
+      this.amountError = null;
+      amountError?.remove();
+      amount.removeAttribute("aria-invalid");
+    };
     amount.addEventListener("input", () => {
-      let text = "";
-      for (const ch of amount.value) text = typeAmount(text, ch, e);
-      amount.value = text;
-      this.amount = text;
+      this.amount = amount.value;
+      clearError();
     });
     amount.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
@@ -41,6 +53,7 @@ export class HomeScreen extends Screen {
     const pad = keypad((key) => {
       this.amount = typeAmount(this.amount, key, e);
       amount.value = this.amount;
+      clearError();
     }, { label: t("amount") });
     const current = this.current;
     this.render(
@@ -54,6 +67,7 @@ export class HomeScreen extends Screen {
             : null,
           h("label", { class: "field" }, h("span", {}, t("amount")),
             h("div", { class: "amount-box" }, h("span", { class: "currency" }, this.currency), amount)),
+          amountError,
           h("label", { class: "field" }, h("span", {}, t("note")), note),
           h("div", { class: "actions" },
             button(t("charge"), () => this.charge(), { kind: "primary", big: true, id: "charge" }),
@@ -64,34 +78,54 @@ export class HomeScreen extends Screen {
   }
 
   body() {
-    if (!this.amount || !/[1-9]/.test(this.amount)) {
+    if (!this.amount.trim()) {
       this.app.toast(t("enter_amount"), "error");
       return null;
     }
-    const body = { amount_text: this.amount };
+    const body = { amount_text: this.amount, locale: lang() };
     if (this.note.trim()) body.note = this.note.trim();
     return body;
   }
 
-  async charge() {
-    const body = this.body();
-    if (!body) return;
-    try {
-      const sale = await post("/api/sales", body);
-      this.app.go(`#/sale/${encodeURIComponent(sale.out_trade_no)}`);
-    } catch (error) {
+  /** An amount the agent refused is said next to the field; anything else as a toast. */
+  refused(error) {
+    if (error?.field === "amount" && this.active) {
+      this.amountError = error; // its text is picked at each draw: a language switch follows
+      this.draw();
+    } else {
       this.app.showError(error);
     }
   }
 
-  async showQr() {
+  charge() {
+    return this.start("/api/sales", "#/sale/");
+  }
+
+  showQr() {
+    return this.start("/api/orders", "#/order/");
+  }
+
+  /** One press, one sale or order: "Scan to charge" and "Show QR to pay" stay disabled
+   * from the press until the agent answers (and, once it has, until the next screen). */
+  async start(path, screen) {
+    if (this.busy) return;
     const body = this.body();
     if (!body) return;
+    this.setBusy(true);
     try {
-      const order = await post("/api/orders", body);
-      this.app.go(`#/order/${encodeURIComponent(order.out_trade_no)}`);
+      const started = await post(path, body);
+      this.app.go(`${screen}${encodeURIComponent(started.out_trade_no)}`);
     } catch (error) {
-      this.app.showError(error);
+      this.setBusy(false);
+      this.refused(error);
+    }
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    for (const id of ["charge", "show-qr"]) {
+      const element = document.getElementById(id);
+      if (element) element.disabled = busy;
     }
   }
 }

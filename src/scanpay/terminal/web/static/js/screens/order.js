@@ -1,5 +1,7 @@
 // Show-to-pay: the host's order QR, full screen, with the amount and the
-// merchant, until it is paid, expires or is cancelled.
+// merchant, until it is paid, expires or is cancelled. A QR the screen stops
+// showing (back, another screen, its time up) is closed on the host: nobody can
+// pay an order that no screen shows.
 
 import { get, post } from "../api.js";
 import { Screen } from "../app.js";
@@ -8,6 +10,7 @@ import { pick, t } from "../i18n.js";
 import { button, facts, money, notice, secondsLeft, toneIcon } from "../ui.js";
 
 const TONES = { PAID: "success", EXPIRED: "warning", CLOSED: "info", FAILED: "error" };
+const PAYABLE = new Set(["CREATING", "SHOWN"]);
 
 export class OrderScreen extends Screen {
   constructor(app, no) {
@@ -22,6 +25,16 @@ export class OrderScreen extends Screen {
   async enter() {
     this.order = await get(this.path, { signal: this.signal });
     this.follow();
+  }
+
+  leave() {
+    super.leave();
+    if (!this.closing && PAYABLE.has(this.order?.state)) {
+      // Walked away from a QR that can still be paid: close it (not tied to this
+      // screen's signal, which has just been aborted).
+      this.closing = true;
+      post(`${this.path}/cancel`).catch(() => {});
+    }
   }
 
   async follow() {
@@ -50,7 +63,12 @@ export class OrderScreen extends Screen {
     if (open) {
       const countdown = h("div", { class: "countdown", id: "countdown" });
       if (order.expires_at) {
-        const tick = () => { countdown.textContent = t("seconds_left", { n: secondsLeft(order.expires_at) }); };
+        const tick = () => {
+          const left = secondsLeft(order.expires_at);
+          countdown.textContent = t("seconds_left", { n: left });
+          // Time up: close it now rather than leave it to the host's expiry.
+          if (left <= 0 && !this.closing && PAYABLE.has(this.order.state)) this.cancel(true);
+        };
         tick();
         this.every(500, tick);
       }
@@ -75,12 +93,14 @@ export class OrderScreen extends Screen {
       h("section", { class: "stack", dataset: { screen: "order-result", state: order.state } },
         h("div", { class: ["result", `tone-${tone}`], id: "result" },
           toneIcon(tone),
-          h("div", { class: "title", id: "result-title" }, t(`order_${order.state}`)),
+          h("div", { class: "title", id: "result-title" },
+            t(order.state === "CLOSED" && this.timedOut ? "order_EXPIRED" : `order_${order.state}`)),
           order.payer ? h("div", { class: "message", id: "order-payer" }, t("paid_by", { payer: order.payer })) : null,
           order.code && order.state === "FAILED" ? h("div", { class: "rc" }, t("result_code", { code: order.code })) : null),
         h("div", { class: "card" },
           money(order.amount_text, order.currency, { id: "order-amount" }),
-          facts([[t("merchant"), merchant], [t("trade_no"), order.out_trade_no],
+          facts([[t("merchant"), merchant], [t("wallet"), pick(order.wallet_name), "order-wallet"],
+            [t("trade_no"), order.out_trade_no],
             [t("time"), when(order.paid_at || order.expires_at)]])),
         order.state === "PAID" ? null : notice(t("order_not_paid"), "info"),
         h("div", { class: "actions" },
@@ -89,11 +109,15 @@ export class OrderScreen extends Screen {
     );
   }
 
-  async cancel() {
+  async cancel(timedOut = false) {
+    if (this.closing) return;
+    this.closing = true;
+    this.timedOut = timedOut;
     try {
       this.order = await post(`${this.path}/cancel`);
       if (this.active) this.draw();
     } catch (error) {
+      this.closing = false;
       this.app.showError(error);
     }
   }

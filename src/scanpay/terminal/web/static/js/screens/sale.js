@@ -5,7 +5,7 @@
 import { ApiError, get, post } from "../api.js";
 import { Screen } from "../app.js";
 import { CameraScanner, cameraAvailable } from "../camera.js";
-import { h, when } from "../dom.js";
+import { h, whenZoned } from "../dom.js";
 import { lang, pick, t } from "../i18n.js";
 import { button, facts, formatMinor, money, notice, secondsLeft, toneIcon } from "../ui.js";
 
@@ -39,7 +39,9 @@ export class SaleScreen extends Screen {
   }
 
   async enter() {
-    this.sale = await get(this.path, { signal: this.signal });
+    // Opened: asked of the host first, so a refund made in the portal shows here too.
+    this.sale = await get(`${this.path}?refresh=true`, { signal: this.signal });
+    this.hostChecked = this.sale.host_checked;
     this.follow();
   }
 
@@ -107,7 +109,8 @@ export class SaleScreen extends Screen {
   drawScan() {
     const screen = this.sale.screen;
     this.drawCamera();
-    this.codeInput.placeholder = t("type_code");
+    // The label says what to do; the hint in the field stays short enough to fit it.
+    this.codeInput.placeholder = t("code");
     this.codeInput.setAttribute("aria-label", t("type_code"));
     const form = h("form", { class: "code-form", id: "code-form",
       on: { submit: (event) => { event.preventDefault(); this.submitText(this.codeInput.value, "keyboard"); } } },
@@ -136,6 +139,8 @@ export class SaleScreen extends Screen {
   /** The camera's box and button, updated in place. */
   drawCamera() {
     const state = this.cameraState;
+    // The aiming frame and its hints only over a live picture (app.css).
+    this.cameraBox.dataset.camera = state;
     this.cameraNote.hidden = state === "on";
     this.cameraNote.textContent = state === "none" ? t("camera_none") : state === "off" ? "" : t("camera_starting");
     this.cameraButton.hidden = !cameraAvailable() || state === "starting";
@@ -185,9 +190,10 @@ export class SaleScreen extends Screen {
           [t("merchant"), [code.merchant_name, code.merchant_city].filter(Boolean).join(", "), "mc-merchant"],
           [t("payee"), code.payee || sticker.payee, "mc-payee"],
           [t("amount"), amount, "mc-amount"],
-          [t("code"), code.masked, "mc-code"],
+          [t("network"), pick(code.scheme_name), "mc-network"],
+          [t("code"), code.number ?? code.masked, "mc-code"],
         ]),
-        notice([h("b", {}, `${t("sticker_check")}: `), sticker.message ? pick(sticker.message) : sticker.verdict],
+        notice([h("b", {}, `${t("sticker_check")}: `), sticker.message ? pick(sticker.message) : t(`sticker_${sticker.verdict}`)],
           "", { id: "sticker", class: ["notice", `sticker-${sticker.verdict}`] }),
         notice(t("not_charged"), "info")),
       h("div", { class: "actions" },
@@ -207,8 +213,8 @@ export class SaleScreen extends Screen {
         h("h1", { id: "screen-title" }, pick(screen.message)),
         money(sale.amount_text, sale.currency, { id: "sale-amount", class: "money huge" }),
         facts([
-          [t("wallet"), code.scheme, "confirm-wallet"],
-          [t("code"), code.masked, "confirm-code"],
+          [t("wallet"), pick(sale.wallet_name ?? code.scheme_name), "confirm-wallet"],
+          [t("code"), code.number ?? code.masked, "confirm-code"],
           [t("note_label"), sale.note, "sale-note"],
           [t("trade_no"), sale.out_trade_no],
         ], { class: "facts confirm-facts" }),
@@ -260,15 +266,16 @@ export class SaleScreen extends Screen {
     return h("div", { class: "card" },
       money(sale.amount_text, sale.currency, { id: "sale-amount" }),
       sale.training ? h("span", { class: "badge training" }, t("training")) : null,
+      this.hostChecked === false ? notice(t("host_not_checked"), "warn", { id: "host-unchecked" }) : null,
       facts([
         [t("state"), pick(sale.state_label), "sale-state"],
-        [t("wallet"), sale.wallet || code.scheme],
-        [t("code"), code.masked, "sale-code"],
+        [t("wallet"), pick(sale.wallet_name ?? code.scheme_name), "sale-wallet"],
+        [t("code"), code.number ?? code.masked, "sale-code"],
         [t("payer"), sale.payer],
         [t("note_label"), sale.note, "sale-note"],
         [t("refunded"), sale.refunded_amount ? formatMinor(sale.refunded_amount, sale.currency) : null, "refunded"],
         [t("trade_no"), sale.out_trade_no, "trade-no"],
-        [t("time"), when(sale.finished_at || sale.created_at)],
+        [t("time"), whenZoned(sale.finished_at || sale.created_at), "sale-time"],
         [t("operator"), sale.operator_id],
       ]));
   }

@@ -46,7 +46,7 @@ export class TerminalScreen extends Screen {
               h("ul", { class: "checks" }, report.checks.map((check) =>
                 h("li", { dataset: { check: check.name, status: check.status } },
                   h("span", { class: ["badge", check.status] }, t(`status_${check.status}`)),
-                  h("span", { class: "name" }, check.name),
+                  h("span", { class: "name" }, pick(check.label) || check.name),
                   h("span", {}, pick(check.message))))))),
           h("div", { class: "card compact-pad stack" },
             h("h2", {}, t("training_mode")),

@@ -280,7 +280,7 @@ def test_receipt_lines_fit_both_papers_in_both_languages(
     for role, value in [
         ("trade_no", "T0000014c9d-26120700001"),
         ("payment_id", "P2026031412345678901234"),
-        ("code", "scanpay 881234********5678"),
+        ("code", "881234********5678"),
         ("terminal", "T0001"),
     ]:
         shown = by_role[role]
@@ -293,10 +293,13 @@ def test_the_labels_that_used_to_wrap_on_58_mm() -> None:
     english = [line.text for line in layout_receipt(copies(LONG)[0], 32, "en")]
     assert "Payment id" in english
     assert "         P2026031412345678901234" in english
-    assert "Code  scanpay 881234********5678" in english
+    # The network by its name on its own line, the code by its masked digits.
+    assert "Wallet            scanpay wallet" in english
+    assert "Code          881234********5678" in english
     chinese = [line.text for line in layout_receipt(copies(LONG)[0], 32, "zh-CN")]
     assert "支付单号 P2026031412345678901234" in chinese
-    assert chinese[chinese.index("付款码") + 1] == "      scanpay 881234********5678"
+    assert "钱包                scanpay 钱包" in chinese
+    assert "付款码        881234********5678" in chinese
 
 
 def test_a_long_identifier_is_cut_at_the_width_always_the_same() -> None:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader
 
-from scanpay.codes.names import network_name
+from scanpay.codes.names import masked_number, network_name
 from scanpay.i18n import Text, normalize_language
 from scanpay.money import format_amount
 from scanpay.protocol.result_codes import result_code
@@ -181,7 +181,8 @@ def build_receipt(
         amount=format_amount(sale.amount, sale.currency),
         currency=sale.currency,
         wallet=sale.wallet or (sale.code.scheme if sale.code else None),
-        code=sale.code.masked if sale.code else None,
+        # The network is named on its own line: the code is its digits, masked.
+        code=masked_number(sale.code.kind, sale.code.masked) if sale.code else None,
         payer=sale.payer,
         state=sale.state,
         result=result,
@@ -365,7 +366,7 @@ def layout_receipt(r: Receipt, columns: int, language: str) -> list[Line]:
         out.pair(_t("payment_id", lang), r.payment_id, role="payment_id")
     out.pair(_t("time", lang), r.time, role="time")
     if r.wallet:
-        out.pair(_t("wallet", lang), r.wallet, role="wallet")
+        out.pair(_t("wallet", lang), network_name(r.wallet).get(lang), role="wallet")
     if r.code:
         out.pair(_t("code", lang), r.code, role="code")
     if r.payer:

@@ -117,7 +117,8 @@ def wallet_pays(host: Host, payload: str) -> dict[str, Any]:
 
 def test_the_same_sale_started_twice_at_once_is_one_sale(agent: AgentHandle) -> None:
     post = client_of(agent)
-    answers = at_once(lambda: post("/api/sales", {"amount_text": "12.34", "note": "two teas"}))
+    body = {"amount_text": "12.34", "note": "two teas", "request_key": "press-0001"}
+    answers = at_once(lambda: post("/api/sales", body))
     assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
     numbers = {a.json()["out_trade_no"] for a in answers}
     assert len(numbers) == 1, numbers
@@ -130,12 +131,31 @@ def test_the_same_sale_started_twice_at_once_is_one_sale(agent: AgentHandle) -> 
     assert agent.http.get("/api/sales/current").json()["out_trade_no"] == other["out_trade_no"]
 
 
+def test_without_a_key_the_same_amount_twice_is_two_sales(agent: AgentHandle) -> None:
+    """Two cashiers' intents that happen to ask for the same amount are not merged: only
+    a start sent again with its own key is the same start."""
+    first = agent.http.post("/api/sales", json={"amount": 700})
+    second = agent.http.post("/api/sales", json={"amount": 700})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["out_trade_no"] != second.json()["out_trade_no"]
+    assert "X-Scanpay-Replayed" not in second.headers
+    states = {s["out_trade_no"]: s["state"] for s in agent.http.get("/api/sales").json()}
+    assert states[first.json()["out_trade_no"]] == "CANCELLED"  # superseded, never sent
+    assert states[second.json()["out_trade_no"]] == "NEW"
+    # A key already used for another amount is not a replay either.
+    keyed = agent.http.post("/api/sales", json={"amount": 800, "request_key": "press-0002"})
+    other = agent.http.post("/api/sales", json={"amount": 900, "request_key": "press-0002"})
+    assert keyed.json()["out_trade_no"] != other.json()["out_trade_no"]
+
+
 def test_the_same_order_started_twice_at_once_is_one_host_order(
     host: Host, agent: AgentHandle, ctx: HostContext
 ) -> None:
     before = len(host_orders(ctx, host))
     post = client_of(agent)
-    answers = at_once(lambda: post("/api/orders", {"amount_text": "9.90"}))
+    answers = at_once(
+        lambda: post("/api/orders", {"amount_text": "9.90", "request_key": "qr-00001"})
+    )
     assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
     numbers = {a.json()["out_trade_no"] for a in answers}
     assert len(numbers) == 1, numbers

@@ -151,6 +151,10 @@ class Engine:
         self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)
         self._codes: dict[str, str] = {}
+        # Request key -> the sale or order its start opened: a start sent again with its
+        # key (a double click, a retry after a lost answer) gets that one back. Memory
+        # only: after a restart the same key opens anew, superseding the unsent one.
+        self._start_keys: dict[str, str] = {}
         self._drivers: dict[str, threading.Thread] = {}
         self.stopping = threading.Event()
         self.block_reason: Text | None = None
@@ -471,15 +475,23 @@ class Engine:
         return self.start_sale(amount, currency, operator_id, note)[0]
 
     def start_sale(
-        self, amount: int, currency: str | None, operator_id: str, note: str | None = None
+        self,
+        amount: int,
+        currency: str | None,
+        operator_id: str,
+        note: str | None = None,
+        *,
+        request_key: str | None = None,
     ) -> tuple[Sale, bool]:
         """Start a sale (NEW); returns it and whether it is the one already open.
 
         Refused while sales are blocked or a sale is in doubt. One start, one sale:
-        the same request again while its sale is still NEW (a double click, a retry
-        after a lost answer) gets that sale back - idempotent, like the host. Any
-        other start cancels the sale still open and never sent, and closes a
-        show-to-pay order still payable: the screen has walked away from both.
+        the same request again with the same ``request_key`` while its sale is still
+        NEW (a double click, a retry after a lost answer) gets that sale back -
+        idempotent, like the host. Any other start - without a key, or with another
+        key, even for the same amount - cancels the sale still open and never sent,
+        and closes a show-to-pay order still payable: the screen has walked away
+        from both.
         """
         if self.block_reason is not None:
             raise TerminalError("sales_blocked", reason=self.block_reason.en)
@@ -492,7 +504,12 @@ class Engine:
             open_sales = self.journal.sales(states=OPEN_STATES)
             newest = open_sales[0] if open_sales else None
             asked = (amount, currency, operator_id, note, self.training)
-            if newest is not None and newest.state == SaleState.NEW and _asked(newest) == asked:
+            if (
+                newest is not None
+                and newest.state == SaleState.NEW
+                and self.started_by(request_key) == newest.out_trade_no
+                and _asked(newest) == asked
+            ):
                 return newest, True
             self.supersede_sales(now, operator_id)
             closing = self.orders.supersede(now, operator_id)
@@ -514,10 +531,23 @@ class Engine:
                     from_state=None,
                     detail={"amount": sale.amount, "currency": sale.currency},
                 )
+            self.remember_start(request_key, sale.out_trade_no)
             self.changed.notify_all()
         self.orders.close_later(closing)
         failpoint("after:NEW")
         return sale, False
+
+    def started_by(self, request_key: str | None) -> str | None:
+        """The trade number the start with ``request_key`` opened (None: no key, or unknown)."""
+        return self._start_keys.get(request_key) if request_key else None
+
+    def remember_start(self, request_key: str | None, out_trade_no: str) -> None:
+        """Note which sale or order a keyed start opened (the newest few hundred)."""
+        if not request_key:
+            return
+        self._start_keys[request_key] = out_trade_no
+        while len(self._start_keys) > 256:
+            self._start_keys.pop(next(iter(self._start_keys)))
 
     def supersede_sales(self, now: float, operator_id: str) -> None:
         """Cancel every sale still open and never sent (a new start walks away from it);

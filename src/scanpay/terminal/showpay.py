@@ -142,10 +142,12 @@ class OrderRunner:
         *,
         note: str | None = None,
         expires_in: int = 300,
+        request_key: str | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Open a show-to-pay order, once it is shown (or failed), and whether it is the
-        one already open: the same request while that order is payable gets it back.
-        Any other start closes the payable order and cancels a sale never sent."""
+        one already open: the same request with the same ``request_key`` while that
+        order is payable gets it back. Any other start closes the payable order and
+        cancels a sale never sent."""
         if self.engine.block_reason is not None:
             raise TerminalError("sales_blocked", reason=self.engine.block_reason.en)
         currency = get_currency(currency or self.engine.config.currency).alpha
@@ -156,11 +158,13 @@ class OrderRunner:
             newest = payable[0] if payable else None
             replay = (
                 newest is not None
+                and self.engine.started_by(request_key) == newest.out_trade_no
                 and _asked(newest) == asked
                 and (newest.expires_at is None or now < newest.expires_at)
             )
             if not replay:
                 step, closing = self._open(amount, currency, operator_id, now, note, expires_in)
+                self.engine.remember_start(request_key, step.order.out_trade_no)
         if replay:
             assert newest is not None
             # Waited for outside the lock: the order's driver needs it to move on.

@@ -25,13 +25,18 @@ def create_order(
     """Ask the host for an order QR with the amount (``POST /v1/orders``) and return
     it once shown: the payload and a QR image URL served by this agent.
 
-    One start, one order: the same request again while its order can still be paid
-    (a double click, a retry) answers that same order, with ``X-Scanpay-Replayed:
-    true``. Any other start closes that order on the host (no screen shows it any
-    more) and cancels a sale that was never sent."""
+    One start, one order: the same request again with the same ``request_key`` while
+    its order can still be paid (a double click, a retry) answers that same order,
+    with ``X-Scanpay-Replayed: true``. Any other start closes that order on the host
+    (no screen shows it any more) and cancels a sale that was never sent."""
     amount, currency = charge_of(agent, body)
     order, replayed = agent.engine.orders.start(
-        amount, currency, session.operator.operator_id, note=body.note, expires_in=body.expires_in
+        amount,
+        currency,
+        session.operator.operator_id,
+        note=body.note,
+        expires_in=body.expires_in,
+        request_key=body.request_key,
     )
     if replayed:
         response.headers["X-Scanpay-Replayed"] = "true"

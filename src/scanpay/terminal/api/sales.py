@@ -39,14 +39,15 @@ def start_sale(
 ) -> dict[str, Any]:
     """Start a sale (state NEW). Refused while a sale is in doubt or sales are blocked.
 
-    One start, one sale: the same request again while its sale is still NEW (a
-    double click, a retry) answers that same sale, with ``X-Scanpay-Replayed: true``.
+    One start, one sale: the same request again with the same ``request_key`` while
+    its sale is still NEW (a double click, a retry) answers that same sale, with
+    ``X-Scanpay-Replayed: true``.
     Any other start cancels an open sale that was never sent (NEW, CODE_READ) and
     closes a show-to-pay order still payable.
     """
     amount, currency = charge_of(agent, body)
     sale, replayed = agent.engine.start_sale(
-        amount, currency, session.operator.operator_id, body.note
+        amount, currency, session.operator.operator_id, body.note, request_key=body.request_key
     )
     if replayed:
         response.headers["X-Scanpay-Replayed"] = "true"

@@ -67,6 +67,9 @@ class AmountIn(_In):
     locale: Locale | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     note: Annotated[str, Field(max_length=128)] | None = None
+    request_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = None
+    """The same start sent again with this key (a double click, a retry) answers the
+    sale or order it opened, while that is still open; without one every start is new."""
 
 
 class OrderIn(AmountIn):

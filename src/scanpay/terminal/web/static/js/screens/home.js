@@ -11,6 +11,10 @@ export class HomeScreen extends Screen {
   async enter() {
     this.amount = "";
     this.note = "";
+    // One key per visit of this screen: a press sent twice (a double click, a retry)
+    // is one sale or order at the agent. getRandomValues works over plain HTTP too.
+    this.requestKey = [...crypto.getRandomValues(new Uint8Array(12))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
     this.current = await get("/api/sales/current", { signal: this.signal });
   }
 
@@ -82,7 +86,7 @@ export class HomeScreen extends Screen {
       this.app.toast(t("enter_amount"), "error");
       return null;
     }
-    const body = { amount_text: this.amount, locale: lang() };
+    const body = { amount_text: this.amount, locale: lang(), request_key: this.requestKey };
     if (this.note.trim()) body.note = this.note.trim();
     return body;
   }

@@ -21,6 +21,7 @@ import pytest
 
 from host.kit import (
     CAPTURE,
+    DATA_DIRS,
     SECRETS,
     RunningHost,
     World,
@@ -96,6 +97,7 @@ def host(database_url: str, data_dir: Path) -> Iterator[RunningHost]:
     )
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    DATA_DIRS[database_url] = str(data_dir)
     with serve_in_thread(settings, clock, backend) as running:
         yield running
         # Before the database goes: every key, secret and accepted code in it joins the scan.

@@ -123,6 +123,26 @@ def leaks(lines: Iterable[str], secrets_: Iterable[str]) -> list[tuple[str, str]
     return found
 
 
+#: The data folder of each database a session host serves (its master key lives there
+#: for PostgreSQL): the command line run against that database must use the same one.
+DATA_DIRS: dict[str, str] = {}
+
+
+def cli_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment for ``scanpay host ...`` run in-process against ``database_url``:
+    the database and, for a session host's database, that host's data folder.
+
+    Explicit, not inherited: the session's ``data_dir`` fixture is instantiated once per
+    conftest that imports it (the host and the security suites), so ``SCANPAY_DATA_DIR``
+    in the environment may name the other instance's folder - another master key, and
+    secrets sealed with it that the host cannot open.
+    """
+    env = {"SCANPAY_DATABASE_URL": database_url, **extra}
+    if database_url in DATA_DIRS:
+        env["SCANPAY_DATA_DIR"] = DATA_DIRS[database_url]
+    return env
+
+
 def postgres_available() -> bool:
     try:
         with psycopg.connect(PG_ADMIN):

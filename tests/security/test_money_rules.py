@@ -37,6 +37,7 @@ from host.kit import (
     RunningHost,
     Wallet,
     World,
+    cli_env,
     make_terminal,
     postgres_database,
     remember,
@@ -234,7 +235,7 @@ def test_the_operators_cli_sets_and_lists_limits_in_their_currency(host: Running
     runner = CliRunner()
 
     def cli(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, ["host", *args, "--json"], env={"SCANPAY_DATABASE_URL": url})
+        result = runner.invoke(app, ["host", *args, "--json"], env=cli_env(url))
         assert result.exit_code == code, result.output
         return json.loads(result.stdout)
 

@@ -511,7 +511,17 @@ class Cashier:
         """Open a sale; while the terminal still resolves one in doubt it refuses: wait."""
         end = time.monotonic() + self.run.config.recover_timeout
         while True:
-            r = self.request("POST", "/api/sales", body={"amount": amount})
+            try:
+                r = self.request("POST", "/api/sales", body={"amount": amount})
+            except AgentDown:
+                # The agent died under the press, before or after journaling the sale: the
+                # cashier presses again once it is back (a sale journaled but never
+                # answered stays NEW and is superseded by this one). Without this, a kill
+                # landing in that window left a driven sale with no sale at all.
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.2)
+                continue
             if r.status_code == 201:
                 return str(r.json()["out_trade_no"])
             if _error_code(r) in ("sales_in_doubt", "sale_in_progress"):

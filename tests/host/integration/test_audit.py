@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from host.kit import LICENCE, World, migrate, postgres_available, postgres_database
+from host.kit import LICENCE, World, cli_env, migrate, postgres_available, postgres_database
 from scanpay.cli import app
 from scanpay.host import HostContext, HostSettings
 from scanpay.host.db.engine import Database
@@ -97,9 +97,7 @@ def _activity(url: str, tmp_path: Path) -> None:
 
 
 def _verify(url: str, code: int) -> dict[str, Any]:
-    result = runner.invoke(
-        app, ["host", "audit", "verify", "--json"], env={"SCANPAY_DATABASE_URL": url}
-    )
+    result = runner.invoke(app, ["host", "audit", "verify", "--json"], env=cli_env(url))
     assert result.exit_code == code, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     return data

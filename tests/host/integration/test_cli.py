@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from host.kit import LICENCE, RunningHost
+from host.kit import LICENCE, RunningHost, cli_env
 from scanpay.cli import app
 from scanpay.codes import parse_cpm
 from scanpay.host import HostContext, SystemClock
@@ -25,7 +25,7 @@ runner = CliRunner()
 
 
 def _run(url: str, *args: str, code: int = 0) -> Any:
-    result = runner.invoke(app, ["host", *args], env={"SCANPAY_DATABASE_URL": url})
+    result = runner.invoke(app, ["host", *args], env=cli_env(url))
     assert result.exit_code == code, result.output
     return json.loads(result.stdout) if "--json" in args else result.output
 
@@ -195,6 +195,6 @@ def test_ledger_check_catches_a_tampered_book(tmp_path: Path, tamper: str, rules
 
 def test_commands_need_an_initialised_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    result = runner.invoke(app, ["host", "merchant", "list"], env={"SCANPAY_DATABASE_URL": url})
+    result = runner.invoke(app, ["host", "merchant", "list"], env=cli_env(url))
     assert result.exit_code == 1
     assert "scanpay host init" in result.output

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from host.kit import LICENCE, RunningHost, World, free_socket
+from host.kit import LICENCE, RunningHost, World, cli_env, free_socket
 from scanpay.cli import app
 from scanpay.host import HostContext, HostSettings
 from scanpay.host.db.engine import Database
@@ -29,7 +29,7 @@ runner = CliRunner()
 
 
 def _cli(url: str, *args: str, code: int = 0) -> Any:
-    result = runner.invoke(app, ["host", *args], env={"SCANPAY_DATABASE_URL": url})
+    result = runner.invoke(app, ["host", *args], env=cli_env(url))
     assert result.exit_code == code, result.output
     return json.loads(result.stdout) if "--json" in args else result.output
 

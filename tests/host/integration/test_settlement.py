@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from host.kit import LICENCE, World, make_merchant, make_terminal
+from host.kit import LICENCE, World, cli_env, make_merchant, make_terminal
 from scanpay.cli import app
 from scanpay.host import HostContext, HostSettings, ManualClock
 from scanpay.host.db.engine import Database
@@ -170,7 +170,7 @@ def test_a_refund_after_settlement_is_owed_back_next_day(world: World) -> None:
 
 def test_settle_from_the_command_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'host.db'}"
-    assert runner.invoke(app, ["host", "init"], env={"SCANPAY_DATABASE_URL": url}).exit_code == 0
+    assert runner.invoke(app, ["host", "init"], env=cli_env(url)).exit_code == 0
     # Two days ago (host time) a merchant took two payments; the CLI runs on the real clock.
     zone = HostSettings(database_url=url).zone
     day = datetime.now(zone).date() - timedelta(days=2)
@@ -203,7 +203,7 @@ def test_settle_from_the_command_line(tmp_path: Path) -> None:
         ctx.close()
     out = tmp_path / "files"
     args = ["host", "--operator", "alice", "settle", "--date", day.isoformat(), "--out", str(out)]
-    result = runner.invoke(app, [*args, "--json"], env={"SCANPAY_DATABASE_URL": url})
+    result = runner.invoke(app, [*args, "--json"], env=cli_env(url))
     assert result.exit_code == 0, result.output
     [settled] = json.loads(result.stdout)
     # 1 000 x 0.006 = 6; 8 250 x 0.006 = 49.5 -> 50 (half up): fee 56, net 9 194.
@@ -221,18 +221,18 @@ def test_settle_from_the_command_line(tmp_path: Path) -> None:
     assert [r[8:] for r in rows if r[0] == "T" and r[4] == "all"] == [
         ["2", "92.50", "0.56", "91.94"]
     ]
-    again = runner.invoke(app, [*args], env={"SCANPAY_DATABASE_URL": url})
+    again = runner.invoke(app, [*args], env=cli_env(url))
     assert again.exit_code == 0 and "already settled" in again.output
     shown = runner.invoke(
         app,
         ["host", "audit", "show", "--merchant", info.merchant_id, "--json"],
-        env={"SCANPAY_DATABASE_URL": url},
+        env=cli_env(url),
     )
     actors = {(r["action"], r["actor"]) for r in json.loads(shown.stdout)}
     assert ("settlement.create", "operator:alice") in actors
     today = runner.invoke(
         app,
         ["host", "settle", "--date", datetime.now(zone).date().isoformat(), "--json"],
-        env={"SCANPAY_DATABASE_URL": url},
+        env=cli_env(url),
     )
     assert today.exit_code == 1 and json.loads(today.stdout)["error"]["field"] == "date"

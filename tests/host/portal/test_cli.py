@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from host.kit import RunningHost, make_merchant
+from host.kit import RunningHost, cli_env, make_merchant
 from host.portal.portal_kit import PASSWORD, PortalClient, unique_email
 from scanpay.cli import app
 from scanpay.host.db.models import PortalUser
@@ -21,7 +21,7 @@ def _run(host: RunningHost, *args: str, code: int = 0, stdin: str | None = None)
     result = runner.invoke(
         app,
         ["host", *args],
-        env={"SCANPAY_DATABASE_URL": host.ctx.settings.database_url, "SCANPAY_OPERATOR": "ops"},
+        env=cli_env(host.ctx.settings.database_url, SCANPAY_OPERATOR="ops"),
         input=stdin,
     )
     assert result.exit_code == code, result.output

@@ -222,7 +222,7 @@ def serve_in_thread(
 @contextmanager
 def serve_in_processes(database_url: str, count: int = 2) -> Iterator[list[str]]:
     """``scanpay host serve`` as ``count`` separate processes on one database (system clock)."""
-    env = {**os.environ, "SCANPAY_DATABASE_URL": database_url}
+    env = {**os.environ, **cli_env(database_url)}  # that host's data folder: its master key
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     try:

@@ -262,7 +262,10 @@ def test_a_burst_of_portal_logins_checks_no_more_passwords_than_the_limit(
 
     statuses = sorted(_parallel(25, attempt))
     limit = accounts.THROTTLE.max_failures
-    assert statuses == [401] * limit + [429] * (25 - limit), statuses
+    # A loaded machine may find SQLite busy past its timeout: 503 (91, try later) is a
+    # refusal too, with nothing recorded. Never more than ``limit`` passwords checked.
+    busy = statuses.count(503)
+    assert statuses == [401] * limit + [429] * (25 - limit - busy) + [503] * busy, statuses
     assert len(watch.checked) == limit
     late = client(host)
     form = {"email": email, "password": "burst-pass-31415", "csrf": portal_csrf(late)}
@@ -273,7 +276,7 @@ def test_a_burst_of_portal_logins_checks_no_more_passwords_than_the_limit(
             .select_from(PortalLoginAttempt)
             .where(PortalLoginAttempt.email == email, PortalLoginAttempt.ok.is_(False))
         )
-    assert failures == 26
+    assert failures == 26 - busy
 
 
 # ------------------------------------------------------------------ sessions end

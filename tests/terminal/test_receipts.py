@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanpay.i18n import Text
-from scanpay.terminal.config import PrinterConfig, TerminalConfig
+from scanpay.terminal.config import PrinterConfig
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.receipts import (
     Receipt,
@@ -30,34 +30,9 @@ from scanpay.terminal.receipts import (
     text_width,
     wrap,
 )
-from scanpay.terminal.sale import CodeSummary, HostResult, Sale, SaleState
+from scanpay.terminal.sale import HostResult, SaleState
 from scanpay.terminal.totals import DayTotals, WalletTotal
-
-CFG = TerminalConfig(
-    host_url="http://127.0.0.1:8600",
-    terminal_id="T0001",
-    key="00" * 32,
-    merchant_id="M1",
-    merchant_name="好运便利店",
-    merchant_city="上海",
-)
-
-
-def sale(state: SaleState, **kw: object) -> Sale:
-    base = Sale.open("T0001ab-26031400001", 1234, "CNY", operator_id="c01", now=1.77e9)
-    return replace(
-        base,
-        state=state,
-        code=CodeSummary("wallet", "scanpay", "scanpay 881234********5678"),
-        wallet="scanpay",
-        payment_id="P123",
-        finished_at=1.77e9 + 5,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def copies(s: Sale) -> list:
-    return [build_receipt(s, CFG, "merchant"), build_receipt(s, CFG, "customer")]
+from terminal.receipt_samples import CFG, LONG, copies, sale
 
 
 def test_html_receipt_has_both_copies_and_the_facts() -> None:
@@ -249,13 +224,6 @@ def test_wrap_keeps_words_and_breaks_between_chinese_characters() -> None:
     assert wrap("1234567890ABCDEFGHIJ", 8) == ["12345678", "90ABCDEF", "GHIJ"]
     assert wrap("好运便利店", 3) == ["好", "运", "便", "利", "店"]
     assert wrap("line\nbreak\tand  spaces", 40) == ["line break and spaces"]
-
-
-LONG = replace(
-    sale(SaleState.APPROVED, note="Two coffees, one tea 两杯咖啡，一杯茶，不要糖"),
-    out_trade_no="T0000014c9d-26120700001",
-    payment_id="P2026031412345678901234",
-)
 
 
 @pytest.mark.parametrize(("width", "columns"), [(58, 32), (80, 48)])

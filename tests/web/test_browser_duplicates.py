@@ -3,6 +3,9 @@ one press is one sale or one order, whatever the finger does; a QR the screen
 stops showing is closed on the host; refunds made in the merchant's portal reach
 the sale's screen and the day close; show-to-pay sales are in the recent sales
 and the day close under the wallet that paid; differences read as sentences.
+The screens these bring (a sale refunded in the portal, an order's QR, the sales
+list, the day's wallets) are also laid out on a phone (390x844); pressing and
+closing do not depend on the window, so those run on the till alone.
 
 The portal's refund is made as the portal makes it: the host's refund service,
 called with a portal user as the actor and no terminal.
@@ -22,11 +25,18 @@ from scanpay.host.db.models import Order, Payment, parse_public_id
 from scanpay.host.services import audit, refunds
 from scanpay.protocol.models import PaymentRequest, RefundRequest
 from scanpay.terminal.client import Answer, NoReply
+from web.on_screen import SCREENS, laid_out
 from web.world import SUPERVISOR, World, login, start_sale
 
 pytestmark = pytest.mark.browser
 
 PRESSES = ["dblclick", "two rapid clicks"]
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request: pytest.FixtureRequest) -> Any:
+    """The cashier's screen on the till and on a phone."""
+    return request.getfixturevalue(SCREENS[request.param])
 
 
 # ------------------------------------------------------------------------ helpers
@@ -235,24 +245,26 @@ def test_a_qr_whose_time_is_up_is_closed_on_the_host(cashier: Any, world: World)
 # ---------------------------------------------- item 8: the sale learns portal refunds
 
 
-def test_the_sale_screen_learns_a_refund_made_in_the_portal(cashier: Any, world: World) -> None:
-    login(cashier, world)
-    no = paid_sale(cashier, world, "12.34")
-    portal_refund(world, no, 800, "PRWEB1")
+def test_the_sale_screen_learns_a_refund_made_in_the_portal(screen: Any, world: World) -> None:
+    login(screen, world)
+    no = paid_sale(screen, world, "12.34")
+    portal_refund(world, no, 800, f"PR{no}")  # once per merchant: once per screen
 
-    cashier.click("[data-nav=nav_sales]")
-    cashier.click(f"tr[data-no='{no}']")
-    cashier.wait_for_selector("[data-screen=refunded]")
-    assert cashier.inner_text("#sale-state") == "Partly refunded"
-    assert cashier.inner_text("#refunded") == "8.00"
-    assert cashier.query_selector("#host-unchecked") is None
-    cashier.click("#refund")
-    cashier.wait_for_selector("[data-screen=refund]")
-    assert cashier.inner_text("#refundable") == "CNY 4.34"
-    assert "Refunded in the portal or by the acquirer" in cashier.inner_text("#refund-list")
+    screen.click("[data-nav=nav_sales]")
+    screen.click(f"tr[data-no='{no}']")
+    screen.wait_for_selector("[data-screen=refunded]")
+    assert screen.inner_text("#sale-state") == "Partly refunded"
+    assert screen.inner_text("#refunded") == "8.00"
+    assert screen.query_selector("#host-unchecked") is None
+    laid_out(screen, "#sale-state", "#refunded", "#refund")
+    screen.click("#refund")
+    screen.wait_for_selector("[data-screen=refund]")
+    assert screen.inner_text("#refundable") == "CNY 4.34"
+    assert "Refunded in the portal or by the acquirer" in screen.inner_text("#refund-list")
+    laid_out(screen, "#refundable", "#refund-list", "#refund-all", "#do-refund")
 
     # The till refunds what is left (the host said "4.34 left" to the stale figure).
-    answer = cashier.request.post(
+    answer = screen.request.post(
         f"{world.agent}/api/sales/{no}/refunds",
         data={"amount": 434, "supervisor": {"operator_id": SUPERVISOR[0], "pin": SUPERVISOR[1]}},
     )
@@ -311,41 +323,45 @@ def test_the_day_close_matches_after_a_refund_in_the_portal(cashier: Any, world:
 # ----------------------------------- item 9: show-to-pay in recent sales and the day close
 
 
-def test_show_to_pay_is_in_recent_sales_and_the_day_close(cashier: Any, world: World) -> None:
-    login(cashier, world)
-    type_amount(cashier, "3.30")
-    cashier.click("#show-qr")
-    cashier.wait_for_selector("[data-screen=order][data-state=SHOWN]")
-    no = order_no(cashier)
+@pytest.mark.parametrize("screen", ["till", "phone"], indirect=True)
+def test_show_to_pay_is_in_recent_sales_and_the_day_close(screen: Any, world: World) -> None:
+    login(screen, world)
+    type_amount(screen, "3.30")
+    screen.click("#show-qr")
+    screen.wait_for_selector("[data-screen=order][data-state=SHOWN]")
+    laid_out(screen, "#order-qr", "#order-amount", "#cancel-order")
+    no = order_no(screen)
     row = world.order(no)
     assert row is not None
     assert wallet_pays(world, row.payload, customer(world))["code"] == "00"
-    cashier.wait_for_selector("[data-screen=order-result][data-state=PAID]")
+    screen.wait_for_selector("[data-screen=order-result][data-state=PAID]")
 
-    cashier.click("[data-nav=nav_sales]")
-    line = cashier.wait_for_selector(f"tr[data-no='{no}'][data-kind=order]")
+    screen.click("[data-nav=nav_sales]")
+    line = screen.wait_for_selector(f"tr[data-no='{no}'][data-kind=order]")
     text = line.inner_text()
     assert "Paid" in text and "Shown QR" in text and "scanpay wallet" in text
     assert "order" not in text.lower().replace("shown qr", "")
+    laid_out(screen, f"tr[data-no='{no}']")
     line.click()
-    cashier.wait_for_selector("[data-screen=order-result][data-state=PAID]")
-    assert cashier.inner_text("#order-wallet") == "scanpay wallet"
+    screen.wait_for_selector("[data-screen=order-result][data-state=PAID]")
+    assert screen.inner_text("#order-wallet") == "scanpay wallet"
 
-    cashier.click("[data-nav=nav_day]")
-    cashier.wait_for_selector("[data-screen=day]")
+    screen.click("[data-nav=nav_day]")
+    screen.wait_for_selector("[data-screen=day]")
     wallets = [
-        w.strip() for w in cashier.locator("tr[data-wallet] td:first-child").all_inner_texts()
+        w.strip() for w in screen.locator("tr[data-wallet] td:first-child").all_inner_texts()
     ]
     assert wallets == ["scanpay wallet"]
-    cashier.click("#lang-switch")
+    laid_out(screen, "#tile-payments", "#tile-refunds", "tr[data-wallet]", "#close-day")
+    screen.click("#lang-switch")
     wallets = [
-        w.strip() for w in cashier.locator("tr[data-wallet] td:first-child").all_inner_texts()
+        w.strip() for w in screen.locator("tr[data-wallet] td:first-child").all_inner_texts()
     ]
     assert wallets == ["scanpay 钱包"]
-    cashier.click("[data-nav=nav_sales]")
-    text = cashier.wait_for_selector(f"tr[data-no='{no}']").inner_text()
+    screen.click("[data-nav=nav_sales]")
+    text = screen.wait_for_selector(f"tr[data-no='{no}']").inner_text()
     assert "出示收款码" in text and "scanpay 钱包" in text and "已收款" in text
-    cashier.click("#lang-switch")
+    screen.click("#lang-switch")
 
 
 # ---------------------------------------- item 7: a difference reads as a sentence (last)

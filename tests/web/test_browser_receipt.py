@@ -1,7 +1,8 @@
 """The HTML receipt in real Chromium (the page the cashier's receipt dialog shows and
 prints): the lines laid out for 58 and 80 mm paper stay one line each, in the
 monospace font a Chinese character takes exactly two columns, and on paper the
-receipt fits the printable width."""
+receipt fits the printable width. The dialog that shows it fits the till
+(1024x600) and a phone (390x844), the receipt whole inside it."""
 
 from __future__ import annotations
 
@@ -11,34 +12,21 @@ from typing import Any
 
 import pytest
 
-from scanpay.terminal.config import TerminalConfig
-from scanpay.terminal.receipts import build_receipt, render_html
-from scanpay.terminal.sale import CodeSummary, HostResult, Sale, SaleState
+from scanpay.terminal.receipts import render_html
+from scanpay.terminal.sale import HostResult, SaleState
+from terminal.receipt_samples import LONG
+from terminal.receipt_samples import copies as both_copies
+from web.on_screen import SCREENS, laid_out
+from web.world import World, login, start_sale
 
 pytestmark = pytest.mark.browser
-
-CFG = TerminalConfig(
-    host_url="http://127.0.0.1:8600",
-    terminal_id="T0001",
-    key="00" * 32,
-    merchant_id="M1",
-    merchant_name="好运便利店",
-    merchant_city="上海",
-)
 
 # 16 Chinese characters: a note line exactly 32 columns wide on 58 mm paper.
 NOTE = "两杯咖啡一杯茶不要糖谢谢光临欢迎"
 
-SALE = replace(
-    Sale.open("T0000014c9d-26120700001", 1234, "CNY", operator_id="c01", now=1.77e9),
-    state=SaleState.DECLINED,
-    result=HostResult("51"),
-    code=CodeSummary("wallet", "scanpay", "scanpay 881234********5678"),
-    wallet="scanpay",
-    payment_id="P2026031412345678901234",
-    finished_at=1.77e9 + 5,
-    note=NOTE,
-)
+# The long sale of the layout tests, declined: its big "NOT PAID" lines and the
+# reason must fit too; and with NOTE.
+SALE = replace(LONG, state=SaleState.DECLINED, result=HostResult("51"), note=NOTE)
 
 MEASURE = """() => [...document.querySelectorAll('.copy')].map((copy) => {
     const range = document.createRange();
@@ -67,8 +55,7 @@ def till(browser: Any) -> Iterator[Any]:
 @pytest.mark.parametrize("width", [58, 80])
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_receipt_lines_stay_whole_in_the_browser(till: Any, width: int, language: str) -> None:
-    receipts = [build_receipt(SALE, CFG, "merchant"), build_receipt(SALE, CFG, "customer")]
-    till.set_content(render_html(receipts, language, width))
+    till.set_content(render_html(both_copies(SALE), language, width))
     copies = till.evaluate(MEASURE)
     assert len(copies) == 2
     for copy in copies:
@@ -93,3 +80,37 @@ def test_receipt_lines_stay_whole_in_the_browser(till: Any, width: int, language
     for copy in till.evaluate(MEASURE):
         assert copy["width"] <= printable, (copy["width"], printable)
         assert all(line["width"] <= copy["width"] + 0.5 for line in copy["lines"])
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request: pytest.FixtureRequest) -> Any:
+    """The cashier's screen on the till and on a phone."""
+    return request.getfixturevalue(SCREENS[request.param])
+
+
+def test_the_receipt_view_fits_the_screen(screen: Any, world: World) -> None:
+    """The receipt of a sale as the cashier opens it: the dialog within the window,
+    its parts apart, and the receipt inside its frame, every line whole."""
+    login(screen, world)
+    no = start_sale(screen, "12.34", note=NOTE)
+    screen.click("#cancel")  # a cancelled sale has its receipt too, and needs no wallet
+    screen.wait_for_selector("#result-title")
+    screen.click("#receipt")
+    laid_out(screen, ".modal-body h2", "#page-frame", "#print-page", "#close-modal")
+    frame = screen.locator("#page-frame").element_handle().content_frame()
+    assert frame is not None
+    frame.wait_for_selector(f".copy >> text={no}")
+    inside, room = frame.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert inside <= room, f"the receipt is {inside} px wide in a {room} px frame"
+    shown = frame.evaluate(MEASURE)
+    assert len(shown) == 2
+    for copy in shown:
+        assert copy["columns"] == 32  # the stack's printer: 58 mm paper
+        assert any(line["text"] == NOTE for line in copy["lines"])
+        for line in copy["lines"]:
+            assert line["height"] <= line["lineHeight"] * 1.05, line
+            assert line["width"] <= copy["width"] + 0.5, line
+    screen.click("#close-modal")
+    screen.wait_for_selector("#page-frame", state="hidden")

@@ -10,8 +10,10 @@ from typing import Any
 import segno
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from scanpay.cli.language import choose_language, cli_language
 from scanpay.codes import (
     AccountTemplate,
     ApplicationSpec,
@@ -22,6 +24,7 @@ from scanpay.codes import (
     build_mpm,
     parse_payment_code,
 )
+from scanpay.i18n import Text
 from scanpay.money import MoneyError, read_amount
 
 __all__ = ["app"]
@@ -31,18 +34,26 @@ make_app = typer.Typer(help="Write a payment code (and optionally its QR image).
 app.add_typer(make_app, name="make")
 
 EXIT_REJECTED = 2
+# Rich markup: the word in bold red, then the message with its stable code and field.
+ERROR = Text(
+    "[bold red]错误[/]：{message} ({code}, {field})",
+    "[bold red]error[/]: {message} ({code}, {field})",
+)
 
 
 @app.command("parse")
 def parse_command(
     text: str = typer.Argument(..., help="The scanned text, or - to read it from stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print the parsed code as JSON."),
-    lang: str = typer.Option("en", "--lang", help="Message language: en or zh-CN."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Message language: en or zh-CN (default: the locale's)."
+    ),
 ) -> None:
     """Tell what a scanned text is, check it, and show what it says.
 
     Exit 0 when the code is readable (with or without warnings), 2 when it is rejected.
     """
+    language = choose_language(lang)
     if text == "-":
         # Scanners and pipes add a line ending; anything else is part of the payload.
         text = sys.stdin.read().removesuffix("\n").removesuffix("\r")
@@ -56,17 +67,17 @@ def parse_command(
             )
         else:
             console = Console(stderr=True)
-            console.print(f"[bold red]rejected[/]: {exc.message(lang)} ({exc.code})")
+            console.print(f"[bold red]rejected[/]: {exc.message(language)} ({exc.code})")
             for p in exc.problems:
                 where = f" field {p.field}" if p.field else ""
                 at = f" at {p.offset}" if p.offset is not None else ""
-                console.print(f"  {p.severity} {p.code}{where}{at}: {p.text.get(lang)}")
+                console.print(f"  {p.severity} {p.code}{where}{at}: {p.text.get(language)}")
         raise typer.Exit(EXIT_REJECTED) from None
     data = code.to_dict()
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
-    _print_table(code, data, lang)
+    _print_table(code, data, language)
 
 
 def _print_table(code: PaymentCode, data: dict[str, Any], lang: str) -> None:
@@ -101,7 +112,12 @@ def _emit(payload: str, png: Path | None, svg: Path | None, terminal: bool) -> N
 
 
 def _fail(exc: CodeError | MoneyError) -> None:
-    Console(stderr=True).print(f"[bold red]error[/]: {exc.message()} ({exc.code}, {exc.field})")
+    """Print a refused input in the locale's language (its stable code and field kept) and exit."""
+    language = cli_language()
+    # escape: the message quotes what was typed, which may hold [brackets] Rich would eat;
+    # soft_wrap: one line however narrow the terminal, so a pipe or a log keeps it whole.
+    line = ERROR.format(message=escape(exc.message(language)), code=exc.code, field=exc.field)
+    Console(stderr=True).print(line.get(language), soft_wrap=True)
     raise typer.Exit(EXIT_REJECTED)
 
 

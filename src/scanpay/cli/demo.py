@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from scanpay.cli.language import choose_language
 from scanpay.i18n import Text
 
 __all__ = ["app"]
@@ -18,6 +19,7 @@ __all__ = ["app"]
 app = typer.Typer(help="A complete scripted sale through the real host, agent and scanner.")
 
 DEMO_STOPPED = Text("演示未完成：{reason}", "The demo stopped: {reason}")
+BAD_AMOUNT = Text("错误：{reason}", "error: {reason}")
 
 
 @app.callback(invoke_without_command=True)
@@ -29,7 +31,9 @@ def demo(
         None, "--dir", help="Keep everything here (default: a temporary folder)."
     ),
     amount: str = typer.Option("12.34", "--amount", help="The sale's amount in CNY."),
-    lang: str = typer.Option("en", "--lang", help="Language of a failure: en or zh-CN."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of a failure: en or zh-CN (default: the locale's)."
+    ),
 ) -> None:
     """Host on a temporary SQLite database, a wallet code photographed and read by
     scanpay.vision, paid through the terminal agent and the host, the receipt
@@ -39,10 +43,11 @@ def demo(
     from scanpay.money import MoneyError, read_amount
     from scanpay.terminal.demo import DemoFailed, DemoResult, run_demo
 
+    language = choose_language(lang)
     try:
         minor = read_amount(amount, "CNY")  # as a person types it: "1,00" is refused
     except MoneyError as exc:
-        typer.echo(f"error: {exc.message('en')}", err=True)
+        typer.echo(BAD_AMOUNT.format(reason=exc.message(language)).get(language), err=True)
         raise typer.Exit(2) from None
 
     def wait(result: DemoResult) -> None:
@@ -60,6 +65,6 @@ def demo(
         result = run_demo(directory, amount=minor, keep_running=None if headless else wait)
     except DemoFailed as exc:
         # A sentence for a person (why the sale was declined...), in their language.
-        typer.echo(DEMO_STOPPED.format(reason=exc.message(lang)).get(lang), err=True)
+        typer.echo(DEMO_STOPPED.format(reason=exc.message(language)).get(language), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"demo OK: sale {result.out_trade_no} approved; receipt {result.receipt}")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from scanpay.cli.language import cli_language
 from scanpay.host.db.engine import private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.domain.pin import tries_left_text
@@ -41,6 +42,7 @@ from scanpay.host.services import (
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
+from scanpay.i18n import Text
 from scanpay.money import MoneyError, format_amount, get_currency, read_amount
 
 __all__ = ["app"]
@@ -65,6 +67,16 @@ app.add_typer(user_app, name="user")
 
 EXIT_REFUSED = 1
 T = TypeVar("T")
+
+# A refusal's line keeps the stable code, its name and the field in both languages, so
+# whoever reads it can look the code up; only the sentence is the person's language.
+REFUSED = Text(
+    "已拒绝：{code} {name}{where}：{message}", "refused: {code} {name}{where}: {message}"
+)
+NOT_MIGRATED = Text(
+    "数据库不存在或尚未迁移：请先运行 `scanpay host init`",
+    "the database is missing or not migrated: run `scanpay host init` first",
+)
 
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
 _OPERATOR: dict[str, str] = {}
@@ -125,9 +137,7 @@ def _context(*, migrated: bool = True) -> Iterator[HostContext]:
     ctx = HostContext.open(settings)
     try:
         if migrated and current_revision(ctx.db) != head_revision():
-            typer.echo(
-                "the database is missing or not migrated: run `scanpay host init` first", err=True
-            )
+            typer.echo(NOT_MIGRATED.get(cli_language()), err=True)
             raise typer.Exit(EXIT_REFUSED)
         yield ctx
     finally:
@@ -153,7 +163,11 @@ def _run(as_json: bool, action: Callable[[HostContext], T], *, migrated: bool = 
                 )
             else:
                 where = f" ({exc.field})" if exc.field else ""
-                typer.echo(f"refused: {exc.code} {exc.name}{where}: {exc.text.en}", err=True)
+                language = cli_language()
+                line = REFUSED.format(
+                    code=exc.code, name=exc.name, where=where, message=exc.text.get(language)
+                )
+                typer.echo(line.get(language), err=True)
             raise typer.Exit(EXIT_REFUSED) from None
 
 
@@ -532,14 +546,18 @@ def wallet_confirm(
         "merchant_name": done.merchant_name,
         "payment": done.payment.model_dump(mode="json", by_alias=True),
     }
+    # A declined PIN (wrong, too late...) is a refusal too: its words in the locale's language.
+    language = cli_language()
+    said = Text(done.message.zh_cn, done.message.en).get(language)
+    tries = tries_left_text(done.tries_left).get(language)
     _emit(
         as_json,
         data,
         lambda: typer.echo(
-            f"{done.code} {done.message.en}: {done.payment.out_trade_no} "
+            f"{done.code} {said}: {done.payment.out_trade_no} "
             f"{format_amount(done.payment.amount, done.payment.currency)} "
             f"{done.payment.currency} at {done.merchant_name} -> {done.payment.status}"
-            + (f" ({tries_left_text(done.tries_left).en})" if done.code == "55" else "")
+            + (f" ({tries})" if done.code == "55" else "")
         ),
     )
     if done.code not in ("00",):

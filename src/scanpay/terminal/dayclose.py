@@ -24,11 +24,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from scanpay.i18n import Text
+from scanpay.protocol.differences import describe_difference
 from scanpay.protocol.models import BatchCloseRequest, BatchItem
 from scanpay.terminal.client import Answer, Refusal
 from scanpay.terminal.engine import Engine
 from scanpay.terminal.errors import TerminalError
-from scanpay.terminal.labels import describe_difference
 from scanpay.terminal.order import OrderState
 from scanpay.terminal.receipts import (
     ZReport,

@@ -1,28 +1,18 @@
 """Names people read for what the terminal records (pure): the state of a
-show-to-pay order, and a day-close difference as a sentence (wallets and
-networks are named by :func:`scanpay.codes.names.network_name`).
+show-to-pay order and how a shown-QR sale is marked (wallets and networks are
+named by :func:`scanpay.codes.names.network_name`, a day-close difference by
+:func:`scanpay.protocol.differences.describe_difference`).
 
-The journal, the host and the protocol speak in identifiers (``CLOSED``,
-``PARTIALLY_REFUNDED``, ``SUCCESS 1234``); the cashier's screen and the Z-report
-show these words instead, in zh-CN and en, with amounts formatted in their
-currency.
+The journal speaks in identifiers (``CLOSED``, ``SHOWN``); the cashier's screen
+and the Z-report show these words instead, in zh-CN and en.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from scanpay.i18n import Text
-from scanpay.money import MoneyError, format_amount
 from scanpay.terminal.order import OrderState
 
-__all__ = [
-    "ORDER_STATE_LABELS",
-    "SHOWN_QR_LABEL",
-    "describe_difference",
-    "status_label",
-]
+__all__ = ["ORDER_STATE_LABELS", "SHOWN_QR_LABEL"]
 
 SHOWN_QR_LABEL = Text("出示收款码", "Shown QR")
 """How a show-to-pay sale is marked in lists (the customer scanned the till's QR)."""
@@ -36,85 +26,3 @@ ORDER_STATE_LABELS: dict[OrderState, Text] = {
     OrderState.CLOSED: Text("已取消", "Cancelled"),
     OrderState.FAILED: Text("未能生成", "Not created"),
 }
-
-_STATUSES: dict[str, Text] = {
-    "SUCCESS": Text("已支付", "paid"),
-    "PARTIALLY_REFUNDED": Text("部分退款", "partly refunded"),
-    "REFUNDED": Text("已全额退款", "refunded in full"),
-    "FAILED": Text("失败", "declined"),
-    "REVERSED": Text("已撤销", "reversed"),
-    "USER_PAYING": Text("等待顾客确认", "waiting for the customer"),
-}
-_REFUND_STATUSES: dict[str, Text] = {
-    "SUCCESS": Text("已退款", "refunded"),
-    "FAILED": Text("退款失败", "failed"),
-}
-_UNKNOWN_STATUS = Text("状态未知", "in an unknown state")
-
-
-def status_label(status: str | None, kind: str = "payment") -> Text:
-    """A host status of a payment (or of a refund) in words."""
-    table = _REFUND_STATUSES if kind == "refund" else _STATUSES
-    return table.get(status or "", _UNKNOWN_STATUS)
-
-
-def _side(diff: Mapping[str, Any], side: str) -> tuple[str, int] | None:
-    """(status, amount) of one side of a difference; None when that side lacks the line.
-    Reads the structured fields, or the older ``"STATUS AMOUNT"`` text."""
-    status, amount = diff.get(f"{side}_status"), diff.get(f"{side}_amount")
-    if isinstance(status, str) and isinstance(amount, int):
-        return status, amount
-    text = diff.get(side)
-    if not isinstance(text, str) or not text.strip():
-        return None
-    head, _, tail = text.strip().rpartition(" ")
-    if head and tail.isdigit():
-        return head, int(tail)
-    return text.strip(), 0
-
-
-def _money(minor: int, currency: str) -> str:
-    try:
-        return f"{currency} {format_amount(minor, currency)}"
-    except MoneyError:
-        return f"{currency} {minor}"
-
-
-def describe_difference(diff: Mapping[str, Any], currency: str) -> Text:
-    """One line of the host's day-close differences as a sentence, both languages.
-
-    ``diff`` is the host's difference (``out_trade_no``, ``kind``, and each side's
-    status and amount, or ``None`` for the side that lacks the line)."""
-    kind = "refund" if diff.get("kind") == "refund" else "payment"
-    noun = Text("退款", "Refund") if kind == "refund" else Text("付款", "Payment")
-    number = str(diff.get("out_trade_no") or "")
-    mine, theirs = _side(diff, "terminal"), _side(diff, "host")
-    if mine is None and theirs is None:
-        return Text(f"{noun.zh_cn} {number}：记录不一致", f"{noun.en} {number} does not match")
-    if mine is None:
-        assert theirs is not None
-        amount, state = _money(theirs[1], currency), status_label(theirs[0], kind)
-        return Text(
-            f"{noun.zh_cn} {number}：主机有 {amount}（{state.zh_cn}），本终端没有记录",
-            f"{noun.en} {number}: the host has {amount} ({state.en}); this terminal has no record",
-        )
-    if theirs is None:
-        amount, state = _money(mine[1], currency), status_label(mine[0], kind)
-        return Text(
-            f"{noun.zh_cn} {number}：本终端有 {amount}（{state.zh_cn}），主机没有记录",
-            f"{noun.en} {number}: this terminal has {amount} ({state.en}); the host has no record",
-        )
-    if mine[1] != theirs[1]:
-        here, there = _money(mine[1], currency), _money(theirs[1], currency)
-        return Text(
-            f"{noun.zh_cn} {number}：本终端记 {here}，主机记 {there}",
-            f"{noun.en} {number}: {here} on this terminal, {there} on the host",
-        )
-    amount = _money(mine[1], currency)
-    here_state, there_state = status_label(mine[0], kind), status_label(theirs[0], kind)
-    return Text(
-        f"{noun.zh_cn} {number}（{amount}）：本终端为“{here_state.zh_cn}”，"
-        f"主机为“{there_state.zh_cn}”",
-        f"{noun.en} {number} ({amount}): {here_state.en} on this terminal, "
-        f"{there_state.en} on the host",
-    )

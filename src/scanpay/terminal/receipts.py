@@ -30,10 +30,10 @@ from jinja2 import Environment, PackageLoader
 from scanpay.codes.names import masked_number, network_name
 from scanpay.i18n import Text, normalize_language
 from scanpay.money import format_amount
+from scanpay.protocol.differences import describe_difference
 from scanpay.protocol.result_codes import result_code
 from scanpay.terminal.config import PrinterConfig, TerminalConfig
 from scanpay.terminal.errors import TerminalError
-from scanpay.terminal.labels import describe_difference
 from scanpay.terminal.sale import Sale, SaleState
 from scanpay.terminal.texts import STATE_LABELS, customer_timed_out, state_label
 from scanpay.terminal.totals import DayTotals

@@ -122,18 +122,6 @@ class OrderRunner:
             self.engine.changed.notify_all()
         return step
 
-    def open(
-        self,
-        amount: int,
-        currency: str | None,
-        operator_id: str,
-        *,
-        note: str | None = None,
-        expires_in: int = 300,
-    ) -> OrderRecord:
-        """Ask the host for a show-to-pay order; returns once it is shown (or failed)."""
-        return self.start(amount, currency, operator_id, note=note, expires_in=expires_in)[0]
-
     def start(
         self,
         amount: int,

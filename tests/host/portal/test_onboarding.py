@@ -13,7 +13,7 @@ from sqlalchemy import select
 from host.kit import RunningHost, SignedClient, Wallet, activate, remember
 from host.portal.portal_kit import PASSWORD, PortalClient, add_user, logged_in
 from scanpay.host.db.models import Application, Merchant, PortalUser, Terminal
-from scanpay.host.services import audit, wallets
+from scanpay.host.services import audit, merchants, wallets
 
 
 def _licence(body: str = "91440300MA5D8F2Q5") -> str:
@@ -293,3 +293,29 @@ def test_operator_sets_limits_and_verifies_the_audit_chain(host: RunningHost) ->
     chain = operator.get("/portal/operator/audit").text
     assert "Audit chain OK" in chain and "limit set" in chain and "limit.set" not in chain
     operator.close()
+
+
+def test_possible_duplicates_say_their_state_in_words(host: RunningHost) -> None:
+    """A duplicate's state reads ``审核中`` / ``in review``, never ``in_review`` or
+    ``submitted``: a merchant's state and an application's state are different words."""
+    licence = _licence("91440300" + uuid.uuid4().hex[:9].upper())
+    merchants.add_merchant(
+        host.ctx, name="Dup Shop Ltd", city="Shenzhen", mcc="5999", license=licence
+    )  # in review
+    applicant, _ = _apply(host, license=licence)
+    reference = _reference(applicant.get("/portal/application").text)
+    _apply(host, license=licence, company_name="Second Dup Ltd")
+    operator = logged_in(host, add_user(host, "operator"))
+    shown = {}
+    for lang in ("en", "zh-CN"):
+        page = operator.get(
+            f"/portal/operator/applications/{reference}", headers={"Accept-Language": lang}
+        ).text
+        start = page.index('id="duplicates"')
+        shown[lang] = page[start : page.index("</table>", start)]
+        assert "Dup Shop Ltd" in shown[lang] and "Second Dup Ltd" in shown[lang]
+        assert "in_review" not in shown[lang], lang
+    operator.close()
+    assert "<td>in review</td>" in shown["en"] and "<td>submitted</td>" in shown["en"]
+    assert "<td>审核中</td>" in shown["zh-CN"] and "<td>待审核</td>" in shown["zh-CN"]
+    assert "submitted" not in shown["zh-CN"]

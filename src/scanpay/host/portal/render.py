@@ -4,7 +4,7 @@ Templates live in ``templates/`` and autoescape everything; scripts and styles
 come only from ``/portal/static/`` (a strict Content-Security-Policy: no
 inline script or style, no other origin). Every page carries the viewer's
 language (``t``), the CSRF token for its forms and the host's timezone for
-times.
+times; a day close's differences are sentences in that language (``difference``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from scanpay.host.portal.texts import has_text, translate
 from scanpay.money import format_amount
+from scanpay.protocol.differences import describe_difference
 
 __all__ = ["CSP", "PAGE_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "group_digits", "render"]
 
@@ -52,7 +53,7 @@ def group_digits(text: str) -> str:
     """Thousands separators in decimal text: ``1234567.89`` -> ``1,234,567.89``."""
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -109,6 +110,11 @@ def render(
     def day(when: date | None) -> str:
         return when.isoformat() if when else "-"
 
+    def difference(diff: Mapping[str, Any], currency: str) -> str:
+        # The host stores the difference it answered the terminal with (identifiers and
+        # minor units); people read the sentence the terminal's Z-report prints.
+        return describe_difference(diff, currency).get(lang)
+
     def svg(markup: str) -> Markup:
         # Only the server's own chart and QR renderers produce these (escaped inside).
         return Markup(markup)
@@ -118,6 +124,7 @@ def render(
         "t_or": t_or,
         "dt": dt,
         "day": day,
+        "difference": difference,
         "url": _url,
         "svg": svg,
     }

@@ -294,7 +294,7 @@ async def log_in(body: LoginIn, request: Request, ctx: HostDep) -> JSONResponse:
     code 91 and ``Retry-After`` when the host checks all the PINs it can. Sets an
     HttpOnly SameSite=Strict cookie; the answer holds the CSRF token."""
     if not _same_origin(request):
-        return error_response("63", Text("请求来源无效", "Cross-site login refused"), status=403)
+        return error_response("63", words.LOGIN_ELSEWHERE, status=403)
     client = request.client.host if request.client else "-"
     try:
         done = await run_in_threadpool(service.login, ctx, body.account, body.pin, client)

@@ -23,6 +23,7 @@ from scanpay.i18n import Text
 __all__ = [
     "FIELD_TEXTS",
     "GENERIC",
+    "LOGIN_ELSEWHERE",
     "confirm_text",
     "field_of",
     "field_refusal",
@@ -54,6 +55,13 @@ _MISSING: dict[str, Text] = {
 #: Anything the page itself sent wrong: nothing the person typed is to blame.
 GENERIC = Text(
     "页面出了点问题，请刷新后重试", "Something went wrong on this page; reload it and try again"
+)
+
+#: A login that did not come from the wallet's own page (another site's page or link, an
+#: old tab behind a different address): the person can open the page itself and retry.
+LOGIN_ELSEWHERE = Text(
+    "请在钱包页面上登录：直接打开钱包页面，刷新后再试",
+    "Log in on the wallet page itself: open it directly, reload it and try again",
 )
 
 _NO_ORDER = Text(

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 
 from scanpay import __version__
 from scanpay.errors import ScanpayError
+from scanpay.i18n import Text
 from scanpay.terminal.agent import Agent
 from scanpay.terminal.api import day, orders, refunds, sales, session, system
 from scanpay.terminal.errors import HTTP_STATUS
@@ -37,6 +38,13 @@ __all__ = ["create_app"]
 log = logging.getLogger("scanpay.terminal")
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+# Another page in the POS's browser (or the screen opened under another address) tried
+# to change something: what the cashier who meets it can do about it.
+_OTHER_PAGE = Text(
+    "只能在收银页面上操作：请直接打开收银页面，刷新后再试",
+    "This can only be done on the cashier screen itself: open it directly, reload it and try again",
+)
 
 _DESCRIPTION = """The terminal agent's API for the cashier screen.
 
@@ -117,7 +125,7 @@ def create_app(agent: Agent, *, manage: bool = True) -> FastAPI:
                 {
                     "code": "bad_request",
                     "field": "origin",
-                    "message": {"zh-CN": "跨站请求被拒绝", "en": "Cross-site request refused"},
+                    "message": _OTHER_PAGE.as_dict(),
                 },
             )
         return await call_next(request)

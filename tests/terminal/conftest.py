@@ -11,8 +11,9 @@ from terminal.harness import AgentHandle, Host, activate, add_operators, start_a
 
 #: The host's wait for a customer's PIN (the terminal waits exactly as long: the
 #: host's deadline is the one deadline). Short, so a sale the customer walks away
-#: from settles within a test; long enough for one PIN check on a busy machine.
-PIN_WAIT = 6
+#: from settles within a test; long enough for a wallet login and a PIN check on a
+#: machine loaded far past its cores (6 s was not, at a load average of 19 on 2).
+PIN_WAIT = 12
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,15 @@ runner = CliRunner()
 OTHER_KEY = "11" * 32
 
 
+#: Where a host finds its key: unset unless a test gives them (a session fixture of
+#: another suite in the same worker may have set SCANPAY_DATA_DIR for its own host).
+_KEY_PLACES: dict[str, str | None] = dict.fromkeys(
+    ("SCANPAY_DATA_DIR", "SCANPAY_MASTER_KEY", "SCANPAY_MASTER_KEY_FILE")
+)
+
+
 def _cli(env: dict[str, str], *args: str, code: int = 0) -> str:
-    result = runner.invoke(app, ["host", *args], env=env)
+    result = runner.invoke(app, ["host", *args], env={**_KEY_PLACES, **env})
     assert result.exit_code == code, result.output
     return result.output
 

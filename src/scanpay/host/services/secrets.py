@@ -67,6 +67,7 @@ __all__ = [
     "key_source",
     "load_master_key",
     "open_box",
+    "record_fingerprint",
     "rotate_master_key",
     "seal",
     "seal_legacy",
@@ -248,7 +249,7 @@ def _a_sealed_value(ctx: HostContext) -> tuple[str, str] | None:
 
 def open_box(ctx: HostContext) -> SecretBox:
     """The secret box of this database's master key, checked against its fingerprint
-    (see the module docstring); records the fingerprint of a database without one.
+    (see the module docstring). Writes nothing: :func:`record_fingerprint` does that.
 
     Raises :class:`MasterKeyError` for another key or a missing one.
     """
@@ -269,7 +270,19 @@ def open_box(ctx: HostContext) -> SecretBox:
             box.open(*sample)
         except SealError:
             raise _mismatch(None, box.fingerprint, source) from None
-    if inspect(ctx.db.engine).has_table("host_keys"):
+    return box
+
+
+def record_fingerprint(ctx: HostContext) -> None:
+    """Record the fingerprint of this process's (checked) master key in a database that
+    has none yet. Called where a host starts (``init``, ``serve``, each worker), outside
+    any transaction: :func:`open_box` itself never writes, because it runs inside
+    whatever transaction first needs the key, and a second write transaction from the
+    same process would wait on the first one (SQLite's single writer)."""
+    box = ctx.secret_box
+    if not inspect(ctx.db.engine).has_table("host_keys"):
+        return
+    if stored_fingerprint(ctx) is None:
         table: Any = HostKey.__table__
         statement = insert_if_new(table, table.c.name)[ctx.db.dialect]
         with ctx.db.write() as session:
@@ -277,12 +290,11 @@ def open_box(ctx: HostContext) -> SecretBox:
                 statement,
                 {"name": _MASTER, "fingerprint": box.fingerprint, "recorded_at": ctx.now()},
             )
-        # Another process may have recorded its key first: the one recorded is the rule.
-        stored = stored_fingerprint(ctx)
-        if stored != box.fingerprint:
-            raise _mismatch(stored, box.fingerprint, source)
-        log.info("master key %s in use", short_fingerprint(box.fingerprint))
-    return box
+    # Another process may have recorded its key first: the one recorded is the rule.
+    stored = stored_fingerprint(ctx)
+    if stored != box.fingerprint:
+        raise _mismatch(stored, box.fingerprint, key_source(ctx.settings))
+    log.info("master key %s in use", short_fingerprint(box.fingerprint))
 
 
 def key_problem(ctx: HostContext) -> str | None:
@@ -354,6 +366,7 @@ def seal_legacy(ctx: HostContext) -> int:
     form (plain text from before sealing, ``enc1`` of bcec4f4..9ab61d3) to ``enc2``;
     returns how many. Checks the master key first (:func:`open_box`). Safe to run at
     every start, in every process: each row moves only if it is still what was read."""
+    record_fingerprint(ctx)
     box: SecretBox = ctx.secret_box
     with ctx.db.write() as session:
         done = _reseal_all(session, box, box, only_old=True)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, MutableSequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -275,9 +275,20 @@ def _stop_host(proc: subprocess.Popen[bytes]) -> int:
     return proc.returncode
 
 
-def _load_main(job: LoadSlice, counters: MutableSequence[int], queue: Any) -> None:
-    """A load process: run the slice, send the result back."""
-    queue.put(run_load(job, counters))
+def _load_main(job: LoadSlice, counters: MutableSequence[int], queue: Any, go: Any) -> None:
+    """A load process: say it is ready (imported), wait for the start the parent sets
+    once every load process is ready, run the slice, send the result back."""
+    counters[0] = -1  # ready: the parent counts these before it starts the clock
+    while go.value == 0:
+        time.sleep(0.01)
+    start = float(go.value)
+    shift = start - job.measure_from
+    queue.put(
+        run_load(
+            replace(job, measure_from=start, stop_at=job.stop_at + shift),
+            counters,
+        )
+    )
 
 
 def _slices(
@@ -457,17 +468,30 @@ def _drive(
     (``ctx``: the PostgreSQL database, whose server processes are counted too)."""
     spawn = multiprocessing.get_context("spawn")
     queue = spawn.Queue()
-    # The processes start (and import) before the clock starts: a second of grace.
-    start = time.time() + 1.5
-    jobs = _slices(world, config, port, prefix, start)
+    go = spawn.RawValue("d", 0.0)
+    jobs = _slices(world, config, port, prefix, 0.0)
     counters = [spawn.RawArray("q", 2) for _ in jobs]
     procs = [
-        spawn.Process(target=_load_main, args=(job, counters[i], queue), daemon=True)
+        spawn.Process(target=_load_main, args=(job, counters[i], queue, go), daemon=True)
         for i, job in enumerate(jobs)
     ]
+    spawned = time.time()
     for p in procs:
         p.start()
-    measure_from, stop_at = jobs[0].measure_from, jobs[0].stop_at
+    # The clock starts once every load process has imported and said so: on a busy
+    # machine a spawned interpreter may take seconds to get there, and a fixed grace
+    # would measure (or miss) its start-up instead of the host.
+    deadline = time.monotonic() + 300
+    while not all(c[0] == -1 for c in counters):
+        if time.monotonic() > deadline or not all(p.is_alive() for p in procs):
+            raise RuntimeError("a load process did not start")
+        tell("warmup", time.time() - spawned, time.time() - spawned + 1, "starting load")
+        time.sleep(0.05)
+    start = time.time() + 0.2
+    for c in counters:
+        c[0] = 0
+    measure_from, stop_at = start + config.warmup, start + config.warmup + config.seconds
+    go.value = measure_from
     host_pids: list[int] = []
     db_pids: list[int] = []
     marks: dict[str, Any] = {}
@@ -493,7 +517,7 @@ def _drive(
         done = sum(c[0] for c in counters)
         approved = sum(c[1] for c in counters)
         if now < measure_from:
-            tell("warmup", now - (start - 1.5), measure_from - (start - 1.5), f"{approved} ok")
+            tell("warmup", now - start, measure_from - start, f"{approved} ok")
         else:
             elapsed = min(now, stop_at) - measure_from
             tell("load", elapsed, config.seconds, f"{approved} approved, {done} answers")

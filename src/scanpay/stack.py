@@ -41,9 +41,11 @@ __all__ = [
     "SeededHost",
     "Stack",
     "StackError",
+    "TlsPair",
     "add_demo_operators",
     "add_portal_users",
     "free_port",
+    "make_tls_pair",
     "seed_host",
 ]
 
@@ -75,28 +77,61 @@ def _check_port(port: int) -> None:
             raise
 
 
+@dataclass(frozen=True, slots=True)
+class TlsPair:
+    """A host certificate and its key (PEM files) and the certificate's SHA-256."""
+
+    certfile: Path
+    keyfile: Path
+    fingerprint_sha256: str
+
+
+def make_tls_pair(folder: Path) -> TlsPair:
+    """A self-signed pair for 127.0.0.1 and localhost in ``folder``, made as
+    ``scanpay host certs`` makes it (with the openssl tool)."""
+    import typer
+
+    from scanpay.cli.host import _make_certs
+
+    try:
+        made = _make_certs(folder, ["localhost", "127.0.0.1"], 30)
+    except typer.Exit:
+        raise StackError("the openssl command is needed to make a certificate") from None
+    return TlsPair(Path(made["certfile"]), Path(made["keyfile"]), made["fingerprint_sha256"])
+
+
 class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1, in a thread.
 
     ``port`` 0 picks a free port. :meth:`stop` lets uvicorn finish its
     requests and run the app's shutdown (the agent stops its workers there).
+    With ``tls`` it speaks HTTPS only.
     """
 
-    def __init__(self, app: Any, port: int = 0, *, log_level: str = "error") -> None:
+    def __init__(
+        self, app: Any, port: int = 0, *, log_level: str = "error", tls: TlsPair | None = None
+    ) -> None:
         import uvicorn
 
         if port:
             _check_port(port)
         self.port = port or free_port()
+        self.tls = tls
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level=log_level, lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level=log_level,
+            lifespan="on",
+            ssl_certfile=str(tls.certfile) if tls else None,
+            ssl_keyfile=str(tls.keyfile) if tls else None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"http-{port}")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> LoopbackServer:
         """Serve, and return once the app has started (its startup ran)."""
@@ -308,8 +343,13 @@ class Stack:
         agent_port: int = 8700,
         environ: dict[str, str] | None = None,
         terminal_settings: dict[str, Any] | None = None,
+        tls: bool = False,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.tls = tls
+        """Serve the host over HTTPS (a self-signed pair in ``data_dir/tls``) and have
+        the terminal verify it with that certificate, pinned."""
+        self.tls_pair: TlsPair | None = None
         self.host_port = host_port
         self.agent_port = agent_port
         self.environ = dict(os.environ if environ is None else environ)
@@ -371,7 +411,16 @@ class Stack:
             if port:
                 _check_port(port)
         settings = self.host_settings()
-        self.host = LoopbackServer(create_host(settings), self.host_port).start()
+        if self.tls:
+            tls_dir = self.data_dir / "tls"
+            if (tls_dir / "host.crt").exists() and (tls_dir / "host.key").exists():
+                from scanpay.terminal.tls import pem_fingerprint
+
+                cert = tls_dir / "host.crt"
+                self.tls_pair = TlsPair(cert, tls_dir / "host.key", pem_fingerprint(cert))
+            else:
+                self.tls_pair = make_tls_pair(tls_dir)
+        self.host = LoopbackServer(create_host(settings), self.host_port, tls=self.tls_pair).start()
         demo_file = self.data_dir / DEMO_FILE
         if demo_file.exists():
             self.demo = DemoData.load(demo_file)
@@ -421,8 +470,14 @@ class Stack:
             },
             **self.terminal_settings,
         }
+        pair = self.tls_pair
         activate_terminal(
-            self.host_url, activation_code, directory=self.terminal_dir, settings=settings
+            self.host_url,
+            activation_code,
+            directory=self.terminal_dir,
+            settings=settings,
+            ca_file=pair.certfile if pair else None,
+            pin_sha256=pair.fingerprint_sha256 if pair else None,
         )
 
     def _point_terminal_at_host(self) -> None:

@@ -54,17 +54,33 @@ def free_port() -> int:
 class ThreadServer:
     """An ASGI app served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        port: int | None = None,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        bind: str = "127.0.0.1",
+    ) -> None:
         self.port = port or free_port()
+        self.tls = tls
+        self.bind = bind
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            app,
+            host=bind,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """``https://`` with ``tls`` (a certificate and its key), else ``http://``."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> ThreadServer:
         self.thread.start()
@@ -83,14 +99,22 @@ class ThreadServer:
 class Host:
     """The real acquiring host on a temporary SQLite database."""
 
-    def __init__(self, folder: Path, **settings: Any) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        bind: str = "127.0.0.1",
+        **settings: Any,
+    ) -> None:
         from scanpay.host.api.app import create_app
         from scanpay.host.settings import HostSettings
 
         folder.mkdir(parents=True, exist_ok=True)
-        self.url_db = f"sqlite:///{folder / 'host.db'}"
+        self.db_file = folder / "host.db"
+        self.url_db = f"sqlite:///{self.db_file}"
         self.settings = HostSettings(database_url=self.url_db, **settings)
-        self.server = ThreadServer(create_app(self.settings))
+        self.server = ThreadServer(create_app(self.settings), tls=tls, bind=bind)
         self.runner = CliRunner()
         self.merchant_id = ""
         self.secrets: dict[str, str] = {}
@@ -134,7 +158,12 @@ class Host:
         self.server.stop()
         if settings:
             self.settings = replace(self.settings, **settings)
-        self.server = ThreadServer(create_app(self.settings), port=self.server.port).start()
+        self.server = ThreadServer(
+            create_app(self.settings),
+            port=self.server.port,
+            tls=self.server.tls,
+            bind=self.server.bind,
+        ).start()
 
     def cli(self, *args: str, ok: bool = True) -> Any:
         from scanpay.cli import app as cli_app
@@ -274,7 +303,15 @@ class AgentHandle:
         self.agent.close()
 
 
-def activate(host: Host, directory: Path, *, url: str | None = None, **settings: Any) -> None:
+def activate(
+    host: Host,
+    directory: Path,
+    *,
+    url: str | None = None,
+    ca_file: Path | None = None,
+    pin_sha256: str | None = None,
+    **settings: Any,
+) -> None:
     from scanpay.terminal.agent import activate_terminal
 
     printer = {
@@ -289,6 +326,8 @@ def activate(host: Host, directory: Path, *, url: str | None = None, **settings:
         host.new_terminal(),
         directory=directory,
         settings={**FAST, "printer": printer, **settings},
+        ca_file=ca_file,
+        pin_sha256=pin_sha256,
     )
 
 

@@ -126,12 +126,20 @@ def running_world(
     folder: Path,
     terminal_settings: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
+    *,
+    tls: bool = False,
 ) -> Iterator[World]:
     """A stack on free ports: the tests' terminal settings unless others are given,
-    the host's environment unless ``environ`` is."""
+    the host's environment unless ``environ`` is; with ``tls`` the host speaks HTTPS
+    only and the terminal trusts it through its CA file and pin."""
     settings = TERMINAL_SETTINGS if terminal_settings is None else terminal_settings
     stack = Stack(
-        folder / "data", host_port=0, agent_port=0, environ=environ, terminal_settings=settings
+        folder / "data",
+        host_port=0,
+        agent_port=0,
+        environ=environ,
+        terminal_settings=settings,
+        tls=tls,
     ).start()
     ctx = HostContext.open(stack.host_settings())
     try:

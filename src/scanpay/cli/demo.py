@@ -34,6 +34,12 @@ def demo(
     lang: str | None = typer.Option(
         None, "--lang", help="Language of a failure: en or zh-CN (default: the locale's)."
     ),
+    tls: bool = typer.Option(
+        False,
+        "--tls",
+        help="Serve the host over HTTPS (a self-signed certificate, as `scanpay host certs` "
+        "makes) and activate the terminal with it as its CA file, pinned.",
+    ),
 ) -> None:
     """Host on a temporary SQLite database, a wallet code photographed and read by
     scanpay.vision, paid through the terminal agent and the host, the receipt
@@ -62,7 +68,7 @@ def demo(
             return
 
     try:
-        result = run_demo(directory, amount=minor, keep_running=None if headless else wait)
+        result = run_demo(directory, amount=minor, keep_running=None if headless else wait, tls=tls)
     except DemoFailed as exc:
         # A sentence for a person (why the sale was declined...), in their language.
         typer.echo(DEMO_STOPPED.format(reason=exc.message(language)).get(language), err=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from scanpay.host.db.engine import private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.domain.pin import tries_left_text
 from scanpay.host.domain.risk import RULES
+from scanpay.host.domain.sealing import short_fingerprint
 from scanpay.host.errors import HostError
 from scanpay.host.services import (
     audit,
@@ -189,18 +192,34 @@ def _amount(text: str, currency: str, field: str) -> int:
 
 @app.command("init")
 def init_command(as_json: bool = JsonOption) -> None:
-    """Create the database, or migrate it to the current schema."""
-    with _context(migrated=False) as ctx:
+    """Create the database, or migrate it to the current schema.
+
+    Then checks the master key against the database's fingerprint (refused if it is
+    another key; recorded if the database has none yet) and converts every secret
+    sealed in an older form to the current one.
+    """
+
+    def migrate(ctx: HostContext) -> dict[str, Any]:
         before = current_revision(ctx.db)
         after = upgrade(ctx.db)
         sealed = seal_legacy(ctx)
-        data = {
+        return {
             "database": ctx.db.engine.url.render_as_string(hide_password=True),
             "from": before,
             "revision": after,
             "sealed_secrets": sealed,
+            "master_key": short_fingerprint(ctx.secret_box.fingerprint),
         }
-    _emit(as_json, data, lambda: typer.echo(f"database at revision {after} (was {before})"))
+
+    data = _run(as_json, migrate, migrated=False)
+    _emit(
+        as_json,
+        data,
+        lambda: typer.echo(
+            f"database at revision {data['revision']} (was {data['from']}); "
+            f"master key {data['master_key']}"
+        ),
+    )
 
 
 @app.command("serve")
@@ -227,11 +246,20 @@ def serve_command(
         if path is not None and not path.is_file():
             typer.echo(f"no such file: {path}", err=True)
             raise typer.Exit(2)
-    with _context(migrated=False) as ctx:
-        upgrade(ctx.db)
-        seal_legacy(ctx)
-        settings = ctx.settings
+    # First, before anything can log (the data folder tightened, a new master key):
+    # every line of serve is a JSON line.
     configure_logging(log_level)
+    settings = _settings()
+    marked = ExitStack()  # released when the process ends, however it ends
+    try:
+        # Held until serve returns (the workers' parent): a restore refuses meanwhile.
+        marked.enter_context(operations.serving(settings))
+    except HostError as exc:
+        # A log line like every other of serve (JSON), for whatever collects them.
+        logging.getLogger("scanpay.host").error("not serving: %s", exc.text.en)
+        raise typer.Exit(EXIT_REFUSED) from None
+    # The master key is checked here (another key: refused before anything listens).
+    _run(False, lambda ctx: (upgrade(ctx.db), seal_legacy(ctx)), migrated=False)
     # Workers re-read the settings from the environment (the database URL included);
     # serve runs until the process ends, so it may set them there.
     os.environ.update(_environ())
@@ -243,12 +271,13 @@ def serve_command(
         "workers": workers,
         "log_level": log_level,
         "log_config": None,  # ours: JSON lines with the request id
+        "use_colors": False,  # no ANSI escapes in a log line, whatever the terminal
         "access_log": False,  # ours has the request id and the route
         "ssl_certfile": str(certfile) if certfile else None,
         "ssl_keyfile": str(keyfile) if keyfile else None,
     }
     target = "scanpay.host.api.app:create_app_from_env"
-    with _worker_metrics(workers):
+    with marked, _worker_metrics(workers):
         # A listening socket per worker (connections spread over all of them), a deadline
         # for request heads, a cap on connections per worker, HSTS over TLS.
         serve(host_config(target, settings, **options))
@@ -286,7 +315,8 @@ def certs_command(
 ) -> None:
     """Make a self-signed certificate and key for trying HTTPS.
 
-    Not for production: terminals must be told to trust this exact certificate.
+    Not for production. Terminals trust it with `scanpay terminal activate --ca-file
+    host.crt` (the certificate is its own CA), optionally pinning the printed sha256.
     """
     data = _make_certs(out, name, days)
     _emit(
@@ -294,8 +324,11 @@ def certs_command(
         data,
         lambda: typer.echo(
             f"certificate {data['certfile']}\nkey         {data['keyfile']} (mode 600)\n"
+            f"sha256      {data['fingerprint_sha256']}\n"
             f"serve with: scanpay host serve --certfile {data['certfile']} "
-            f"--keyfile {data['keyfile']}"
+            f"--keyfile {data['keyfile']}\n"
+            f"terminals:  scanpay terminal activate --host https://{name[0]}:8600 --code CODE "
+            f"--ca-file {data['certfile']} [--pin-sha256 {data['fingerprint_sha256']}]"
         ),
     )
 
@@ -329,7 +362,16 @@ def _make_certs(out: Path, names: list[str], days: int) -> dict[str, Any]:
         typer.echo(f"openssl failed: {done.stderr.strip()[-500:]}", err=True)
         raise typer.Exit(EXIT_REFUSED)
     os.chmod(key, 0o600)
-    return {"certfile": str(cert), "keyfile": str(key), "names": names, "days": days}
+    from scanpay.terminal.tls import pem_fingerprint
+
+    return {
+        "certfile": str(cert),
+        "keyfile": str(key),
+        "names": names,
+        "days": days,
+        # What a terminal may pin (`scanpay terminal activate --pin-sha256`).
+        "fingerprint_sha256": pem_fingerprint(cert),
+    }
 
 
 # --------------------------------------------------------------------------- merchants
@@ -518,8 +560,23 @@ def wallet_open(
 
 @wallet_app.command("code")
 def wallet_code(account: str, as_json: bool = JsonOption) -> None:
-    """A one-time payment code: wallet digits and EMV CPM (valid 60 s, one use)."""
-    issued = _run(as_json, lambda ctx: wallets.issue_code(ctx, account))
+    """A one-time payment code: wallet digits and EMV CPM (valid 60 s, one use).
+
+    Each code is of a time step of its own (the host takes one per step): run again at
+    once, it gives the next step's code; past the steps the host accepts ahead it waits
+    (under one step, 5 s) for the next one to open.
+    """
+
+    def issue(ctx: HostContext) -> wallets.IssuedWalletCode:
+        for _ in range(3):
+            try:
+                return wallets.issue_code(ctx, account)
+            except wallets.CodeNotYet as exc:
+                # Not a guess: the moment the host's window reaches the next free step.
+                time.sleep(max(0.0, (exc.ready_at - ctx.now()).total_seconds()) + 0.05)
+        return wallets.issue_code(ctx, account)
+
+    issued = _run(as_json, issue)
     _emit(
         as_json,
         issued.to_dict(),
@@ -858,17 +915,25 @@ def sweep_command(as_json: bool = JsonOption) -> None:
 def backup_command(
     file: Path,
     force: bool = typer.Option(False, "--force", help="Overwrite FILE."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="PostgreSQL: print the pg_dump command instead of running it."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Back the database up to FILE (SQLite) or print the pg_dump command (PostgreSQL).
+    """Back the database up to FILE while the host runs (mode 0600).
 
-    SQLite's online backup API makes a consistent copy while the host runs.
-    Keep the master key apart from the backups.
+    SQLite: its online backup API. PostgreSQL: pg_dump --format=custom (the client
+    tools of the server's major version or newer; the password from the URL goes in
+    PGPASSWORD, never on a command line). Keep the master key apart from the backups.
     """
-    result = _run(as_json, lambda ctx: operations.backup(ctx, file, overwrite=force))
+    result = _run(
+        as_json, lambda ctx: operations.backup(ctx, file, overwrite=force, dry_run=dry_run)
+    )
 
     def human() -> None:
-        if result.command:
+        if result.size is None and result.command is None:  # SQLite, --dry-run
+            typer.echo(f"would copy the database to {result.path} (SQLite's backup API)")
+        elif result.size is None:
             typer.echo(f"run (password from PGPASSWORD or ~/.pgpass):\n  {result.command}")
         else:
             typer.echo(f"backed up to {result.path} ({result.size} bytes)")
@@ -882,41 +947,36 @@ def restore_command(
     yes: bool = typer.Option(False, "--yes", help="Really replace the current database."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Replace the database with a backup (stop the host first).
+    """Replace the database with a backup, migrate it, and check the ledger and the audit chain.
 
-    SQLite: copied in with the backup API, migrated, then the ledger and the audit
-    chain are verified (exit 1 if either fails). PostgreSQL: prints the pg_restore
-    command.
+    Refused while a host serves the database (stop it first). PostgreSQL: a missing
+    database is created, then pg_restore puts the backup in it. Exit 1 when a check fails.
     """
-    with _context(migrated=False) as ctx:
-        postgres = ctx.db.dialect == "postgresql"
-    if not postgres and not yes:
+    if not yes:
         typer.echo("this replaces the whole database: pass --yes", err=True)
         raise typer.Exit(2)
+    result = _run(as_json, lambda ctx: operations.restore(ctx, file), migrated=False)
 
-    def action(ctx: HostContext) -> dict[str, Any]:
-        result = operations.restore(ctx, file)
-        data = result.to_dict()
-        if result.command is None:
-            data["revision"] = upgrade(ctx.db)  # a backup from an older version catches up
-            data["ledger_ok"] = ledger.check(ctx).ok
-            report = audit.verify(ctx)
-            data["audit_ok"], data["audit"] = report.ok, report.to_dict()
-        return data
+    def human() -> None:
+        ledger_report, chain = result.ledger, result.audit
+        typer.echo(
+            f"restored {result.path} into {result.database}"
+            + (" (created)" if result.created else "")
+            + f", migrated to revision {result.revision}"
+        )
+        typer.echo(
+            f"ledger {'OK' if result.ledger_ok else 'BROKEN'}: {ledger_report['accounts']} "
+            f"accounts, {ledger_report['entries']} entries"
+        )
+        for problem in ledger_report["problems"]:
+            typer.echo(f"  {problem['rule']} {problem['subject']}: {problem['detail']}")
+        typer.echo(
+            f"audit chain {'OK' if result.audit_ok else 'BROKEN'}: {chain['checked']} records"
+            + (f" (broken at {chain['broken_seq']}: {chain['problem']})" if not chain["ok"] else "")
+        )
 
-    data = _run(as_json, action, migrated=False)
-    _emit(
-        as_json,
-        data,
-        lambda: typer.echo(
-            f"run:\n  {data['command']}"
-            if data["command"]
-            else f"restored {data['path']} (revision {data['revision']}): ledger "
-            f"{'OK' if data['ledger_ok'] else 'BROKEN'}, audit chain "
-            f"{'OK' if data['audit_ok'] else 'BROKEN'}"
-        ),
-    )
-    if data["command"] is None and not (data["ledger_ok"] and data["audit_ok"]):
+    _emit(as_json, result.to_dict(), human)
+    if not result.ok:
         raise typer.Exit(EXIT_REFUSED)
 
 
@@ -1043,5 +1103,140 @@ def fixtures_command(
             f"{report.refunds} refunds, {report.orders} orders), terminals "
             f"{' '.join(report.terminals)}, {report.settled_days} days settled, "
             f"{report.seconds:.1f} s"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- master key
+
+key_app = typer.Typer(help="The master key: its fingerprint, and rotating it.")
+app.add_typer(key_app, name="key")
+
+ROTATED = Text(
+    "已用新主密钥 {new}（原为 {old}）重新封存 {count} 项机密。\n"
+    "新密钥：{target}\n"
+    "旧密钥：{retired}。它只用于打开此刻之前做的备份：把它移出本机，与备份分开保存在存放"
+    "备份密钥的地方；最后一份这样的备份过期后销毁它。\n"
+    "其他主机进程仍持有旧密钥：在用新密钥重启之前，它们的 /readyz 回答 503。",
+    "re-sealed {count} secrets under the new master key {new} (was {old}).\n"
+    "New key: {target}\n"
+    "Old key: {retired}. It opens only the backups made before now: move it off this "
+    "machine to where backup keys are kept, apart from the backups, and destroy it when "
+    "the last of those backups expires.\n"
+    "Other host processes still hold the old key: their /readyz answers 503 until they "
+    "restart with the new one.",
+)
+
+
+@key_app.command("show")
+def key_show(as_json: bool = JsonOption) -> None:
+    """The master key's fingerprint and where it is read from (checked against the
+    database's: another key is refused)."""
+    from scanpay.host.services.secrets import key_source
+
+    def show(ctx: HostContext) -> dict[str, str]:
+        fingerprint = ctx.secret_box.fingerprint
+        return {
+            "fingerprint": fingerprint,
+            "short": short_fingerprint(fingerprint),
+            "source": key_source(ctx.settings),
+        }
+
+    data = _run(as_json, show)
+    _emit(as_json, data, lambda: typer.echo(f"master key {data['short']} ({data['source']})"))
+
+
+@key_app.command("rotate")
+def key_rotate(
+    new_key_file: Path | None = typer.Option(
+        None,
+        "--new-key-file",
+        help="Where to write the new key (default: over the key file in use, the old "
+        "one kept beside it as master.key.retired-FINGERPRINT). Required when the key "
+        "comes from SCANPAY_MASTER_KEY.",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-seal every terminal key, wallet secret and activation code under a new master
+    key, in one transaction, and record its fingerprint.
+
+    The new key is written (a new file, mode 0600, then renamed) before anything is
+    sealed under it. Stop every other host process first, or restart them with the new
+    key after: until then their /readyz answers 503.
+    """
+    import secrets as random
+
+    from scanpay.host.services.secrets import (
+        key_file_path,
+        load_master_key,
+        rotate_master_key,
+        write_key_file,
+    )
+
+    def rotate(ctx: HostContext) -> dict[str, Any]:
+        old = ctx.secret_box  # the key in use must be the database's (checked here)
+        settings = ctx.settings
+        if settings.master_key and new_key_file is None:
+            raise HostError(
+                "30",
+                Text(
+                    "主密钥来自 SCANPAY_MASTER_KEY：请用 --new-key-file 指定新密钥写到哪里",
+                    "the master key comes from SCANPAY_MASTER_KEY: give --new-key-file "
+                    "for the new one",
+                ),
+                field="new_key_file",
+            )
+        current = key_file_path(settings)
+        target = new_key_file.absolute() if new_key_file else current
+        pending = target.with_name(target.name + ".new")
+        if pending.exists():
+            raise HostError(
+                "30",
+                Text(
+                    f"{pending} 已存在：上次轮换可能中断，它可能就是数据库现在的密钥；"
+                    "先用 `scanpay host key show` 核对后再处理它",
+                    f"{pending} exists: an earlier rotation may have been interrupted and it "
+                    "may be the database's key now; check with `scanpay host key show` "
+                    "before moving it",
+                ),
+                field="new_key_file",
+            )
+        new_key = random.token_bytes(32)
+        # On disk before anything is sealed under it: a crash after the commit leaves
+        # the new key in NAME.new, never lost.
+        write_key_file(pending, new_key)
+        try:
+            done = rotate_master_key(ctx, new_key)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        if settings.master_key:
+            retired = "SCANPAY_MASTER_KEY (not on disk)"
+        elif target == current:
+            kept = current.with_name(f"{current.name}.retired-{old.fingerprint[:8]}")
+            write_key_file(kept, load_master_key(settings, create=False))
+            retired = str(kept)
+        else:
+            retired = str(current)
+        os.replace(pending, target)
+        return {
+            **done.to_dict(),
+            "new_key_file": str(target),
+            "old_key": retired,
+        }
+
+    data = _run(as_json, rotate)
+    language = cli_language()
+    _emit(
+        as_json,
+        data,
+        lambda: typer.echo(
+            ROTATED.format(
+                count=data["resealed"],
+                new=short_fingerprint(data["new_fingerprint"]),
+                old=short_fingerprint(data["old_fingerprint"]),
+                target=data["new_key_file"],
+                retired=data["old_key"],
+            ).get(language)
         ),
     )

@@ -45,29 +45,110 @@ def _echo(data: Any, as_json: bool, lines: list[str]) -> None:
 
 @app.command("activate")
 def activate_command(
-    host: str = typer.Option(..., "--host", help="The host's URL, e.g. http://127.0.0.1:8600"),
+    host: str = typer.Option(..., "--host", help="The host's URL, e.g. https://host.bank:8600"),
     code: str = typer.Option(..., "--code", help="The one-time activation code."),
+    ca_file: Path | None = typer.Option(
+        None,
+        "--ca-file",
+        help="PEM file to verify the host's certificate with (for a self-signed host: its "
+        "certificate); copied into the data directory. Default: the system's trust store.",
+    ),
+    pin_sha256: str | None = typer.Option(
+        None, "--pin-sha256", help="Also pin the host's certificate: its SHA-256 fingerprint."
+    ),
+    allow_plain_http: bool = typer.Option(
+        False, "--allow-plain-http", help="Allow http:// to a host that is not this machine."
+    ),
     directory: Path | None = DirOption,
     force: bool = typer.Option(False, "--force", help="Replace an existing activation."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Activate this terminal with the host; stores its configuration (mode 0600)."""
+    """Activate this terminal with the host; stores its configuration (mode 0600).
+
+    Every call to the host - this one included - verifies its certificate with
+    --ca-file (else the system's trust store) and, with --pin-sha256, its fingerprint.
+    """
     from scanpay.terminal.agent import activate_terminal
     from scanpay.terminal.config import data_dir
 
+    if ca_file is not None and not ca_file.is_file():
+        _fail(TerminalError("bad_request", field="ca_file", reason=f"no such file: {ca_file}"))
     try:
-        config = activate_terminal(host, code, directory=directory, force=force)
+        config = activate_terminal(
+            host,
+            code,
+            directory=directory,
+            force=force,
+            ca_file=ca_file,
+            pin_sha256=pin_sha256,
+            allow_plain_http=allow_plain_http,
+        )
     except TerminalError as exc:
         _fail(exc, as_json)
         return
     folder = data_dir(directory)
+    trust = (
+        f"CA file {folder / config.ca_file} (copied from {ca_file})"
+        if config.ca_file
+        else "the system's trust store"
+    )
     _echo(
-        {"terminal_id": config.terminal_id, "merchant": config.merchant_name, "dir": str(folder)},
+        {
+            "terminal_id": config.terminal_id,
+            "merchant": config.merchant_name,
+            "dir": str(folder),
+            "ca_file": str(folder / config.ca_file) if config.ca_file else None,
+            "pin_sha256": config.pin_sha256,
+        },
         as_json,
         [
             f"activated terminal {config.terminal_id} for {config.merchant_name}",
             f"configuration: {folder / 'terminal.json'} (mode 0600)",
+            f"host {config.host_url} verified with {trust}"
+            + (f", pinned sha256 {config.pin_sha256}" if config.pin_sha256 else ""),
         ],
+    )
+
+
+@app.command("trust")
+def trust_command(
+    ca_file: Path | None = typer.Option(
+        None, "--ca-file", help="New PEM file to verify the host with (copied)."
+    ),
+    pin_sha256: str | None = typer.Option(
+        None, "--pin-sha256", help="New pinned SHA-256 fingerprint ('none' removes the pin)."
+    ),
+    system_store: bool = typer.Option(
+        False, "--system-store", help="Drop the CA file: use the system's trust store."
+    ),
+    directory: Path | None = DirOption,
+) -> None:
+    """Change how the host is trusted (a renewed certificate) without activating again."""
+    from scanpay.terminal.config import data_dir, load_config, save_config
+    from scanpay.terminal.tls import CA_FILE, install_ca_file, normalise_pin
+
+    folder = data_dir(directory)
+    try:
+        config = load_config(folder)
+        changes: dict[str, Any] = {}
+        if system_store:
+            changes["ca_file"] = None
+        elif ca_file is not None:
+            if not ca_file.is_file():
+                raise TerminalError(
+                    "bad_request", field="ca_file", reason=f"no such file: {ca_file}"
+                )
+            install_ca_file(ca_file, folder)
+            changes["ca_file"] = CA_FILE
+        if pin_sha256 is not None:
+            changes["pin_sha256"] = None if pin_sha256 == "none" else normalise_pin(pin_sha256)
+        config = config.with_settings(**changes)
+        save_config(folder, config)
+    except TerminalError as exc:
+        _fail(exc)
+        return
+    typer.echo(
+        f"ca_file = {json.dumps(config.ca_file)}; pin_sha256 = {json.dumps(config.pin_sha256)}"
     )
 
 
@@ -291,7 +372,17 @@ def config_set(
     from scanpay.terminal.config import TerminalConfig, data_dir, load_config, save_config
 
     folder = data_dir(directory)
-    protected = {"key", "terminal_id", "merchant_id", "host_url", "activated_at"}
+    protected = {
+        "key",
+        "terminal_id",
+        "merchant_id",
+        "host_url",
+        "activated_at",
+        # trust is changed with `scanpay terminal trust`, which checks what it is given
+        "ca_file",
+        "pin_sha256",
+        "allow_plain_http",
+    }
     if key.split(".")[0] in protected:
         _fail(TerminalError("bad_request", field=key, reason="set by activation"))
     try:

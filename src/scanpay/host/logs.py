@@ -33,7 +33,13 @@ _CPM = re.compile(r"hQVDUFYw[A-Za-z0-9+/=_-]{8,}")
 _HEX64 = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
 _SEALED = re.compile(r"enc[0-9]:[A-Za-z0-9_-]+")
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn passes ``color_message``, a copy of the message with ANSI colour escapes for
+# its own console formatter: never a field of a JSON line.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def redact(text: str) -> str:

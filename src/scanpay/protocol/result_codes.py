@@ -109,6 +109,16 @@ RESULT_CODES: dict[str, ResultCode] = {
             ("检查输入后重试", "Check the input and try again"),
         ),
         _rc(
+            # Not 13: the amount is fine, the merchant takes another currency (its own,
+            # named in the message); the terminal is set up wrong, not the sale.
+            "31",
+            "CURRENCY_NOT_ACCEPTED",
+            "error",
+            400,
+            ("该商户不收此币种", "This merchant does not take this currency"),
+            ("检查终端的币种设置", "Check the terminal's currency setting"),
+        ),
+        _rc(
             "51",
             "INSUFFICIENT_FUNDS",
             "declined",

@@ -4,9 +4,9 @@ A terminal signs every request with its 32-byte key (HMAC-SHA256) over five
 lines joined by ``\\n`` (no trailing newline)::
 
     METHOD
-    PATH_WITH_QUERY
+    PATH_WITH_QUERY      (the request target exactly as sent, percent-encoding kept)
     TIMESTAMP            (unix seconds)
-    NONCE                (16-64 hex characters, never reused)
+    NONCE                (16-64 lower-case hex characters, never reused)
     SHA256_HEX(BODY)
 
 and the host signs every reply with the same key. Since signature version 2

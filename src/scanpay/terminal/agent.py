@@ -33,6 +33,13 @@ from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.journal import JOURNAL_FILE, Journal
 from scanpay.terminal.operators import Operators
 from scanpay.terminal.selftest import FrameStore, SelfTest, SelfTestReport
+from scanpay.terminal.tls import (
+    CA_FILE,
+    check_host_url,
+    install_ca_file,
+    normalise_pin,
+    ssl_context,
+)
 
 __all__ = ["Agent", "activate_terminal"]
 
@@ -48,6 +55,9 @@ def activate_terminal(
     settings: dict[str, object] | None = None,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    ca_file: Path | None = None,
+    pin_sha256: str | None = None,
+    allow_plain_http: bool = False,
 ) -> TerminalConfig:
     """Activate with the host and store the configuration (mode 0600).
 
@@ -55,11 +65,23 @@ def activate_terminal(
     printer, camera...). The timezone the screens and receipts show times in is
     the host's business timezone, unless ``settings`` names another. An already
     activated directory is refused unless ``force``.
+
+    ``ca_file`` (PEM; for a self-signed host, its certificate) is what the host's
+    certificate is verified with - the activation itself included - and is copied
+    into the data folder (``host-ca.pem``), so the terminal does not depend on where
+    the original lies; without it the system's trust store is used. ``pin_sha256``
+    also pins the certificate itself. ``http://`` to a host that is not on this
+    machine is refused (``plain_http_refused``) unless ``allow_plain_http``.
     """
     folder = data_dir(directory)
     if (folder / "terminal.json").exists() and not force:
         raise TerminalError("already_activated")
-    answer = activate(host_url, activation_code, SOFTWARE_VERSION, transport=transport)
+    check_host_url(host_url, allow_plain_http=allow_plain_http)
+    pin = normalise_pin(pin_sha256) if pin_sha256 else None
+    tls = ssl_context(ca_file, pin)
+    answer = activate(host_url, activation_code, SOFTWARE_VERSION, transport=transport, tls=tls)
+    if ca_file is not None:
+        install_ca_file(ca_file, folder)
     config = TerminalConfig(
         host_url=host_url.rstrip("/"),
         terminal_id=answer.terminal_id,
@@ -72,6 +94,9 @@ def activate_terminal(
         payee=answer.payee,
         min_software_version=answer.min_software_version,
         activated_at=clock(),
+        ca_file=CA_FILE if ca_file is not None else None,
+        pin_sha256=pin,
+        allow_plain_http=allow_plain_http,
     )
     zone = _known_zone(answer.timezone)
     if zone is not None:
@@ -85,7 +110,12 @@ def activate_terminal(
         ref=config.terminal_id,
         event="activated",
         operator_id="system",
-        detail={"host": config.host_url, "merchant": config.merchant_id},
+        detail={
+            "host": config.host_url,
+            "merchant": config.merchant_id,
+            "ca_file": config.ca_file,
+            "pin_sha256": config.pin_sha256,
+        },
     )
     return config
 
@@ -116,6 +146,10 @@ class Agent:
         self.directory = data_dir(directory)
         self.clock = clock
         self.config = load_config(self.directory)
+        # An existing configuration is held to today's rule too: no plain HTTP off
+        # this machine unless it was allowed explicitly.
+        check_host_url(self.config.host_url, allow_plain_http=self.config.allow_plain_http)
+        tls = ssl_context(self.config.ca_path(self.directory), self.config.pin_sha256)
         self.journal = Journal(self.directory / JOURNAL_FILE)
         self.client = HostClient(
             self.config.host_url,
@@ -126,6 +160,7 @@ class Agent:
             connect_timeout=self.config.connect_timeout,
             clock=clock,
             transport=transport,
+            tls=tls,
         )
         self.operators = Operators(
             self.journal, clock=clock, idle_minutes=self.config.session_idle_minutes

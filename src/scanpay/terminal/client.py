@@ -15,6 +15,13 @@ outcome is one of:
   unbound or unreadable reply. Never a "no": the caller queries. A refusal
   that cannot be bound to this request is one of these: anyone on the path can
   get the host to refuse *some* request under this terminal's id and nonce.
+  A host whose certificate fails verification (the CA, the pinned fingerprint)
+  is one too, with ``sent=False`` and the typed error: the TLS handshake
+  failed, so not one byte of the request reached anyone.
+
+Every connection is verified with the :class:`ssl.SSLContext` of
+:mod:`scanpay.terminal.tls` (the terminal's CA file or the system's store, and
+the pin), passed as httpx's ``verify=``.
 
 The client never raises for what the network or the host does; only for
 programming errors.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +73,7 @@ from scanpay.protocol.signing import (
     verify,
 )
 from scanpay.terminal.errors import TerminalError
+from scanpay.terminal.tls import certificate_error, ssl_context
 
 __all__ = [
     "HEADER_SOFTWARE_VERSION",
@@ -101,10 +110,14 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class NoReply:
-    """No answer that can be believed: the outcome is unknown."""
+    """No answer that can be believed: the outcome is unknown - unless ``sent`` is
+    False: then the request provably never left (a certificate refused in the
+    handshake), and ``error`` says why."""
 
     reason: str
     status: int | None = None
+    sent: bool = True
+    error: TerminalError | None = None
 
 
 Reply = Answer[M] | Refusal | NoReply
@@ -115,7 +128,8 @@ class HostClient:
 
     ``clock`` (unix seconds) and ``nonce`` are injectable so that tests can skew
     the clock or replay a nonce; ``transport`` is httpx's (tests pass none: they
-    talk to a real host over loopback).
+    talk to a real host over loopback); ``tls`` the TLS context
+    (:func:`scanpay.terminal.tls.ssl_context`; default: the system's trust store).
     """
 
     def __init__(
@@ -130,6 +144,7 @@ class HostClient:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = lambda: secrets.token_hex(16),
         transport: httpx.BaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.terminal_id = terminal_id
@@ -142,7 +157,9 @@ class HostClient:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             transport=transport,
             # A POS talks to its host and nothing else: no proxies from the environment.
+            # The trust store is ours, not certifi's: the CA file, or the system's.
             trust_env=False,
+            verify=tls if tls is not None else ssl_context(),
             follow_redirects=False,
         )
 
@@ -196,6 +213,9 @@ class HostClient:
         except httpx.TimeoutException as exc:
             return NoReply(f"timeout: {type(exc).__name__}")
         except httpx.TransportError as exc:
+            error = certificate_error(exc)
+            if error is not None:
+                return NoReply(f"certificate: {error.code}", sent=False, error=error)
             return NoReply(f"network: {type(exc).__name__}")
         return self._classify(response, model, nonce, headers[HEADER_SIGNATURE])
 
@@ -327,16 +347,23 @@ def activate(
     *,
     timeout: float = 10.0,
     transport: httpx.BaseTransport | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> ActivationResponse:
     """Exchange a one-time activation code for the terminal's identity and key.
 
-    Raises :class:`TerminalError` (``activation_failed``) with the host's reason.
+    Raises :class:`TerminalError`: ``host_untrusted`` or ``host_pin_mismatch`` when the
+    host's certificate fails ``tls`` (nothing was sent), else ``activation_failed``
+    with the host's reason.
     """
     body = ActivationRequest(activation_code=activation_code, software_version=software_version)
     raw = body.model_dump_json().encode()
     try:
         with httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, trust_env=False
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            trust_env=False,
+            verify=tls if tls is not None else ssl_context(),
         ) as http:
             response = http.post(
                 "/v1/terminals/activate",
@@ -348,6 +375,9 @@ def activate(
                 },
             )
     except httpx.HTTPError as exc:
+        error = certificate_error(exc)
+        if error is not None:
+            raise error from exc
         raise TerminalError("activation_failed", reason=f"{type(exc).__name__}") from exc
     try:
         data = response.json()

@@ -89,6 +89,16 @@ class TerminalConfig:
     payee: str = ""
     min_software_version: str = "0.0.0"
     activated_at: float = 0.0
+    # ---- how the host is trusted (set by activation or `scanpay terminal trust`)
+    ca_file: str | None = None
+    """The PEM file the host's certificate is verified with: a path relative to the data
+    folder (activation copies the file given there, ``host-ca.pem``) or absolute.
+    ``None``: the system's trust store (and ``SSL_CERT_FILE`` when set)."""
+    pin_sha256: str | None = None
+    """The SHA-256 fingerprint of the host's certificate, 64 lower-case hex digits:
+    a host presenting another certificate is refused before anything is sent."""
+    allow_plain_http: bool = False
+    """Allow ``http://`` to a host that is not on this machine (loopback always may)."""
     # ---- settings (editable in the file; defaults fit a shop)
     language: str | None = None
     """The cashier screen's language when the operator pins one (``zh-CN`` or ``en``):
@@ -124,6 +134,10 @@ class TerminalConfig:
             raise TerminalError("bad_request", field="key", reason="the key is 64 hex characters")
         if not self.host_url.startswith(("http://", "https://")):
             raise TerminalError("bad_request", field="host_url", reason="http(s) URL expected")
+        if self.pin_sha256 is not None and not _KEY.fullmatch(self.pin_sha256):
+            raise TerminalError(
+                "bad_request", field="pin_sha256", reason="64 lower-case hex digits expected"
+            )
         if self.language is not None and self.language not in LANGUAGES:
             raise TerminalError("bad_request", field="language", reason="zh-CN, en or null")
         if isinstance(self.max_amount, bool) or not isinstance(self.max_amount, int):
@@ -145,6 +159,12 @@ class TerminalConfig:
                 self.query_backoff_first, 2.0, max(self.query_backoff_cap, self.query_backoff_first)
             ),
         )
+
+    def ca_path(self, directory: Path) -> Path | None:
+        """The CA file, resolved against the terminal's data folder ``directory``."""
+        if self.ca_file is None:
+            return None
+        return directory / self.ca_file
 
     @property
     def zone(self) -> ZoneInfo:

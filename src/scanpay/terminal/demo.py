@@ -9,6 +9,11 @@ with ``scanpay.vision``; the photo is uploaded to the agent, the cashier
 confirms, the host authorises, the receipt is printed to a file; finally the
 host's ledger is checked and the journal's hash chain verified. Any failed
 step stops the demo with a non-zero exit.
+
+With ``tls`` the host speaks HTTPS only, with a self-signed certificate made
+as ``scanpay host certs`` makes it, and the terminal is activated with that
+certificate as its CA file and its SHA-256 pinned: every call to the host -
+activation, the self-test, the payment - is verified.
 """
 
 from __future__ import annotations
@@ -144,11 +149,13 @@ def run_demo(
     amount: int = 1234,
     out: TextIO | None = None,
     keep_running: Callable[[DemoResult], None] | None = None,
+    tls: bool = False,
 ) -> DemoResult:
     """Run the scripted sale; raises :class:`DemoFailed` at the first step that fails.
 
     ``keep_running`` is called with the servers still up (the interactive demo
-    waits there for Ctrl-C).
+    waits there for Ctrl-C). ``tls``: the host over HTTPS, the terminal trusting it
+    through a CA file and a pin.
     """
     import sys
 
@@ -163,7 +170,7 @@ def run_demo(
             result.steps.append(line)
             print(line, file=stream, flush=True)
 
-        _run(work, amount, result, step, keep_running)
+        _run(work, amount, result, step, keep_running, tls)
         return result
 
 
@@ -173,6 +180,7 @@ def _run(
     result: DemoResult,
     step: Callable[[str], None],
     keep_running: Callable[[DemoResult], None] | None,
+    tls: bool = False,
 ) -> None:
     import httpx
 
@@ -182,14 +190,25 @@ def _run(
     from scanpay.host.services.context import HostContext
     from scanpay.host.settings import HostSettings
     from scanpay.money import format_amount
-    from scanpay.stack import DemoWallet, LoopbackServer, StackError, add_demo_operators, seed_host
+    from scanpay.stack import (
+        DemoWallet,
+        LoopbackServer,
+        StackError,
+        TlsPair,
+        add_demo_operators,
+        make_tls_pair,
+        seed_host,
+    )
     from scanpay.terminal.agent import Agent, activate_terminal
     from scanpay.terminal.api import create_app as create_agent
     from scanpay.vision import scan
 
     settings = HostSettings(database_url=f"sqlite:///{work / 'host.db'}")
+    pair: TlsPair | None = None
     try:
-        host = LoopbackServer(create_host(settings)).start()
+        if tls:
+            pair = make_tls_pair(work / "tls")
+        host = LoopbackServer(create_host(settings), tls=pair).start()
     except StackError as exc:
         raise DemoFailed(str(exc)) from None
     result.host_url = host.url
@@ -199,6 +218,10 @@ def _run(
     try:
         upgrade(ctx.db)
         step(f"host: serving on {host.url} (SQLite {work / 'host.db'})")
+        if pair is not None:
+            step(
+                f"host: HTTPS only, certificate {pair.certfile} (sha256 {pair.fingerprint_sha256})"
+            )
 
         seeded = seed_host(ctx, wallets=(DemoWallet("Demo customer", "123456", DEMO_BALANCE),))
         account = seeded.wallets[0].account
@@ -214,6 +237,8 @@ def _run(
             seeded.activation_code,
             directory=term_dir,
             force=True,
+            ca_file=pair.certfile if pair else None,
+            pin_sha256=pair.fingerprint_sha256 if pair else None,
             settings={
                 "camera": "none",
                 "language": "en",
@@ -228,7 +253,12 @@ def _run(
             },
         )
         mode = oct((term_dir / "terminal.json").stat().st_mode & 0o777)
-        step(f"terminal: activated over HTTP; configuration {term_dir / 'terminal.json'} ({mode})")
+        over = (
+            "HTTPS, the host verified with its CA file and pinned fingerprint" if pair else "HTTP"
+        )
+        step(
+            f"terminal: activated over {over}; configuration {term_dir / 'terminal.json'} ({mode})"
+        )
 
         add_demo_operators(term_dir)
 

@@ -65,6 +65,7 @@ from scanpay.terminal.sale import (
     Event,
     NoAnswer,
     NotFound,
+    NotSent,
     PaymentReplied,
     Print,
     Query,
@@ -311,6 +312,10 @@ class Engine:
                 now(), "send", reply.error.code, _text(reply.error.message), reply.error.field
             )
             detail.update(code=reply.error.code, http=reply.status, field=reply.error.field)
+        elif not reply.sent and reply.error is not None:
+            # The certificate was refused in the handshake: the request never left.
+            event = NotSent(now(), "send", reply.error.code, reply.error.text)
+            detail.update(reason=reply.reason, sent=False)
         else:
             event = NoAnswer(now(), "send", reply.reason)
             detail.update(reason=reply.reason)

@@ -86,6 +86,21 @@ CATALOG: dict[str, Text] = {
         "无法连接收单主机：{reason}", "The acquiring host cannot be reached: {reason}"
     ),
     "host_refused": Text("收单主机拒绝：{reason}", "The acquiring host refused: {reason}"),
+    "host_untrusted": Text(
+        "收单主机的证书不受信任（未发送任何数据）：{reason}",
+        "The acquiring host's certificate is not trusted (nothing was sent): {reason}",
+    ),
+    "host_pin_mismatch": Text(
+        "收单主机的证书与固定的指纹不符（未发送任何数据）：应为 {expected}，实为 {actual}",
+        "The acquiring host's certificate is not the pinned one (nothing was sent): "
+        "expected {expected}, got {actual}",
+    ),
+    "plain_http_refused": Text(
+        "拒绝以明文 HTTP 连接本机以外的收单主机 {host}：请使用 https://，"
+        "或明确指定 --allow-plain-http",
+        "Plain HTTP to the acquiring host {host}, which is not this machine, is refused: "
+        "use https://, or give --allow-plain-http explicitly",
+    ),
     "host_feature_missing": Text(
         "收单主机不支持此功能（{path}）", "The acquiring host does not offer this ({path})"
     ),
@@ -121,6 +136,9 @@ HTTP_STATUS: dict[str, int] = {
     "day_not_ready": 409,
     "host_unreachable": 502,
     "host_refused": 502,
+    "host_untrusted": 502,
+    "host_pin_mismatch": 502,
+    "plain_http_refused": 422,
     "host_feature_missing": 501,
     "bad_request": 422,
     "journal_error": 500,

@@ -30,6 +30,12 @@ Rules the machine keeps (DESIGN.md, research-payments.md §8):
   ``out_trade_no``, same body) while the code is still in memory; otherwise
   the sale is reversed, which leaves a tombstone on the host so that a late
   copy of the request cannot succeed.
+- A payment that provably never left (:class:`NotSent`: the host's
+  certificate failed verification in the TLS handshake, before the request's
+  first byte) is neither in doubt nor declined: the first send of a SUBMITTED
+  sale ends CANCELLED at once, with the terminal's reason as its result, and
+  nothing is reversed (the host has nothing to reverse). Any later send may
+  follow a copy that did reach the host, so there it counts as no answer.
 - A definite answer that is processed before the deadline tick wins, even if
   it arrived late; once REVERSING is journaled, a late success is ignored and
   the reversal returns the money (the reverse crosses the late success).
@@ -71,6 +77,7 @@ __all__ = [
     "HostResult",
     "NoAnswer",
     "NotFound",
+    "NotSent",
     "PaymentReplied",
     "Print",
     "Query",
@@ -303,6 +310,18 @@ class NoAnswer(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NotSent(_Event):
+    """The request provably never reached the host (the TLS handshake refused the
+    host's certificate before anything was written); ``code`` is the terminal's
+    error code (``host_untrusted``, ``host_pin_mismatch``)."""
+
+    name: ClassVar[str] = "not_sent"
+    source: Source
+    code: str
+    message: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NotFound(_Event):
     """A query found no such payment on the host (404, code 25)."""
 
@@ -352,6 +371,7 @@ Event = (
     | PaymentReplied
     | Refused
     | NoAnswer
+    | NotSent
     | NotFound
     | Tick
     | ReversalAcknowledged
@@ -616,6 +636,15 @@ def advance(sale: Sale, event: Event, timings: Timings | None = None) -> Step:
         return _no_answer(sale, NoAnswer(event.now, event.source, reason), t)
     if isinstance(event, NoAnswer):
         return _no_answer(sale, event, t)
+    if isinstance(event, NotSent):
+        if event.source == "send" and state == SaleState.SUBMITTED and sale.sends == 1:
+            # The only send never left: the host has no trace and never will, so
+            # there is nothing to ask about and nothing to reverse.
+            result = HostResult(event.code, None, event.message)
+            return _finish(sale, SaleState.CANCELLED, event.now, result=result)
+        # A re-send (or a query) not sent says nothing about the copies before it.
+        reason = f"{event.source} not sent: {event.code}"
+        return _no_answer(sale, NoAnswer(event.now, event.source, reason), t)
     if isinstance(event, NotFound):
         return _not_found(sale, event, t)
     if isinstance(event, Tick):

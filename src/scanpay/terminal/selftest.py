@@ -311,6 +311,17 @@ class SelfTest:
                 ),
                 None,
             )
+        if reply.error is not None:
+            # The host's certificate was refused (CA or pin): say so, with its code.
+            return (
+                Check(
+                    "host",
+                    "fail",
+                    reply.error.text,
+                    {"url": self.config.host_url, "code": reply.error.code},
+                ),
+                None,
+            )
         return (
             Check(
                 "host",

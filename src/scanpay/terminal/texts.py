@@ -241,6 +241,22 @@ def screen_for(sale: Sale) -> Screen:
             sale.result.code if sale.result else None,
         )
     # CANCELLED
+    if sale.result is not None and sale.result.status is None and sale.reversal_reason is None:
+        # Never sent (the host's certificate was refused): the terminal's own reason.
+        return Screen(
+            "not_sent",
+            "error",
+            title,
+            sale.result.message
+            or Text("交易未发送到主机，顾客未被扣款", "The sale never reached the host"),
+            Text(
+                "顾客未被扣款；请联系技术支持检查主机证书",
+                "Nothing was charged; have the host's certificate checked",
+            ),
+            ("new_sale",),
+            None,
+            sale.result.code,
+        )
     after_send = sale.submitted_at is not None
     return Screen(
         "cancelled",

@@ -40,13 +40,19 @@ def test_an_online_backup_of_the_running_host(world: World, tmp_path: Path) -> N
     url = host.ctx.settings.database_url
     target = tmp_path / "copy.db"
     if host.backend == "postgresql":
-        shown = _cli(url, "backup", str(target), "--json")
-        assert shown["backend"] == "postgresql" and shown["path"] is None
+        shown = _cli(url, "backup", str(target), "--dry-run", "--json")
+        assert shown["backend"] == "postgresql" and shown["size"] is None
         command = shown["command"]
         assert command.startswith("pg_dump --format=custom") and str(target) in command
         assert "postgresql://postgres@127.0.0.1:5432/" in command and "+psycopg" not in command
-        restore = _cli(url, "restore", str(target), "--json")
-        assert restore["command"].startswith("pg_restore --clean")
+        assert not target.exists()
+        made = _cli(url, "backup", str(target), "--json")  # pg_dump, run by the command
+        assert made["path"] == str(target) and made["size"] == target.stat().st_size > 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        assert _cli(url, "backup", str(target), "--json", code=1)["error"]["field"] == "file"
+        # The session host is connected: the restore refuses, the database stays as it is.
+        refused = _cli(url, "restore", str(target), "--yes", "--json", code=1)
+        assert (refused["error"]["code"], refused["error"]["field"]) == ("57", "database")
         return
     made = _cli(url, "backup", str(target), "--json")
     assert (made["backend"], made["path"]) == ("sqlite", str(target)) and made["size"] > 0

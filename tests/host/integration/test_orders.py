@@ -70,7 +70,7 @@ def test_creating_an_order_is_idempotent(world: World) -> None:
     blocked = world.terminal.pay("OR-2", 500, world.code())
     assert (blocked.status_code, blocked.json()["code"]) == (409, "95")
     bad = world.terminal.create_order("OR-4", 100, currency="USD")
-    assert (bad.status_code, bad.json()["code"]) == (400, "13")
+    assert (bad.status_code, bad.json()["code"]) == (400, "31")  # CURRENCY_NOT_ACCEPTED
 
 
 def test_the_wallet_previews_then_pays(world: World) -> None:

@@ -199,7 +199,12 @@ def test_currency_other_than_the_merchants_is_refused(world: World) -> None:
         {"out_trade_no": "CUR-1", "amount": 100, "currency": "USD", "auth_code": world.code()},
     )
     assert answer.status_code == 400
-    assert (answer.json()["code"], answer.json()["field"]) == ("13", "currency")
+    # Its own code (31 CURRENCY_NOT_ACCEPTED), not 13 INVALID_AMOUNT: the amount is fine.
+    assert (answer.json()["code"], answer.json()["name"], answer.json()["field"]) == (
+        "31",
+        "CURRENCY_NOT_ACCEPTED",
+        "currency",
+    )
     assert world.terminal.get("CUR-1").status_code == 404
 
 

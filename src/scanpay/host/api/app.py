@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from scanpay import __version__
 from scanpay.host.api.errors import install_error_handlers
 from scanpay.host.api.observability import RequestContext
+from scanpay.host.api.openapi import install_openapi, operation_id
 from scanpay.host.api.routers import (
     batches,
     codes,
@@ -49,9 +50,14 @@ Every `/v1/` request except activation is signed by the terminal (headers
 the terminal key over `METHOD\\nPATH_WITH_QUERY\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)`)
 and carries `X-Scanpay-Software-Version` and `X-Scanpay-Signature-Version: 2`. Every
 answer to a request whose signature verified, errors included, is signed back over
-`v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)\\nREQUEST_SIGNATURE`: bound to the
-request it answers. A refusal of a request that did not authenticate is unsigned:
-treat it as no answer (query), never as a decline. An event stream
+`v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)\\nREQUEST_SIGNATURE` with that
+request's nonce: bound to the request it answers. Every other answer is unsigned (no
+or malformed headers, unknown terminal, bad signature, a crash before the terminal's
+key is read): treat it as no answer (query), never as a decline. The one exception
+is a successful activation, signed with the key it hands out. PATH_WITH_QUERY is the
+request target exactly as sent, percent-encoding included; NONCE is 16-64
+lower-case hex. A repeated creation (same key, same body) does nothing again and
+answers the current state with `X-Scanpay-Replayed: true`. An event stream
 (`X-Scanpay-Stream: events`) is signed over the empty body and each event
 carries its own signature. Errors have one shape, `ErrorBody`, with a stable
 result code. `/wallet/v1/` is the built-in wallet's customer side; `/healthz`,
@@ -112,7 +118,9 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     install_error_handlers(app)
     app.add_middleware(SignedEnvelope)
     # Added last, so it runs outermost: every answer gets an id and is counted, refusals too.

@@ -15,13 +15,7 @@ from scanpay.host.api.security import HEADER_SOFTWARE_VERSION, STATE_IDENTITY
 from scanpay.host.errors import HostError
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
-from scanpay.protocol.signing import (
-    HEADER_NONCE,
-    HEADER_SIGNATURE,
-    HEADER_SIGNATURE_VERSION,
-    HEADER_TERMINAL,
-    HEADER_TIMESTAMP,
-)
+from scanpay.protocol.signing import HEADER_SIGNATURE_VERSION
 
 __all__ = ["CurrentTerminal", "HostDep"]
 
@@ -33,21 +27,8 @@ async def _host(request: Request) -> HostContext:
 
 async def _terminal(
     request: Request,
-    # Declared for the OpenAPI document; SignedEnvelope has already checked them.
-    x_terminal: Annotated[str | None, Header(alias=HEADER_TERMINAL)] = None,
-    x_timestamp: Annotated[
-        str | None, Header(alias=HEADER_TIMESTAMP, description="Unix seconds, within 300 s")
-    ] = None,
-    x_nonce: Annotated[
-        str | None, Header(alias=HEADER_NONCE, description="16-64 hex, never reused")
-    ] = None,
-    x_signature: Annotated[
-        str | None,
-        Header(
-            alias=HEADER_SIGNATURE,
-            description="hex HMAC-SHA256 over METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)",
-        ),
-    ] = None,
+    # The four signature headers are the operation's security requirement in the
+    # OpenAPI document (scanpay.host.api.openapi); SignedEnvelope has checked them.
     x_version: Annotated[
         str | None, Header(alias=HEADER_SOFTWARE_VERSION, description="Terminal software version")
     ] = None,
@@ -56,7 +37,7 @@ async def _terminal(
         Header(
             alias=HEADER_SIGNATURE_VERSION,
             description=(
-                "2: the reply is signed over v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)"
+                "2: the reply is signed over v2\\nSTATUS\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)"
                 "\\nREQUEST_SIGNATURE, bound to this request. Absent: version 1 (unbound), "
                 "served until the host's legacy_signature_until, then 426 / 26"
             ),

@@ -16,7 +16,7 @@ from scanpay.i18n import Text
 from scanpay.protocol.models import ErrorBody, Message
 from scanpay.protocol.result_codes import result_code
 
-__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers", "refusals"]
 
 _log = logging.getLogger("scanpay.host.api")
 
@@ -43,8 +43,13 @@ def _host_error(_request: Request, exc: Exception) -> JSONResponse:
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first: dict[str, Any] = next(iter(exc.errors()), {})
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    field = ".".join(loc) or None
+    if first.get("type") == "json_invalid":
+        # pydantic places a JSON syntax error at ("body", <character offset>): the
+        # offending field is the body itself, not a field named "1".
+        field: str | None = "body"
+    else:
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        field = ".".join(loc) or None
     detail = str(first.get("msg", "invalid"))
     where = f"{field}: " if field else ""
     return error_response(
@@ -81,6 +86,24 @@ def install_error_handlers(app: FastAPI) -> None:
 def _doc(*codes: str) -> dict[str, Any]:
     names = ", ".join(f"{c} {result_code(c).name}" for c in codes)
     return {"model": ErrorBody, "description": f"ErrorBody with code {names}"}
+
+
+#: The refusals any signed call can meet: malformed (30, 413 for a body too large),
+#: security (63), old software (26), a crash (96), the database away (91).
+_ANY_SIGNED_CALL = ("30", "63", "26", "96", "91")
+
+
+def refusals(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of one signed operation: the refusals every signed call
+    can meet and ``codes``, grouped by the HTTP status each is answered with (a
+    decline code refusing a request, 12, is 409: :attr:`HostError.http_status`)."""
+    by_status: dict[int, list[str]] = {413: ["30"]}
+    for code in (*_ANY_SIGNED_CALL, *codes):
+        status = result_code(code).http_status
+        found = by_status.setdefault(status if status >= 400 else 409, [])
+        if code not in found:
+            found.append(code)
+    return {status: _doc(*found) for status, found in sorted(by_status.items())}
 
 
 #: OpenAPI ``responses`` for the terminal API: every refusal and its codes.

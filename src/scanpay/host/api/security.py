@@ -9,10 +9,18 @@ asks for signature version 2 - bound to the request's own signature, so a reply
 answers that request and no other (:mod:`scanpay.protocol.signing`).
 Activation answers are signed with the key they hand out.
 
-Only a request whose signature verified is answered signed. A refusal before
-that point (no headers, an unknown terminal, a bad signature, a body too large
-to read) goes out unsigned: the terminal takes it as no answer and queries.
-Signing it would let anyone turn the terminal's own nonce into a signed "no".
+The rule, in one sentence: every answer to a request whose terminal is known and
+whose signature verified under one of that terminal's keys is signed with that
+key and echoes that request's nonce; every other answer is unsigned. So a
+refusal before that point (no or malformed headers, an unknown terminal, a bad
+signature, a body too large to read, an unsupported signature version, a crash
+before the key is read) goes out unsigned: the terminal takes it as no answer
+and queries. Signing it would let anyone turn the terminal's own nonce into a
+signed "no". After that point everything is signed, a crash (500 / 96) too.
+The one exception is activation, whose request carries no signature: its
+success is signed with the key it hands out, over the request's nonce when it
+sent one (16-64 lower-case hex, else refused 400 / 30 before the code is used)
+or a fresh one the host picks.
 
 A version 1 terminal (no ``X-Scanpay-Signature-Version``) still gets unbound
 replies until ``legacy_signature_until``; after that day it is refused with
@@ -26,6 +34,7 @@ and each event is signed by itself (:mod:`scanpay.host.api.events`).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +78,20 @@ HEADER_SOFTWARE_VERSION = "X-Scanpay-Software-Version"
 STATE_IDENTITY = "scanpay_terminal"
 STATE_SIGNING = "scanpay_signing"  # (terminal_id, key_hex) set by activation
 _UNSIGNED = frozenset({"/v1/terminals/activate"})
-_VERSION_EXEMPT = frozenset({"/v1/terminals/self"})  # the self-test must see the minimum
+#: What a terminal below the minimum version may still do: read (its self-test sees the
+#: minimum; a sale in doubt is queried) and undo (reverse a payment, close an order), so
+#: that an upgrade never strands money. Whatever takes new money is refused (426 / 26).
+_RESOLVING_METHODS = frozenset({"GET", "HEAD"})
+_RESOLVING_POSTS = re.compile(r"^/v1/(payments/[^/]+/reverse|orders/[^/]+/close)$")
+
+
+def _resolving(method: str, path: str) -> bool:
+    """Whether the request only reads or undoes (open to outdated terminals)."""
+    return method in _RESOLVING_METHODS or (
+        method == "POST" and _RESOLVING_POSTS.match(path) is not None
+    )
+
+
 #: The wallet's routes are not signed, but their bodies are read whole too: the same limit
 #: (a 300 MB body to /wallet/v1/preview cost the host over a gigabyte before it said 400).
 _BOUNDED = "/wallet/v1/"
@@ -183,6 +205,16 @@ class SignedEnvelope:
             await self._send(error_response("30", text, status=413), send, None, binding, ctx)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
+        if scope["path"] in _UNSIGNED and binding.nonce and not is_valid_nonce(binding.nonce):
+            # Refused before the activation code is spent: its signed answer could not
+            # echo this nonce, and one signed over another nonce answers nothing.
+            text = Text(
+                "随机数格式错误（16-64 位小写十六进制）",
+                "the nonce must be 16-64 lower-case hex characters",
+            )
+            reply = error_response("30", text, field=HEADER_NONCE)
+            await self._send(reply, send, None, binding, ctx)
+            return
         if scope["path"] not in _UNSIGNED:
             try:
                 identity = await run_in_threadpool(self._authenticate, ctx, scope, headers, body)
@@ -199,12 +231,18 @@ class SignedEnvelope:
                 log.warning("database unavailable: %s", type(exc).__name__)
                 await self._send(error_response("91"), send, None, binding, ctx)
                 return
+            except Exception:
+                # A crash before the terminal's key is known (a key that will not open):
+                # the one ErrorBody shape, unsigned like every answer without a key.
+                log.exception("authentication failed on %s %s", scope["method"], scope["path"])
+                await self._send(error_response("96"), send, None, binding, ctx)
+                return
             signing = (identity.terminal_id, identity.key_hex)
             state[STATE_IDENTITY] = identity
             try:
                 if binding.request_signature is None:
                     terminals.check_legacy_signature(ctx)
-                if scope["path"] not in _VERSION_EXEMPT:
+                if not _resolving(scope["method"], scope["path"]):
                     terminals.check_version(ctx, headers.get(HEADER_SOFTWARE_VERSION.lower()))
             except HostError as exc:
                 reply = error_response(exc.code, exc.text, field=exc.field)
@@ -330,8 +368,9 @@ class SignedEnvelope:
         if signing is not None:
             terminal_id, key = signing
             stamp = int(ctx.now().timestamp())
-            nonce = binding.nonce
-            reply_nonce = nonce if is_valid_nonce(nonce) else secrets.token_hex(16)
+            # The request's nonce (checked before anything is signed); only an activation
+            # request may come without one, and then the host picks the reply's.
+            reply_nonce = binding.nonce or secrets.token_hex(16)
             signature = sign(key, binding.message(start["status"], stamp, reply_nonce, body))
             headers += [
                 (HEADER_TERMINAL.lower().encode(), terminal_id.encode()),

@@ -50,11 +50,21 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable, TableClause
 
-__all__ = ["Database", "Statements", "insert_if_new", "make_engine", "private_folder"]
+__all__ = [
+    "APPLICATION_NAME",
+    "Database",
+    "Statements",
+    "insert_if_new",
+    "make_engine",
+    "private_folder",
+]
 
 log = logging.getLogger("scanpay.host.db")
 
 _WRITE = "scanpay_write"
+#: What every host connection to PostgreSQL is called (``pg_stat_activity``): a restore
+#: refuses while sessions of that name are connected to its database.
+APPLICATION_NAME = "scanpay host"
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -82,7 +92,13 @@ def make_engine(url: str) -> Engine:
     # closes connections all the time when more requests than that are in flight, and
     # each opening costs PostgreSQL a new backend process (milliseconds of CPU).
     # Requests beyond 30 at once (the thread pool runs 40) wait for a connection.
-    return create_engine(url, pool_pre_ping=True, pool_size=30, max_overflow=0)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=30,
+        max_overflow=0,
+        connect_args={"application_name": APPLICATION_NAME},
+    )
 
 
 def private_folder(path: Path) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "Base",
     "BatchClose",
     "CodeFailure",
+    "HostKey",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",
@@ -155,6 +156,19 @@ class TerminalKey(Base):
         return f"TerminalKey(id={self.id}, terminal_id={self.terminal_id})"
 
 
+class HostKey(Base):
+    """The fingerprint of the master key the database's secrets are sealed under (one
+    row, ``name`` "master"; migration 0006). Never the key, nor a plain hash of it
+    (:func:`scanpay.host.domain.sealing.key_fingerprint`): a host started with another
+    key sees the difference and refuses, instead of sealing new secrets under it."""
+
+    __tablename__ = "host_keys"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Nonce(Base):
     """A request nonce seen inside the signature window (pruned after it)."""
 
@@ -228,6 +242,9 @@ class WalletAccount(Base):
     #: The wallet page's session generation: a logout, a PIN lock or a PIN change moves
     #: it on, and every session issued under an older one ends (migration 0005).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The latest time step a code was issued for (``wallets.issue_code``): the next code
+    #: is of a later step, since the host takes one code per account and step (0007).
+    step_issued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     def __repr__(self) -> str:  # never print the secret or the PIN hash
         return f"WalletAccount(id={self.id}, number={self.number})"

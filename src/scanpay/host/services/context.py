@@ -54,12 +54,18 @@ class HostContext:
 
     @property
     def secret_box(self) -> SecretBox:
-        """Seals terminal keys and wallet secrets under the master key (loaded once)."""
+        """Seals terminal keys and wallet secrets under the master key (loaded and checked
+        once; :class:`~scanpay.host.services.secrets.MasterKeyError` for another key)."""
         if self._box is None:
-            from scanpay.host.services.secrets import load_master_key
+            from scanpay.host.services.secrets import open_box
 
-            self._box = SecretBox(load_master_key(self.settings))
+            # Checked against the database's fingerprint: another key is refused here.
+            self._box = open_box(self)
         return self._box
+
+    def use_secret_box(self, box: SecretBox) -> None:
+        """Seal and open with ``box`` from now on (after a master key rotation)."""
+        self._box = box
 
     def due(self, chore: str, every_seconds: float) -> bool:
         """Whether housekeeping ``chore`` should run now (at most once per period per process).

@@ -197,7 +197,7 @@ def _create_once(
         require_standing(merchant.status, MoneyStep.ORDER)
         if currency != merchant.currency:
             raise HostError(
-                "13",
+                "31",
                 Text(f"该商户只收 {merchant.currency}", f"this merchant takes {merchant.currency}"),
                 field="currency",
             )

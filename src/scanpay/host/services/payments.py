@@ -464,7 +464,7 @@ def _create_once(
         require_standing(opening.status, MoneyStep.PAYMENT)
         if currency != opening.currency:
             raise HostError(
-                "13",
+                "31",
                 Text(f"该商户只收 {opening.currency}", f"this merchant takes {opening.currency}"),
                 field="currency",
             )

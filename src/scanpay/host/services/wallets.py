@@ -48,6 +48,7 @@ from scanpay.money import MoneyError, format_amount, get_currency
 
 __all__ = [
     "CODE_FAILURES",
+    "CodeNotYet",
     "CodeVerdict",
     "IssuedWalletCode",
     "IssuerAnswer",
@@ -236,16 +237,54 @@ def wallet_info(ctx: HostContext, number: str) -> WalletInfo:
         return _info(row, int(balance or 0))
 
 
+class CodeNotYet(HostError):
+    """Every code the host would accept now was issued already (one per time step, up to
+    ``future_steps`` ahead): the next one can be made at ``ready_at``."""
+
+    def __init__(self, ready_at: datetime) -> None:
+        super().__init__(
+            "57",
+            Text(
+                f"付款码已全部发出，下一个可在 {ready_at:%H:%M:%S} UTC 生成",
+                f"every code the host accepts now was issued; the next one at "
+                f"{ready_at:%H:%M:%S} UTC",
+            ),
+            field="account",
+        )
+        self.ready_at = ready_at
+
+
 def issue_code(ctx: HostContext, number: str) -> IssuedWalletCode:
-    """A fresh one-time code for an account, as a phone would make it (current time step)."""
+    """A fresh one-time code for an account: one the host will accept, once.
+
+    The host takes one code per account and time step, so each code issued here is
+    of a step of its own: the first step from now on after the last one issued, and
+    not one a payment has used already (a phone's code of this step). The host also
+    takes codes up to ``future_steps`` ahead, so a few codes issued at once are all
+    good; past that :class:`CodeNotYet` says when the next step opens.
+    """
     fmt = ctx.settings.code_format
     now = ctx.now()
+    current = fmt.step(int(now.timestamp()))
     with ctx.db.write() as session:
-        row = load_account(session, number)
+        row = load_account(session, number, lock=True)
+        used = set(
+            session.scalars(
+                select(UsedCode.step).where(
+                    UsedCode.wallet_account_id == row.id, UsedCode.step >= current
+                )
+            )
+        )
+        step = max(current, row.step_issued + 1)
+        while step in used:
+            step += 1
+        if step > current + fmt.future_steps:
+            opens = (step - fmt.future_steps) * fmt.step_seconds
+            raise CodeNotYet(datetime.fromtimestamp(opens, now.tzinfo))
+        row.step_issued = step
         row.atc_issued = max(row.atc_issued, row.atc_last_used) + 1
         atc = row.atc_issued
         secret = wallet_secret(ctx, row.secret_sealed, row.secret_hex)
-    step = fmt.step(int(now.timestamp()))
     expires = datetime.fromtimestamp((step + fmt.window_steps) * fmt.step_seconds, now.tzinfo)
     return IssuedWalletCode(
         number,

@@ -5,16 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
 from scanpay.host.services import batches
 from scanpay.protocol.models import BatchCloseRequest, BatchCloseResponse
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/batches", tags=["batches"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 
-@router.post("/close", response_model=BatchCloseResponse)
+@router.post(
+    "/close", response_model=BatchCloseResponse, operation_id="closeBatch", responses=refusals("13")
+)
 def close_batch(
     body: BatchCloseRequest, ctx: HostDep, terminal: CurrentTerminal
 ) -> BatchCloseResponse:

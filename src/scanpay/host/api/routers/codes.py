@@ -5,16 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
 from scanpay.host.services import stickers
 from scanpay.protocol.models import CodeVerifyRequest, CodeVerifyResponse
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/codes", tags=["codes"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/codes", tags=["codes"])
 
 
-@router.post("/verify", response_model=CodeVerifyResponse)
+@router.post(
+    "/verify", response_model=CodeVerifyResponse, operation_id="verifyCode", responses=refusals()
+)
 def verify_code(
     body: CodeVerifyRequest, ctx: HostDep, terminal: CurrentTerminal
 ) -> CodeVerifyResponse:

@@ -34,3 +34,10 @@ async def readyz(ctx: HostDep) -> JSONResponse:
 def metrics(ctx: HostDep) -> Response:
     """Prometheus text format: requests, latencies, payments, refunds, orders, rule hits."""
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.head("/metrics", include_in_schema=False)
+def metrics_head() -> Response:
+    """What GET would answer, without the body (a probe that checks the endpoint is up;
+    the counts are not rendered for nobody)."""
+    return Response(media_type=CONTENT_TYPE)

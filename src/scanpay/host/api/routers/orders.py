@@ -17,8 +17,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
 from scanpay.host.api.events import HEADER_STREAM, KEEPALIVE, encode_event
+from scanpay.host.api.openapi import HEADER_REPLAYED, REPLAYED_HEADER
 from scanpay.host.api.waiters import POLL_SECONDS, Waiters
 from scanpay.host.services import orders
 from scanpay.protocol.models import Order, OrderRequest, OrderStatus
@@ -26,7 +27,7 @@ from scanpay.protocol.signing import HEADER_NONCE
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 TradeNoPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -41,7 +42,12 @@ def _waiters(request: Request) -> Waiters:
     return waiters
 
 
-@router.post("", response_model=Order)
+@router.post(
+    "",
+    response_model=Order,
+    operation_id="createOrder",
+    responses={200: {"headers": REPLAYED_HEADER}, **refusals("13", "31", "58", "95")},
+)
 def create_order(
     body: OrderRequest, ctx: HostDep, terminal: CurrentTerminal, response: Response
 ) -> Order:
@@ -50,11 +56,13 @@ def create_order(
     seconds. Idempotent on ``out_trade_no`` like payments (replay header, 409/95)."""
     created = orders.create_order(ctx, terminal, body)
     if created.replayed:
-        response.headers["X-Scanpay-Replayed"] = "true"
+        response.headers[HEADER_REPLAYED] = "true"
     return created.order
 
 
-@router.get("/{out_trade_no}", response_model=Order)
+@router.get(
+    "/{out_trade_no}", response_model=Order, operation_id="getOrder", responses=refusals("25")
+)
 async def get_order(
     out_trade_no: TradeNoPath,
     ctx: HostDep,
@@ -87,7 +95,22 @@ async def get_order(
 @router.get(
     "/{out_trade_no}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Signed events"}},
+    operation_id="streamOrderEvents",
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "Server-sent events: `event: order`, `id: <seq>`, "
+                        "`data: <Order as JSON>`, `signature: <hex>` (see docs/host.md)",
+                    }
+                }
+            },
+            "description": "Signed events",
+        },
+        **refusals("25"),
+    },
 )
 async def order_events(
     out_trade_no: TradeNoPath, ctx: HostDep, terminal: CurrentTerminal, request: Request
@@ -128,7 +151,12 @@ async def order_events(
     )
 
 
-@router.post("/{out_trade_no}/close", response_model=Order)
+@router.post(
+    "/{out_trade_no}/close",
+    response_model=Order,
+    operation_id="closeOrder",
+    responses=refusals("25", "95"),
+)
 def close_order(out_trade_no: TradeNoPath, ctx: HostDep, terminal: CurrentTerminal) -> Order:
     """Close the order: CREATED or EXPIRED becomes CLOSED; PAID stays PAID (the answer
     says so). Idempotent. A payment arriving after the close is refunded at once."""
@@ -144,7 +172,14 @@ def _qr(ctx: HostDep, terminal: CurrentTerminal, out_trade_no: str, kind: str) -
 @router.get(
     "/{out_trade_no}/qr.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The order's QR"}},
+    operation_id="getOrderQrPng",
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The order's QR",
+        },
+        **refusals("25"),
+    },
 )
 def order_qr_png(out_trade_no: TradeNoPath, ctx: HostDep, terminal: CurrentTerminal) -> Response:
     """The order's QR code as PNG (for the terminal's screen or customer display)."""
@@ -154,7 +189,14 @@ def order_qr_png(out_trade_no: TradeNoPath, ctx: HostDep, terminal: CurrentTermi
 @router.get(
     "/{out_trade_no}/qr.svg",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}, "description": "The order's QR"}},
+    operation_id="getOrderQrSvg",
+    responses={
+        200: {
+            "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+            "description": "The order's QR",
+        },
+        **refusals("25"),
+    },
 )
 def order_qr_svg(out_trade_no: TradeNoPath, ctx: HostDep, terminal: CurrentTerminal) -> Response:
     """The order's QR code as SVG."""

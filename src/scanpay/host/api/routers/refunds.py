@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
+from scanpay.host.api.openapi import HEADER_REPLAYED, REPLAYED_HEADER
 from scanpay.host.errors import HostError
 from scanpay.host.services import audit, batches, refunds
 from scanpay.i18n import Text
@@ -17,12 +18,17 @@ from scanpay.protocol.models import Refund, RefundList, RefundRequest
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/refunds", tags=["refunds"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
 
 RefundNoPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
-@router.post("", response_model=Refund)
+@router.post(
+    "",
+    response_model=Refund,
+    operation_id="createRefund",
+    responses={200: {"headers": REPLAYED_HEADER}, **refusals("13", "25", "58", "95")},
+)
 def create_refund(
     body: RefundRequest, ctx: HostDep, terminal: CurrentTerminal, response: Response
 ) -> Refund:
@@ -42,11 +48,11 @@ def create_refund(
         terminal_pk=terminal.terminal_pk,
     )
     if created.replayed:
-        response.headers["X-Scanpay-Replayed"] = "true"
+        response.headers[HEADER_REPLAYED] = "true"
     return created.refund
 
 
-@router.get("", response_model=RefundList)
+@router.get("", response_model=RefundList, operation_id="listRefunds", responses=refusals())
 def list_refunds(
     ctx: HostDep,
     terminal: CurrentTerminal,
@@ -71,7 +77,9 @@ def list_refunds(
     )
 
 
-@router.get("/{out_refund_no}", response_model=Refund)
+@router.get(
+    "/{out_refund_no}", response_model=Refund, operation_id="getRefund", responses=refusals("25")
+)
 def get_refund(out_refund_no: RefundNoPath, ctx: HostDep, terminal: CurrentTerminal) -> Refund:
     """A refund of this merchant (404/25 for any other number)."""
     return refunds.get_refund(ctx, terminal.merchant_pk, out_refund_no)

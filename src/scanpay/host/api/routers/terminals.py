@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
 from scanpay.host.api.security import HEADER_SOFTWARE_VERSION, STATE_SIGNING
 from scanpay.host.services import terminals
 from scanpay.protocol.models import (
@@ -18,10 +18,15 @@ from scanpay.protocol.models import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/terminals", tags=["terminals"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/terminals", tags=["terminals"])
 
 
-@router.post("/activate", response_model=ActivationResponse)
+@router.post(
+    "/activate",
+    response_model=ActivationResponse,
+    operation_id="activateTerminal",
+    responses=refusals("58"),
+)
 async def activate(body: ActivationRequest, ctx: HostDep, request: Request) -> ActivationResponse:
     """Trade a one-time activation code for the terminal's key (unsigned request).
 
@@ -35,7 +40,9 @@ async def activate(body: ActivationRequest, ctx: HostDep, request: Request) -> A
     return done.response
 
 
-@router.get("/self", response_model=TerminalStatus)
+@router.get(
+    "/self", response_model=TerminalStatus, operation_id="getTerminalSelf", responses=refusals()
+)
 def terminal_self(ctx: HostDep, terminal: CurrentTerminal) -> TerminalStatus:
     """The terminal's own standing, for its self-test: host time, minimum version, statuses.
 
@@ -44,7 +51,13 @@ def terminal_self(ctx: HostDep, terminal: CurrentTerminal) -> TerminalStatus:
     return terminals.terminal_status(ctx, terminal.terminal_pk)
 
 
-@router.post("/self/report", status_code=204, response_class=Response)
+@router.post(
+    "/self/report",
+    status_code=204,
+    response_class=Response,
+    operation_id="reportSelfTest",
+    responses=refusals(),
+)
 def report_self_test(
     body: SelfTestReport, ctx: HostDep, terminal: CurrentTerminal, request: Request
 ) -> Response:

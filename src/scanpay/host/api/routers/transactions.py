@@ -8,16 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
-from scanpay.host.api.errors import ERROR_RESPONSES
+from scanpay.host.api.errors import refusals
 from scanpay.host.services import payments
 from scanpay.protocol.models import PaymentStatus, TransactionsPage
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/transactions", tags=["transactions"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
 
 
-@router.get("", response_model=TransactionsPage)
+@router.get(
+    "", response_model=TransactionsPage, operation_id="listTransactions", responses=refusals()
+)
 def list_transactions(
     ctx: HostDep,
     terminal: CurrentTerminal,

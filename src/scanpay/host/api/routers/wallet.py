@@ -30,7 +30,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/wallet/v1", tags=["wallet"], responses=ERROR_RESPONSES)
 
 
-@router.post("/confirm", response_model=WalletConfirmResponse)
+@router.post("/confirm", response_model=WalletConfirmResponse, operation_id="walletConfirm")
 async def confirm(body: WalletConfirmRequest, wallet: WalletDep) -> WalletConfirmResponse:
     """Confirm a payment waiting for this account's PIN, from the account's wallet page
     session (its cookie and ``X-Wallet-CSRF`` header; 401/63 without, 403/63 for another
@@ -67,7 +67,7 @@ async def confirm(body: WalletConfirmRequest, wallet: WalletDep) -> WalletConfir
     )
 
 
-@router.post("/preview", response_model=WalletPreviewResponse)
+@router.post("/preview", response_model=WalletPreviewResponse, operation_id="walletPreview")
 async def preview(body: WalletPreviewRequest, ctx: HostDep) -> WalletPreviewResponse:
     """What a scanned order QR pays: merchant, amount, whether it can still be paid, and
     (with ``account``) whether that account must give its PIN. 404/25 unknown order,
@@ -88,7 +88,7 @@ async def preview(body: WalletPreviewRequest, ctx: HostDep) -> WalletPreviewResp
     )
 
 
-@router.post("/pay", response_model=WalletPayResponse)
+@router.post("/pay", response_model=WalletPayResponse, operation_id="walletPay")
 async def pay(body: WalletPayRequest, ctx: HostDep) -> WalletPayResponse:
     """Pay a scanned order QR with a one-time code of the wallet (and the PIN above the
     account's PIN amount, the same rule as payments). 200 with ``code``: 00 paid; 12

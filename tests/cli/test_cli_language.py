@@ -162,6 +162,27 @@ def test_host_not_migrated_follows_the_locale(tmp_path: Path) -> None:
     assert "scanpay host init" in result.stderr and "数据库" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "zh", "en"),
+    [
+        (["host", "restore", "backup.db"], "确认请加 --yes", "pass --yes"),
+        (["host", "settle", "--date", "7/12/2026"], "YYYY-MM-DD", "--date is YYYY-MM-DD"),
+        (["host", "serve", "--certfile", "cert.pem"], "--keyfile", "or neither"),
+    ],
+)
+def test_host_usage_errors_follow_the_locale(
+    tmp_path: Path, args: list[str], zh: str, en: str
+) -> None:
+    env = _host(tmp_path)
+    before = _rows(tmp_path)
+    chinese = runner.invoke(app, args, env={**env, **CHINESE})
+    english = runner.invoke(app, args, env={**env, **NO_LOCALE})
+    assert chinese.exit_code == english.exit_code == 2, (chinese.output, english.output)
+    assert zh in chinese.stderr and en not in chinese.stderr, chinese.stderr
+    assert en in english.stderr, english.stderr
+    assert _rows(tmp_path) == before
+
+
 # --------------------------------------------------------------------------- scanpay code
 
 

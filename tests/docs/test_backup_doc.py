@@ -14,19 +14,16 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
-from host.kit import LICENCE, PG_ADMIN, free_socket, postgres_available, postgres_database
+from host.kit import LICENCE, PG_ADMIN, postgres_available, postgres_database
+from host.served import served
 from support import ROOT, require
 
 DOC = ROOT / "docs" / "host.md"
@@ -65,33 +62,6 @@ def section_blocks(title: str = "## Backup and restore") -> list[Block]:
 def shape(line: str) -> str:
     """A printed line with its numbers and its paths' folders left out, to compare."""
     return re.sub(r"\d+", "N", line.strip())
-
-
-@contextmanager
-def serving(cwd: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    command = [sys.executable, "-c", "from scanpay.cli import main; main()", "host", "serve",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "the host exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the host did not start"
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=60)
 
 
 class Shell:
@@ -153,7 +123,7 @@ def test_the_sqlite_procedure_as_written(tmp_path: Path) -> None:
     backup, restore = _blocks("SQLite")
     shell.cli("init")
     _add(shell, "Kept")
-    with serving(tmp_path, env):
+    with served(None, None, env=env, cwd=tmp_path):
         shell.run(backup)
         assert (tmp_path / "backups" / "host.db").is_file()
         _add(shell, "Later")
@@ -184,8 +154,7 @@ def test_the_postgresql_procedure_as_written(tmp_path: Path) -> None:
         shell.exports.append(f"export SCANPAY_DATABASE_URL={url}")
         shell.cli("init")
         _add(shell, "Kept")
-        served = {**env, "SCANPAY_DATABASE_URL": url}
-        with serving(tmp_path, served):
+        with served(url, None, env=env, cwd=tmp_path):
             printed = shell.run(backup)
             assert (tmp_path / "backups" / "host.pgdump").stat().st_size > 0
             assert "pg_dump --format=custom" in printed  # the --dry-run line

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -217,61 +214,6 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
-
-
-@contextmanager
-def serve_in_processes(database_url: str, count: int = 2) -> Iterator[list[str]]:
-    """``scanpay host serve`` as ``count`` separate processes on one database (system clock)."""
-    env = {**os.environ, **cli_env(database_url)}  # that host's data folder: its master key
-    procs: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = []
-    try:
-        for _ in range(count):
-            sock = free_socket()
-            port = sock.getsockname()[1]
-            sock.close()
-            command = [
-                sys.executable,
-                "-c",
-                "from scanpay.cli import main; main()",
-                "host",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ]
-            procs.append(
-                subprocess.Popen(
-                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        for proc, url in zip(procs, urls, strict=True):
-            while True:
-                if proc.poll() is not None:
-                    assert proc.stderr is not None
-                    raise RuntimeError(
-                        f"host process exited: {proc.stderr.read().decode()[-2000:]}"
-                    )
-                try:
-                    httpx.get(url + "/openapi.json", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("host process did not start") from None
-                    time.sleep(0.05)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                proc.kill()
-                proc.wait()
 
 
 class ForgedReply(AssertionError):

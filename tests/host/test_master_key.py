@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from host.kit import SignedClient, postgres_available, postgres_database, remember, serve_in_thread
+from host.served import host_env, served
 from host.upgrade.upgrading import old_installation
 from scanpay.cli import app
 from scanpay.host import HostSettings, ManualClock
@@ -177,3 +179,30 @@ def test_rotation_keeps_old_terminals_and_wallets_and_refuses_the_old_key(
             paid = terminal.pay("ROT-1", 300, code)
             assert paid.status_code == 200 and paid.json()["code"] == "00", paid.text
         assert old.cli("audit", "verify", "--json")["ok"] is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_rotation_is_refused_while_a_host_serves_and_changes_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    # A serving host holds the old key: what it sealed after a rotation would be
+    # sealed under a key the database no longer has.
+    home = tmp_path / "data"
+    with ExitStack() as stack:
+        if backend == "postgresql":
+            require(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
+            url = stack.enter_context(postgres_database())
+        else:
+            url = f"sqlite:///{home / 'host.db'}"
+        env = host_env(url, home)
+        _cli(env, "init")
+        before = (home / "master.key").read_text()
+        with served(url, home):
+            said = _cli(env, "key", "rotate", code=1)
+            assert "57" in said and "stop it" in said, said
+        assert (home / "master.key").read_text() == before
+        assert sorted(p.name for p in home.glob("master.key*")) == ["master.key"]
+        # Stopped: the same command rotates.
+        rotated = json.loads(_cli(env, "key", "rotate", "--json"))
+        old = key_fingerprint(bytes.fromhex(before.strip()))
+        assert rotated["new_fingerprint"] == _fingerprint(home) != old

@@ -36,6 +36,13 @@ from scanpay.protocol.differences import describe_difference, status_label
             "Payment T3 (CNY 7.00): paid on this terminal, declined on the host",
             "付款 T3（CNY 7.00）：本终端为“已支付”，主机为“失败”",
         ),
+        (
+            # Thousands grouped, as the terminal shows amounts.
+            {"out_trade_no": "T4", "kind": "payment", "terminal": "SUCCESS 123400",
+             "host": "SUCCESS 1234567"},
+            "Payment T4: CNY 1,234.00 on this terminal, CNY 12,345.67 on the host",
+            "付款 T4：本终端记 CNY 1,234.00，主机记 CNY 12,345.67",
+        ),
     ],
 )  # fmt: skip
 def test_a_difference_is_a_sentence(diff: dict[str, object], en: str, zh: str) -> None:

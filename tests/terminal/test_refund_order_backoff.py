@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scanpay.i18n import Text
 from scanpay.terminal.backoff import Backoff
 from scanpay.terminal.errors import TerminalError
 from scanpay.terminal.order import (
@@ -28,6 +29,7 @@ from scanpay.terminal.order import (
 )
 from scanpay.terminal.refund import (
     RefundNoAnswer,
+    RefundNotSent,
     RefundRecord,
     RefundRecovered,
     RefundRefused,
@@ -138,6 +140,39 @@ def test_refund_recovered_sends_again_and_settled_ignores_all() -> None:
     done = advance_refund(opened(), RefundReplied(11.0, "SUCCESS", "00")).refund
     assert advance_refund(done, RefundNoAnswer(12.0, "x")).ignored
     assert RefundRecord.from_dict(done.to_dict()) == done
+
+
+NOT_TRUSTED = Text("证书不受信任", "certificate not trusted")
+
+
+def test_refund_whose_first_send_never_left_fails_with_the_reason() -> None:
+    """Certificate (or connection) refused before the first byte: the host has no trace
+    of the refund, so it is not in doubt - FAILED at once, nothing sent again."""
+    step = advance_refund(opened(), RefundNotSent(11.0, "host_untrusted", NOT_TRUSTED))
+    refund = step.refund
+    assert refund.state == RefundState.FAILED and refund.settled
+    assert refund.result is not None
+    assert (refund.result.code, refund.result.status) == ("host_untrusted", None)
+    assert refund.result.message == NOT_TRUSTED
+    assert refund.finished_at == 11.0 and refund.wake_at is None
+    assert step.commands == ()
+    assert advance_refund(refund, RefundTick(100.0)).ignored  # no retry loop
+    assert RefundRecord.from_dict(refund.to_dict()) == refund
+
+
+def test_refund_resend_or_recovered_send_not_sent_stays_in_doubt() -> None:
+    """After a send that may have reached the host, a send not sent says nothing about
+    it: the refund keeps being sent (same number) until the host answers."""
+    lost = advance_refund(opened(), RefundNoAnswer(11.0, "timeout")).refund
+    resend = advance_refund(lost, RefundTick(12.0)).refund
+    after = advance_refund(resend, RefundNotSent(12.5, "host_pin_mismatch")).refund
+    assert after.state == RefundState.UNKNOWN and after.wake_at is not None
+    assert advance_refund(after, RefundTick(after.wake_at)).commands == (SendRefund("T1-7-R1", 3),)
+    # Journaled PENDING before a crash: the first send may have left before it.
+    recovered = advance_refund(opened(), RefundRecovered(50.0)).refund
+    resent = advance_refund(recovered, RefundTick(50.0)).refund
+    again = advance_refund(resent, RefundNotSent(50.5, "host_connection_refused")).refund
+    assert again.state == RefundState.UNKNOWN and not again.settled
 
 
 # ------------------------------------------------------------------- orders

@@ -217,6 +217,94 @@ def test_a_wrong_pin_fails_before_anything_is_sent(
     assert tls_host.balance(account) == 50_000
 
 
+def refunds_for(host: Host, out_refund_no: str) -> int:
+    """Refunds in the host's own database under this number."""
+    with sqlite3.connect(host.db_file) as db:
+        row = db.execute(
+            "SELECT count(*) FROM refunds WHERE out_refund_no = ?", (out_refund_no,)
+        ).fetchone()
+    return int(row[0])
+
+
+def trust(directory: Path, pin: str) -> None:
+    result = runner.invoke(app, ["terminal", "trust", "--pin-sha256", pin, "--dir", str(directory)])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_refund_the_certificate_stops_fails_at_once_and_works_once_trusted(
+    tls_host: Host, certs: dict[str, str], tmp_path: Path
+) -> None:
+    """A refund whose only send the pin stopped never reached the host: it fails at
+    once with the certificate error (not left in doubt, not sent again), and once the
+    trust is fixed the cashier refunds again."""
+    right = certs["fingerprint_sha256"]
+    directory = tmp_path / "terminal"
+    activate(tls_host, directory, ca_file=Path(certs["certfile"]), pin_sha256=right)
+    add_operators(directory)
+    account = tls_host.wallet("500.00")
+    agent = start_agent(directory)
+    try:
+        agent.login("c01", "1234")
+        no = agent.sale(1234)["out_trade_no"]
+        assert agent.scan(no, tls_host.code(account)).status_code == 200
+        assert agent.confirm(no, wait=10)["state"] == "APPROVED"
+    finally:
+        agent.stop()
+    assert tls_host.balance(account) == 50_000 - 1234
+
+    trust(directory, "ab" * 32)  # the host's certificate is no longer the pinned one
+    supervisor = {"operator_id": "s01", "pin": "987654"}
+    agent = start_agent(directory)
+    try:
+        agent.login("c01", "1234")
+        r = agent.http.post(
+            f"/api/sales/{no}/refunds", json={"amount": 500, "supervisor": supervisor}
+        )
+        assert r.status_code == 200, r.text
+        refund, sale = r.json()["refund"], r.json()["sale"]
+        failed = refund["out_refund_no"]
+        assert (refund["state"], refund["settled"]) == ("FAILED", True), refund
+        assert refund["result"]["code"] == "host_pin_mismatch"
+        assert "nothing was sent" in refund["result"]["message"]["en"]
+        assert "未发送任何数据" in refund["result"]["message"]["zh-CN"]
+        assert sale["state"] == "APPROVED" and sale["refundable"] == 1234
+        # Nothing pending, nothing in doubt, and no driver left sending it again.
+        journal = agent.agent.journal
+        assert journal.refunds(unsettled=True) == []
+        assert journal.count_in_doubt() == 0
+        driver = agent.agent.engine._drivers[failed]
+        driver.join(30)
+        assert not driver.is_alive()
+        events = journal.events(ref=failed)
+        assert [e.event for e in events] == ["refund_requested", "refund_not_sent"]
+        assert events[-1].to_state == "FAILED"
+        assert events[-1].detail is not None
+        assert events[-1].detail["sent"] is False
+        assert events[-1].detail["code"] == "host_pin_mismatch"
+    finally:
+        agent.stop()
+    assert refunds_for(tls_host, failed) == 0
+    assert tls_host.balance(account) == 50_000 - 1234
+
+    trust(directory, right)  # fixed: the cashier refunds again
+    agent = start_agent(directory)
+    try:
+        agent.login("c01", "1234")
+        r = agent.http.post(
+            f"/api/sales/{no}/refunds", json={"amount": 500, "supervisor": supervisor}
+        )
+        assert r.status_code == 200, r.text
+        refund, sale = r.json()["refund"], r.json()["sale"]
+        assert refund["state"] == "SUCCESS", refund
+        assert refund["out_refund_no"] != failed
+        assert sale["state"] == "PARTIALLY_REFUNDED" and sale["refundable"] == 734
+    finally:
+        agent.stop()
+    assert refunds_for(tls_host, failed) == 0
+    assert refunds_for(tls_host, refund["out_refund_no"]) == 1
+    assert tls_host.balance(account) == 50_000 - 1234 + 500
+
+
 def outward_address() -> str:
     """This machine's address on its network (not loopback)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

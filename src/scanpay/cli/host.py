@@ -18,9 +18,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -123,12 +123,25 @@ def _environ() -> dict[str, str]:
     return env
 
 
+def _usage(zh: str, en: str) -> NoReturn:
+    """A command used wrongly: said in the locale's language, exit 2 (as click does)."""
+    typer.echo(Text(zh, en).get(cli_language()), err=True)
+    raise typer.Exit(2)
+
+
 def _settings() -> HostSettings:
     try:
         return HostSettings.from_env(_environ())
     except ValueError as exc:
-        typer.echo(f"bad settings: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _usage(f"设置有误：{exc}", f"bad settings: {exc}")
+
+
+def _local(when: datetime, pattern: str = "%H:%M:%S") -> str:
+    """A moment in the business day's timezone (``SCANPAY_TIMEZONE``), named: the
+    clocks a shop and its operators read, not UTC."""
+    zone = _settings().zone
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # SQLite: naive UTC
+    return f"{aware.astimezone(zone).strftime(pattern)} ({zone.key})"
 
 
 @contextmanager
@@ -240,12 +253,13 @@ def serve_command(
     from scanpay.host.serving import host_config, serve
 
     if (certfile is None) != (keyfile is None):
-        typer.echo("give both --certfile and --keyfile (or neither)", err=True)
-        raise typer.Exit(2)
+        _usage(
+            "--certfile 与 --keyfile 要么都给，要么都不给",
+            "give both --certfile and --keyfile (or neither)",
+        )
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
-            typer.echo(f"no such file: {path}", err=True)
-            raise typer.Exit(2)
+            _usage(f"找不到文件：{path}", f"no such file: {path}")
     # First, before anything can log (the data folder tightened, a new master key):
     # every line of serve is a JSON line.
     configure_logging(log_level)
@@ -462,7 +476,7 @@ def terminal_add(
         issued.to_dict(),
         lambda: typer.echo(
             f"terminal {issued.terminal_id}  activation code {issued.activation_code}"
-            f"  (one use, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC)"
+            f"  (one use, expires {_local(issued.expires_at, '%Y-%m-%d %H:%M')})"
         ),
     )
 
@@ -582,7 +596,7 @@ def wallet_code(account: str, as_json: bool = JsonOption) -> None:
         issued.to_dict(),
         lambda: typer.echo(
             f"digits  {issued.digits}\ncpm     {issued.cpm}\n"
-            f"valid until {issued.expires_at:%H:%M:%S} UTC, once"
+            f"valid until {_local(issued.expires_at)}, once"
         ),
     )
 
@@ -631,7 +645,7 @@ def wallet_balance(account: str, as_json: bool = JsonOption) -> None:
         lambda: typer.echo(
             f"{info.account}  {info.name}  {format_amount(info.balance, info.currency)} "
             f"{info.currency}"
-            + (f"  locked until {info.locked_until:%H:%M:%S} UTC" if info.locked_until else "")
+            + (f"  locked until {_local(info.locked_until)}" if info.locked_until else "")
         ),
     )
 
@@ -859,8 +873,7 @@ def settle_command(
     try:
         business_day = date.fromisoformat(day)
     except ValueError:
-        typer.echo("--date is YYYY-MM-DD", err=True)
-        raise typer.Exit(2) from None
+        _usage("--date 的格式是 YYYY-MM-DD", "--date is YYYY-MM-DD")
 
     def action(ctx: HostContext) -> list[dict[str, Any]]:
         folder = out or Path(ctx.settings.data_dir) / "settlements"
@@ -953,8 +966,7 @@ def restore_command(
     database is created, then pg_restore puts the backup in it. Exit 1 when a check fails.
     """
     if not yes:
-        typer.echo("this replaces the whole database: pass --yes", err=True)
-        raise typer.Exit(2)
+        _usage("这会替换整个数据库：确认请加 --yes", "this replaces the whole database: pass --yes")
     result = _run(as_json, lambda ctx: operations.restore(ctx, file), migrated=False)
 
     def human() -> None:
@@ -1007,8 +1019,10 @@ def user_add(
     from scanpay.host.portal import accounts
 
     if operator == (merchant is not None):
-        typer.echo("give --merchant ID (a merchant's user) or --operator (acquirer)", err=True)
-        raise typer.Exit(2)
+        _usage(
+            "请给 --merchant ID（商户的用户）或 --operator（收单机构）之一",
+            "give --merchant ID (a merchant's user) or --operator (acquirer)",
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -1117,14 +1131,13 @@ ROTATED = Text(
     "新密钥：{target}\n"
     "旧密钥：{retired}。它只用于打开此刻之前做的备份：把它移出本机，与备份分开保存在存放"
     "备份密钥的地方；最后一份这样的备份过期后销毁它。\n"
-    "其他主机进程仍持有旧密钥：在用新密钥重启之前，它们的 /readyz 回答 503。",
+    "用新密钥启动主机（其他机器上的主机也要拿到新密钥）。",
     "re-sealed {count} secrets under the new master key {new} (was {old}).\n"
     "New key: {target}\n"
     "Old key: {retired}. It opens only the backups made before now: move it off this "
     "machine to where backup keys are kept, apart from the backups, and destroy it when "
     "the last of those backups expires.\n"
-    "Other host processes still hold the old key: their /readyz answers 503 until they "
-    "restart with the new one.",
+    "Start the hosts with the new key (hosts on other machines need it too).",
 )
 
 
@@ -1161,11 +1174,12 @@ def key_rotate(
     key, in one transaction, and record its fingerprint.
 
     The new key is written (a new file, mode 0600, then renamed) before anything is
-    sealed under it. Stop every other host process first, or restart them with the new
-    key after: until then their /readyz answers 503.
+    sealed under it. Refused (57) while a host serves the database: a running host
+    holds the old key and would seal what it writes under it.
     """
     import secrets as random
 
+    from scanpay.host.services.operations import unserved
     from scanpay.host.services.secrets import (
         key_file_path,
         load_master_key,
@@ -1202,14 +1216,15 @@ def key_rotate(
                 field="new_key_file",
             )
         new_key = random.token_bytes(32)
-        # On disk before anything is sealed under it: a crash after the commit leaves
-        # the new key in NAME.new, never lost.
-        write_key_file(pending, new_key)
-        try:
-            done = rotate_master_key(ctx, new_key)
-        except BaseException:
-            pending.unlink(missing_ok=True)
-            raise
+        with unserved(ctx, "rotate"):
+            # On disk before anything is sealed under it: a crash after the commit
+            # leaves the new key in NAME.new, never lost.
+            write_key_file(pending, new_key)
+            try:
+                done = rotate_master_key(ctx, new_key)
+            except BaseException:
+                pending.unlink(missing_ok=True)
+                raise
         if settings.master_key:
             retired = "SCANPAY_MASTER_KEY (not on disk)"
         elif target == current:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scanpay.i18n import Text
-from scanpay.money import MoneyError, format_amount
+from scanpay.money import MoneyError, show_amount
 
 __all__ = ["describe_difference", "status_label"]
 
@@ -56,7 +56,8 @@ def _side(diff: Mapping[str, Any], side: str) -> tuple[str, int] | None:
 
 def _money(minor: int, currency: str) -> str:
     try:
-        return f"{currency} {format_amount(minor, currency)}"
+        # Grouped as the terminal shows amounts (zh-CN and en both write 1,234.00).
+        return f"{currency} {show_amount(minor, currency)}"
     except MoneyError:
         return f"{currency} {minor}"
 

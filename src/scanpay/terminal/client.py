@@ -17,7 +17,10 @@ outcome is one of:
   get the host to refuse *some* request under this terminal's id and nonce.
   A host whose certificate fails verification (the CA, the pinned fingerprint)
   is one too, with ``sent=False`` and the typed error: the TLS handshake
-  failed, so not one byte of the request reached anyone.
+  failed, so not one byte of the request reached anyone. So is a connection
+  the host refused (``host_connection_refused``: no TCP connection, nothing
+  written). Any other failure - a reset, a timeout - may follow bytes that
+  left, and stays ``sent=True``.
 
 Every connection is verified with the :class:`ssl.SSLContext` of
 :mod:`scanpay.terminal.tls` (the terminal's CA file or the system's store, and
@@ -112,7 +115,7 @@ class Refusal:
 class NoReply:
     """No answer that can be believed: the outcome is unknown - unless ``sent`` is
     False: then the request provably never left (a certificate refused in the
-    handshake), and ``error`` says why."""
+    handshake, a connection refused), and ``error`` says why."""
 
     reason: str
     status: int | None = None
@@ -121,6 +124,24 @@ class NoReply:
 
 
 Reply = Answer[M] | Refusal | NoReply
+
+
+def _connection_refused(exc: httpx.TransportError) -> bool:
+    """The host refused the TCP connection (ECONNREFUSED): not one byte of the request
+    was written. Only a failure to connect is looked into - httpx raises ``ConnectError``
+    for the connect phase alone (a write or read failure has its own class), and it never
+    retries a request that was written - and the ``OSError`` is found in its chain of
+    causes (httpx's, from httpcore's, from the socket's)."""
+    if not isinstance(exc, httpx.ConnectError):
+        return False
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class HostClient:
@@ -216,6 +237,9 @@ class HostClient:
             error = certificate_error(exc)
             if error is not None:
                 return NoReply(f"certificate: {error.code}", sent=False, error=error)
+            if _connection_refused(exc):
+                refused = TerminalError("host_connection_refused", host=self.base_url)
+                return NoReply("network: connection refused", sent=False, error=refused)
             return NoReply(f"network: {type(exc).__name__}")
         return self._classify(response, model, nonce, headers[HEADER_SIGNATURE])
 

@@ -83,6 +83,7 @@ from scanpay.terminal.sale import (
     advance,
 )
 from scanpay.terminal.showpay import OrderRunner
+from scanpay.terminal.tls import CERTIFICATE_ERRORS
 
 __all__ = ["Engine", "ScanOutcome", "failpoint"]
 
@@ -312,8 +313,11 @@ class Engine:
                 now(), "send", reply.error.code, _text(reply.error.message), reply.error.field
             )
             detail.update(code=reply.error.code, http=reply.status, field=reply.error.field)
-        elif not reply.sent and reply.error is not None:
+        elif not reply.sent and reply.error is not None and reply.error.code in CERTIFICATE_ERRORS:
             # The certificate was refused in the handshake: the request never left.
+            # (A refused connection never left either, but a sale keeps asking: it has
+            # a deadline and its code in memory, so a host back in time gets the same
+            # request again with nothing for the cashier to do.)
             event = NotSent(now(), "send", reply.error.code, reply.error.text)
             detail.update(reason=reply.reason, sent=False)
         else:

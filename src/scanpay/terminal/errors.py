@@ -86,6 +86,10 @@ CATALOG: dict[str, Text] = {
         "无法连接收单主机：{reason}", "The acquiring host cannot be reached: {reason}"
     ),
     "host_refused": Text("收单主机拒绝：{reason}", "The acquiring host refused: {reason}"),
+    "host_connection_refused": Text(
+        "收单主机拒绝连接（未发送任何数据）：{host}",
+        "The acquiring host refused the connection (nothing was sent): {host}",
+    ),
     "host_untrusted": Text(
         "收单主机的证书不受信任（未发送任何数据）：{reason}",
         "The acquiring host's certificate is not trusted (nothing was sent): {reason}",
@@ -136,6 +140,7 @@ HTTP_STATUS: dict[str, int] = {
     "day_not_ready": 409,
     "host_unreachable": 502,
     "host_refused": 502,
+    "host_connection_refused": 502,
     "host_untrusted": 502,
     "host_pin_mismatch": 502,
     "plain_http_refused": 422,

@@ -6,7 +6,16 @@ reversal. A refund whose answer is lost is sent again, with the same number
 and body, with backoff, until the host gives a definite answer::
 
     PENDING -> SUCCESS | FAILED
+            -> FAILED (the first send provably never left: not sent)
             -> UNKNOWN -> (send again) -> SUCCESS | FAILED
+
+A refund whose only send provably never reached the host (:class:`RefundNotSent`:
+the host's certificate refused in the TLS handshake, or the connection refused,
+before the request's first byte) is not in doubt: nothing on the host carries its
+number and nothing ever will, so it ends FAILED at once with the terminal's reason,
+and is not sent again. The cashier fixes what stopped it (the trust, the host) and
+refunds again, under a new number. Any later send may follow a copy that did reach
+the host, so there a send not sent counts as no answer.
 
 Before a refund is created, :func:`check_refund` applies the rules that need
 no host: only a paid sale, never more than what is left to refund.
@@ -29,6 +38,7 @@ __all__ = [
     "OutsideRefund",
     "RefundEvent",
     "RefundNoAnswer",
+    "RefundNotSent",
     "RefundRecord",
     "RefundRecovered",
     "RefundRefused",
@@ -150,6 +160,18 @@ class RefundNoAnswer(_RefundEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundNotSent(_RefundEvent):
+    """The request provably never reached the host (the TLS handshake refused the
+    host's certificate, or the host refused the connection, before anything was
+    written); ``code`` is the terminal's error code (``host_untrusted``,
+    ``host_pin_mismatch``, ``host_connection_refused``)."""
+
+    name: ClassVar[str] = "refund_not_sent"
+    code: str
+    message: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RefundTick(_RefundEvent):
     name: ClassVar[str] = "refund_tick"
 
@@ -159,7 +181,9 @@ class RefundRecovered(_RefundEvent):
     name: ClassVar[str] = "refund_recovered"
 
 
-RefundEvent = RefundReplied | RefundRefused | RefundNoAnswer | RefundTick | RefundRecovered
+RefundEvent = (
+    RefundReplied | RefundRefused | RefundNoAnswer | RefundNotSent | RefundTick | RefundRecovered
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +275,24 @@ def advance_refund(
                 version=bump,
             )
         )
+    if isinstance(event, RefundNotSent):
+        if refund.state == RefundState.PENDING and refund.attempts == 1:
+            # The first and only send never left (PENDING: no send has gone unanswered,
+            # and a recovered refund is UNKNOWN): the host has no trace of this number,
+            # and nothing sends it again, so there is nothing to ask about.
+            return RefundStep(
+                replace(
+                    refund,
+                    state=RefundState.FAILED,
+                    result=HostResult(event.code, None, event.message),
+                    wake_at=None,
+                    finished_at=event.now,
+                    version=bump,
+                )
+            )
+        # A re-send not sent says nothing about the copies before it: keep sending.
+        reason = f"not sent: {event.code}"
+        return advance_refund(refund, RefundNoAnswer(event.now, reason), policy)
     if isinstance(event, RefundNoAnswer):
         wake = event.now + policy.delay(refund.attempts - 1)
         return RefundStep(replace(refund, state=RefundState.UNKNOWN, wake_at=wake, version=bump))

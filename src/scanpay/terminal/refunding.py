@@ -2,6 +2,8 @@
 
 A refund is journaled (PENDING) before it is sent; a lost answer is sent
 again with the same ``out_refund_no`` until the host gives a definite one. A
+first send that provably never left (certificate or connection refused) fails
+the refund at once, with the reason (see :mod:`scanpay.terminal.refund`). A
 successful refund and the sale's new state (PARTIALLY_REFUNDED, REFUNDED) are
 written in one transaction.
 
@@ -31,6 +33,7 @@ from scanpay.terminal.refund import (
     OutsideRefund,
     RefundEvent,
     RefundNoAnswer,
+    RefundNotSent,
     RefundRecord,
     RefundRecovered,
     RefundRefused,
@@ -254,6 +257,7 @@ class RefundRunner:
         reply = self.engine.client.refund(request)
         now = self.engine.clock()
         event: RefundEvent
+        detail: dict[str, Any] = {"attempt": command.attempt}
         if isinstance(reply, Answer):
             body = reply.body
             event = RefundReplied(
@@ -263,9 +267,15 @@ class RefundRunner:
             event = RefundRefused(
                 now, reply.error.code, _text(reply.error.message), reply.error.field
             )
+        elif not reply.sent and reply.error is not None:
+            # The certificate was refused in the handshake, or the connection: the
+            # request never left (the machine decides what that means for this send).
+            event = RefundNotSent(now, reply.error.code, reply.error.text)
+            detail.update(reason=reply.reason, code=reply.error.code, sent=False)
         else:
             event = RefundNoAnswer(now, reply.reason)
-        step = self.apply(refund.out_refund_no, event, {"attempt": command.attempt})
+            detail.update(reason=reply.reason)
+        step = self.apply(refund.out_refund_no, event, detail)
         return tuple(step.commands)
 
     def drive(self, no: str, commands: tuple[SendRefund, ...]) -> None:

@@ -312,7 +312,8 @@ class SelfTest:
                 None,
             )
         if reply.error is not None:
-            # The host's certificate was refused (CA or pin): say so, with its code.
+            # The host's certificate (CA or pin) or the connection was refused: say so,
+            # with its code.
             return (
                 Check(
                     "host",

@@ -31,6 +31,7 @@ from scanpay.terminal.errors import TerminalError
 
 __all__ = [
     "CA_FILE",
+    "CERTIFICATE_ERRORS",
     "PinMismatch",
     "certificate_error",
     "check_host_url",
@@ -44,6 +45,9 @@ __all__ = [
 
 CA_FILE = "host-ca.pem"
 """The copy of the CA file in the terminal's data folder."""
+
+CERTIFICATE_ERRORS = frozenset({"host_untrusted", "host_pin_mismatch"})
+"""The codes :func:`certificate_error` gives: the host's certificate was refused."""
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import ssl
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +14,8 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from host.kit import LICENCE, RunningHost, World, cli_env, free_socket
+from host.kit import LICENCE, RunningHost, World, cli_env
+from host.served import served
 from scanpay.cli import app
 from scanpay.host import HostContext, HostSettings
 from scanpay.host.db.engine import Database
@@ -191,32 +188,16 @@ def test_serve_over_https_with_a_self_signed_pair(tmp_path: Path) -> None:
     cert, key = Path(made["certfile"]), Path(made["keyfile"])
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {**os.environ, "SCANPAY_DATABASE_URL": f"sqlite:///{tmp_path / 'host.db'}"}
-    command = [
-        sys.executable, "-c", "from scanpay.cli import main; main()", "host", "serve",
-        "--port", str(port), "--certfile", str(cert), "--keyfile", str(key),
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    tls = ("--certfile", str(cert), "--keyfile", str(key))
+    url = f"sqlite:///{tmp_path / 'host.db'}"
+    with served(url, None, *tls, log_level="info", cafile=cert) as host:  # ready over HTTPS
         context = ssl.create_default_context(cafile=str(cert))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=context, timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, "the host exited"
-                assert time.monotonic() < deadline, "the host did not start"
-                time.sleep(0.1)
+        answer = httpx.get(host.url + "/healthz", verify=context, timeout=10)
         assert answer.status_code == 200 and answer.json() == {"status": "ok"}
         with pytest.raises(httpx.TransportError):  # plain HTTP is not spoken
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
-    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+            httpx.get(host.url.replace("https://", "http://") + "/healthz", timeout=2)
+    lines = [json.loads(line) for line in host.stderr.splitlines() if line.startswith("{")]
+    # The readiness probes (/readyz) come first: the access line asked for is /healthz's.
     access = [r for r in lines if r["logger"] == "scanpay.host.access"]
-    assert access and access[0]["route"] == "/healthz" and len(access[0]["request_id"]) == 32
+    healthz = [r for r in access if r.get("route") == "/healthz"]
+    assert healthz and len(healthz[0]["request_id"]) == 32

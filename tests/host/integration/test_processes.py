@@ -8,10 +8,7 @@ session's database; requests alternate between them and race each other.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +19,10 @@ from host.kit import (
     RunningHost,
     SignedClient,
     activate,
-    free_socket,
     make_merchant,
     remember,
-    serve_in_processes,
 )
+from host.served import serve_in_processes, served
 from scanpay.host import HostContext, SystemClock
 from scanpay.host.db.engine import Database
 from scanpay.host.domain.wallet_codes import make_digits
@@ -130,35 +126,16 @@ def test_two_processes_never_refund_more_than_was_paid(host: RunningHost) -> Non
 def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
     """`serve --workers 2`: connections land on either worker, and a scrape of
     whichever answers counts the requests of both."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SCANPAY_DATA_DIR": str(tmp_path)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-c", "from scanpay.cli import main; main()", "host", "serve"]
-    command += ["--port", str(port), "--workers", "2", "--log-level", "warning"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-            try:
-                # Not /healthz, the route counted below: a probe that timed out on a
-                # worker still starting is answered (and counted) by it later.
-                httpx.get(url + "/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the host did not start"
-                time.sleep(0.1)
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    # Ready is /readyz, not /healthz, the route counted below: a probe that timed out on
+    # a worker still starting would be answered (and counted) by it later.
+    with served(None, tmp_path, "--workers", "2", env=env) as host:
+        url = host.url
         for _ in range(40):  # a new connection each time: the kernel picks a worker
             assert httpx.get(url + "/healthz", timeout=10).status_code == 200
         # Each worker alone counted about half; a scrape on any of them gives the sum.
         for _ in range(6):
             assert _healthz_count(httpx.get(url + "/metrics", timeout=10).text) == 40
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _healthz_count(metrics: str) -> int:

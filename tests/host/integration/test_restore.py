@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,12 @@ from host.kit import (
     PG_ADMIN,
     SignedClient,
     activate,
-    free_socket,
     make_merchant,
     postgres_available,
     postgres_database,
     remember,
 )
-from host.served import host_env, served
+from host.served import free_port, host_env, serve_command, served
 from scanpay.cli import app
 from scanpay.host import HostContext, HostSettings
 from scanpay.host.clock import SystemClock
@@ -106,9 +104,9 @@ def test_a_restore_refuses_a_serving_host_then_restores_and_checks(
         answer = client.request("POST", "/v1/payments", body)
         assert answer.json()["status"] == "SUCCESS", answer.text
 
-    with served(database, data) as (base, _proc):
-        key = activate(base, remember(issued.activation_code)).json()
-        client = SignedClient(base, key["terminal_id"], remember(key["key"]), SystemClock())
+    with served(database, data) as host:
+        key = activate(host.url, remember(issued.activation_code)).json()
+        client = SignedClient(host.url, key["terminal_id"], remember(key["key"]), SystemClock())
         pay(client, "RS-1", payers[0].info.account)
         made = _cli(database, data, "backup", str(backup), "--json")
         assert made["path"] == str(backup) and made["size"] > 0
@@ -131,8 +129,8 @@ def test_a_restore_refuses_a_serving_host_then_restores_and_checks(
     again = _cli(database, data, "restore", str(backup), "--yes", "--json")
     assert (again["ok"], again["ledger_ok"], again["audit_ok"]) == (True, True, True)
     assert again["audit"]["checked"] > 0 and not again["created"]
-    with served(database, data) as (base, _proc):  # the restored host serves again
-        client = SignedClient(base, key["terminal_id"], key["key"], SystemClock())
+    with served(database, data) as host:  # the restored host serves again
+        client = SignedClient(host.url, key["terminal_id"], key["key"], SystemClock())
         assert client.request("GET", "/v1/payments/RS-1").json()["status"] == "SUCCESS"
         assert client.request("GET", "/v1/payments/RS-2").status_code == 404
 
@@ -141,32 +139,17 @@ def test_a_host_does_not_start_while_a_restore_runs(database: str, tmp_path: Pat
     data = tmp_path / "data"
     _cli(database, data, "init")
     settings = HostSettings(database_url=database, data_dir=str(data))
-    # What a restore holds while it runs: the serving lock, exclusively.
-    if database.startswith("postgresql"):
-        from sqlalchemy.engine import make_url
-
-        held = operations._pg_exclusive(make_url(database))
-    else:
-        held = operations._sqlite_exclusive(settings)
-    with held:
-        sock = free_socket()
-        port = str(sock.getsockname()[1])
-        sock.close()
+    # What a restore (or a key rotation) holds while it runs: the serving lock, exclusively.
+    ctx = HostContext.open(settings)
+    with operations.unserved(ctx, "restore"):
         done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from scanpay.cli import main; main()",
-                "host",
-                "serve",
-                "--port",
-                port,
-            ],
+            serve_command(free_port()),
             env={**os.environ, **host_env(database, data)},
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
+    ctx.close()
     assert done.returncode == 1, done.stderr
-    assert "a restore of this database is running" in done.stderr
+    assert "a restore or a master key rotation of this database is running" in done.stderr

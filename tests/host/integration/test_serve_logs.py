@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from host.kit import World, free_socket
+from host.kit import World
+from host.served import served
 from scanpay.host.logs import JsonFormatter
 
 
@@ -27,38 +25,14 @@ def test_the_formatter_drops_uvicorns_colour_copy() -> None:
 
 
 def test_every_line_of_serve_is_json_the_key_warning_included(tmp_path: Path) -> None:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "SCANPAY_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'host.db'}",
-        "SCANPAY_DATA_DIR": str(tmp_path / "data"),
-        "FORCE_COLOR": "1",  # a terminal that asks for colours gets none in JSON lines
-    }
-    env.pop("SCANPAY_MASTER_KEY", None)
-    command = [sys.executable, "-c", "from scanpay.cli import main; main()", "host", "serve",
-               "--port", str(port), "--log-level", "info"]  # fmt: skip
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "the host exited"
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the host did not start"
-            time.sleep(0.1)
-        head = httpx.head(base + "/metrics", timeout=10)
+    env = {k: v for k, v in os.environ.items() if k != "SCANPAY_MASTER_KEY"}
+    env["FORCE_COLOR"] = "1"  # a terminal that asks for colours gets none in JSON lines
+    data = tmp_path / "data"
+    with served(f"sqlite:///{data / 'host.db'}", data, env=env, log_level="info") as host:
+        head = httpx.head(host.url + "/metrics", timeout=10)
         assert head.status_code == 200 and head.content == b""
         assert head.headers["content-type"].startswith("text/plain")
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=60)
-    text = (out + err).decode()
+    text = host.stdout + host.stderr
     assert "\x1b" not in text and "\\u001b" not in text
     lines = [line for line in text.splitlines() if line.strip()]
     records = []

@@ -35,6 +35,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ __all__ = [
     "restore",
     "serving",
     "sweep",
+    "unserved",
 ]
 
 #: The PostgreSQL advisory lock key of "a host serves this database": ``serve`` holds it
@@ -294,8 +296,9 @@ def _lock_file(settings: HostSettings) -> int:
 
 
 _RESTORING = Text(
-    "数据库正在恢复，恢复完成后再启动主机",
-    "a restore of this database is running: start the host when it is done",
+    "数据库正在恢复或轮换主密钥，完成后再启动主机",
+    "a restore or a master key rotation of this database is running: start the host "
+    "when it is done",
 )
 
 
@@ -331,24 +334,83 @@ def serving(settings: HostSettings) -> Iterator[None]:
         os.close(fd)  # closing the last descriptor releases the lock
 
 
-def _host_serving(database: str) -> HostError:
+#: What an operator is doing that needs every host stopped, for the refusal's words.
+_DOING = {
+    "restore": ("恢复", "restoring"),
+    "rotate": ("轮换主密钥", "rotating the master key"),
+}
+
+
+def _host_serving(database: str, doing: str) -> HostError:
+    zh, en = _DOING[doing]
     return _in_use(
-        f"有主机正在使用数据库 {database}：请先停止主机（scanpay host serve）再恢复",
-        f"a host is serving the database {database}: stop it (scanpay host serve) before restoring",
+        f"有主机正在使用数据库 {database}：请先停止主机（scanpay host serve）再{zh}",
+        f"a host is serving the database {database}: stop it (scanpay host serve) before {en}",
     )
 
 
 @contextmanager
-def _sqlite_exclusive(settings: HostSettings) -> Iterator[None]:
+def _sqlite_exclusive(settings: HostSettings, doing: str) -> Iterator[None]:
     fd = _lock_file(settings)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise _host_serving(str(_sqlite_path(settings))) from None
+            raise _host_serving(str(_sqlite_path(settings)), doing) from None
         yield
     finally:
         os.close(fd)
+
+
+def _other_hosts(conn: psycopg.Connection[Any], doing: str) -> int:
+    """Host sessions on the connection's database other than ``doing``'s own.
+
+    A backend lingers in ``pg_stat_activity`` for a moment after its client closed
+    it (our own pool, just disposed), so a count that stays above zero for a few
+    seconds is a host; a serving host keeps its pool open far longer.
+    """
+    deadline = time.monotonic() + 3.0
+    while True:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND application_name LIKE %s "
+            "AND application_name <> %s",
+            (APPLICATION_NAME + "%", f"{APPLICATION_NAME} {doing}"),
+        ).fetchone()
+        count = int(row[0]) if row else 0
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.2)
+
+
+@contextmanager
+def _pg_unserved(url: URL, doing: str) -> Iterator[None]:
+    name = str(url.database)
+    conn = _pg_connect(url, name, doing)
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SERVE_LOCK,)).fetchone()
+        if not (row and row[0]) or _other_hosts(conn, doing):
+            raise _host_serving(name, doing)
+        yield
+    finally:
+        conn.close()
+
+
+@contextmanager
+def unserved(ctx: HostContext, doing: str) -> Iterator[None]:
+    """Hold the database against hosts while the block runs: refused (57) while one
+    serves it, and a host that starts meanwhile is refused (see the module docstring).
+
+    ``doing`` (``"restore"``, ``"rotate"``) names the work in the refusal. The
+    context's own pooled connections are closed first: they are no host serving.
+    """
+    ctx.db.dispose()
+    if ctx.db.dialect == "postgresql":
+        with _pg_unserved(make_url(ctx.settings.database_url), doing):
+            yield
+        return
+    with _sqlite_exclusive(ctx.settings, doing):
+        yield
 
 
 def _restore_sqlite(ctx: HostContext, source: Path) -> None:
@@ -405,20 +467,8 @@ def _pg_exclusive(url: URL) -> Iterator[bool]:
                     "database",
                 ) from None
             created = True
-    conn = _pg_connect(url, name, "restore")
-    try:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SERVE_LOCK,)).fetchone()
-        sessions = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND application_name LIKE %s "
-            "AND application_name <> %s",
-            (APPLICATION_NAME + "%", f"{APPLICATION_NAME} restore"),
-        ).fetchone()
-        if not (row and row[0]) or (sessions and sessions[0]):
-            raise _host_serving(name)
+    with _pg_unserved(url, "restore"):
         yield created
-    finally:
-        conn.close()
 
 
 def _restore_postgres(url: URL, source: Path) -> str:
@@ -458,7 +508,7 @@ def restore(ctx: HostContext, source: Path) -> RestoreResult:
             ctx.db.dispose()
         return RestoreResult("postgresql", str(source), str(url.database), created, revision,
                              *checked, command=command)  # fmt: skip
-    with _sqlite_exclusive(settings):
+    with _sqlite_exclusive(settings, "restore"):
         _restore_sqlite(ctx, source)
         revision = upgrade(ctx.db)
         checked = ledger.check(ctx).to_dict(), audit.verify(ctx).to_dict()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import Session
@@ -241,13 +242,14 @@ class CodeNotYet(HostError):
     """Every code the host would accept now was issued already (one per time step, up to
     ``future_steps`` ahead): the next one can be made at ``ready_at``."""
 
-    def __init__(self, ready_at: datetime) -> None:
+    def __init__(self, ready_at: datetime, zone: ZoneInfo) -> None:
+        # Said in the business day's time, as the shop reads its clocks.
+        local = f"{ready_at.astimezone(zone):%H:%M:%S} ({zone.key})"
         super().__init__(
             "57",
             Text(
-                f"付款码已全部发出，下一个可在 {ready_at:%H:%M:%S} UTC 生成",
-                f"every code the host accepts now was issued; the next one at "
-                f"{ready_at:%H:%M:%S} UTC",
+                f"付款码已全部发出，下一个可在 {local} 生成",
+                f"every code the host accepts now was issued; the next one at {local}",
             ),
             field="account",
         )
@@ -280,7 +282,7 @@ def issue_code(ctx: HostContext, number: str) -> IssuedWalletCode:
             step += 1
         if step > current + fmt.future_steps:
             opens = (step - fmt.future_steps) * fmt.step_seconds
-            raise CodeNotYet(datetime.fromtimestamp(opens, now.tzinfo))
+            raise CodeNotYet(datetime.fromtimestamp(opens, now.tzinfo), ctx.settings.zone)
         row.step_issued = step
         row.atc_issued = max(row.atc_issued, row.atc_last_used) + 1
         atc = row.atc_issued

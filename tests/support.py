@@ -8,9 +8,16 @@ machine that lacks it, but fails in CI (``CI=true``), where it must run.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = (ROOT.parent / "shared").resolve()
@@ -31,3 +38,42 @@ def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     require(path.exists(), f"needs ../shared/{'/'.join(parts)} (absent in a fresh clone)")
     return path
+
+
+def free_socket() -> socket.socket:
+    """A listening-ready socket on a free loopback port, for a server a test starts.
+
+    IPPROTO_TCP spelled out, so asyncio sets TCP_NODELAY on the accepted connections
+    (a reply written in two parts would otherwise wait ~40 ms for a delayed ACK).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # pragma: no cover - not the main thread
+        pass
+
+
+@contextmanager
+def app_in_thread(app: Any, what: str = "the app", lifespan: str = "on") -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free loopback port; yields its base URL
+    once it serves, and stops it at the end (so a test can move the app's clock)."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    server = _ThreadServer(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    try:
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()

@@ -11,9 +11,6 @@ import json
 import logging
 import re
 import secrets
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,7 +19,6 @@ from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from psycopg import sql
 
 from scanpay.host import HostContext, HostSettings, ManualClock, create_app
@@ -31,6 +27,7 @@ from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import upgrade
 from scanpay.host.services import ledger, merchants, terminals, wallets
 from scanpay.protocol import SignedHeaders, legacy_response_message, response_message, verify
+from support import app_in_thread
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 VERSION = "1.0.0"
@@ -163,20 +160,6 @@ def postgres_database() -> Iterator[str]:
             )
 
 
-def free_socket() -> socket.socket:
-    # IPPROTO_TCP spelled out, so asyncio sets TCP_NODELAY on the accepted connections
-    # (a reply written in two parts would otherwise wait ~40 ms for a delayed ACK).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class _ThreadServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # pragma: no cover - not the main thread
-        pass
-
-
 @dataclass
 class RunningHost:
     """A host serving on a loopback port, and a context on the same database and clock."""
@@ -195,25 +178,12 @@ def serve_in_thread(
     settings: HostSettings, clock: ManualClock, backend: str
 ) -> Iterator[RunningHost]:
     """The real app under uvicorn in a thread (so a test can move its clock)."""
-    app = create_app(settings, clock=clock)
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    server = _ThreadServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the host did not start")
-        time.sleep(0.01)
-    ctx = HostContext(settings, Database(settings.database_url), clock)
-    try:
-        yield RunningHost(f"http://127.0.0.1:{port}", ctx, clock, backend)
-    finally:
-        ctx.close()
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with app_in_thread(create_app(settings, clock=clock), "the host") as url:
+        ctx = HostContext(settings, Database(settings.database_url), clock)
+        try:
+            yield RunningHost(url, ctx, clock, backend)
+        finally:
+            ctx.close()
 
 
 class ForgedReply(AssertionError):

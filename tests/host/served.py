@@ -19,7 +19,8 @@ from typing import IO
 
 import httpx
 
-from host.kit import cli_env, free_socket
+from host.kit import cli_env
+from support import free_socket
 
 __all__ = [
     "READY_SECONDS",

@@ -32,12 +32,11 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from host.kit import free_socket
 from scanpay.cli import app as cli
 from scanpay.host import HostSettings
 from scanpay.host.api.app import create_app
 from scanpay.host.serving import host_config
-from support import require
+from support import free_socket, require
 
 IDLE, SLOW = 300, 300
 #: A request head that never ends (the header lines keep coming, a byte at a time).

@@ -363,7 +363,7 @@ def test_too_old_software_blocks_sales(tmp_path: Path) -> None:
 
 
 def test_login_throttling_and_auth(agent: AgentHandle) -> None:
-    anon = httpx.Client(base_url=agent.url, trust_env=False)
+    anon = httpx.Client(base_url=agent.url, trust_env=False, timeout=30)
     r = anon.post("/api/sales", json={"amount": 100})
     assert r.status_code == 401 and r.json()["error"]["code"] == "not_logged_in"
     for _ in range(3):

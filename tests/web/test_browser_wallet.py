@@ -234,7 +234,7 @@ def test_the_wallet_page_camera_reads_the_till_qr(
 
     alice, pin = world.account("Alice")
     before = world.balance(alice)
-    till = httpx.Client(base_url=world.agent, trust_env=False)
+    till = httpx.Client(base_url=world.agent, trust_env=False, timeout=30)
     till.post("/api/session", json={"operator_id": "c01", "pin": "1234"})
     order = till.post("/api/orders", json={"amount_text": "3.30", "note": "cookie"}).json()
     label = synth.render_qr(order["payload"], module_px=4)

@@ -28,7 +28,7 @@ def _words(i18n: Path) -> set[str]:
 
 
 def test_the_page_is_served_with_a_strict_policy(world: World) -> None:
-    with httpx.Client(base_url=world.agent, trust_env=False) as client:
+    with httpx.Client(base_url=world.agent, trust_env=False, timeout=30) as client:
         page = client.get("/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert page.headers["content-security-policy"] == CSP
@@ -111,7 +111,7 @@ def test_every_wallet_page_word_exists_in_both_languages() -> None:
 def test_the_order_qr_is_a_standalone_svg(world: World) -> None:
     """The screen shows the order QR with <img>, which needs a whole SVG document with
     its namespace (the browser test reads the drawn QR back from a screenshot)."""
-    with httpx.Client(base_url=world.agent, trust_env=False) as client:
+    with httpx.Client(base_url=world.agent, trust_env=False, timeout=30) as client:
         client.post("/api/session", json={"operator_id": "c01", "pin": "1234"})
         order = client.post("/api/orders", json={"amount_text": "2.00"}).json()
         svg = client.get(order["qr_svg_url"])

@@ -72,7 +72,7 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         assert f"merchant portal  http://127.0.0.1:{host_port}/portal/" in banner
 
         # The printed portal login works and shows the demo merchant's pages.
-        portal = httpx.Client(base_url=f"http://127.0.0.1:{host_port}", trust_env=False)
+        portal = httpx.Client(base_url=f"http://127.0.0.1:{host_port}", trust_env=False, timeout=60)
         page = portal.get("/portal/login").text
         token = re.search(r'name="csrf" value="([^"]+)"', page)
         assert token
@@ -82,13 +82,13 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         portal.close()
 
         # The README's first sale, over HTTP: the wallet page's code, the cashier's sale.
-        wallet = httpx.Client(base_url=f"http://127.0.0.1:{host_port}", trust_env=False)
+        wallet = httpx.Client(base_url=f"http://127.0.0.1:{host_port}", trust_env=False, timeout=60)
         login = wallet.post(
             "/wallet/v1/session", json={"account": alice.group(1), "pin": alice.group(2)}
         )
         csrf = login.json()["csrf"]
         digits = wallet.post("/wallet/v1/me/code", headers={"X-Wallet-CSRF": csrf}).json()
-        till = httpx.Client(base_url=f"http://127.0.0.1:{agent_port}", trust_env=False)
+        till = httpx.Client(base_url=f"http://127.0.0.1:{agent_port}", trust_env=False, timeout=60)
         assert till.get("/").status_code == 200
         till.post("/api/session", json={"operator_id": "c01", "pin": "1234"})
         no = till.post("/api/sales", json={"amount_text": "12.34"}).json()["out_trade_no"]
@@ -111,7 +111,9 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         banner = _until_running(proc)
         assert "reused data" in banner
         assert "balance 487.66 CNY" in banner  # 500.00 - 12.34, the first run's sale
-        status = httpx.get(f"http://127.0.0.1:{agent_port}/api/selftest?refresh=1").json()
+        status = httpx.get(
+            f"http://127.0.0.1:{agent_port}/api/selftest?refresh=1", timeout=60
+        ).json()
         assert {c["name"]: c["status"] for c in status["checks"]}["host"] == "ok"
     finally:
         code, out = _interrupt(proc)

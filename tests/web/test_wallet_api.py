@@ -38,7 +38,7 @@ def wallet_client(world: World, account: str, pin: str) -> tuple[httpx.Client, s
 
 def test_login_sets_a_strict_session_cookie(world: World) -> None:
     account, pin = world.account("Alice")
-    with httpx.Client(base_url=world.host, trust_env=False) as client:
+    with httpx.Client(base_url=world.host, trust_env=False, timeout=30) as client:
         answer = client.post("/wallet/v1/session", json={"account": account, "pin": pin})
         assert answer.status_code == 200
         assert answer.json()["account"] == account and answer.json()["name"] == "Alice"
@@ -61,7 +61,7 @@ def test_wrong_pins_slow_the_login_and_never_lock_the_account(world: World) -> N
     """Issue 13: anyone can send an account number and a PIN, so a login must not lock
     the account (that stopped its payments); wrong PINs slow the next login instead."""
     account = world.open_wallet(balance=1000, pin="135790")
-    with httpx.Client(base_url=world.host, trust_env=False) as client:
+    with httpx.Client(base_url=world.host, trust_env=False, timeout=30) as client:
 
         def attempt(pin: str) -> httpx.Response:
             return client.post("/wallet/v1/session", json={"account": account, "pin": pin})
@@ -82,7 +82,7 @@ def test_wrong_pins_slow_the_login_and_never_lock_the_account(world: World) -> N
 
 
 def test_an_unknown_account_is_refused_like_a_wrong_pin(world: World) -> None:
-    with httpx.Client(base_url=world.host, trust_env=False) as client:
+    with httpx.Client(base_url=world.host, trust_env=False, timeout=30) as client:
         answer = client.post("/wallet/v1/session", json={"account": "0000099991", "pin": "123456"})
     assert (answer.status_code, answer.json()["code"]) == (401, "55")
     assert answer.json()["message"]["en"] == "Wrong account or PIN"
@@ -90,7 +90,7 @@ def test_an_unknown_account_is_refused_like_a_wrong_pin(world: World) -> None:
 
 def test_no_session_forged_session_or_missing_csrf_is_refused(world: World) -> None:
     account, pin = world.account("Alice")
-    anonymous = httpx.Client(base_url=world.host, trust_env=False)
+    anonymous = httpx.Client(base_url=world.host, trust_env=False, timeout=30)
     assert anonymous.get("/wallet/v1/me").status_code == 401
     forged = f"{account}.1.99999999999.abcd.AAAA"
     anonymous.cookies.set("scanpay_wallet", forged, path="/wallet")
@@ -253,7 +253,7 @@ def test_scan_reads_a_merchant_qr_in_a_photo(world: World, agent: httpx.Client) 
 
 
 def test_the_page_and_its_assets_are_served_with_a_strict_policy(world: World) -> None:
-    with httpx.Client(base_url=world.host, trust_env=False) as client:
+    with httpx.Client(base_url=world.host, trust_env=False, timeout=30) as client:
         page = client.get("/wallet/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         csp = page.headers["content-security-policy"]

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-_GROUPS = ["run", "code", "host", "terminal", "scan", "bench", "demo", "chaos"]
+_GROUPS = ["run", "code", "host", "terminal", "scan", "bench", "demo", "chaos", "sim"]
 
 
 def _version(value: bool) -> None:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from scanpay.cli.language import cli_language
+from scanpay.cli.secret_input import read_secrets
 from scanpay.host.db.engine import private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.domain.pin import tries_left_text
@@ -33,8 +34,10 @@ from scanpay.host.domain.sealing import short_fingerprint
 from scanpay.host.errors import HostError
 from scanpay.host.services import (
     audit,
+    channels,
     ledger,
     merchants,
+    network_accounts,
     operations,
     payments,
     risk,
@@ -1170,8 +1173,8 @@ def key_rotate(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Re-seal every terminal key, wallet secret and activation code under a new master
-    key, in one transaction, and record its fingerprint.
+    """Re-seal every terminal key, wallet secret, activation code and network channel
+    secret under a new master key, in one transaction, and record its fingerprint.
 
     The new key is written (a new file, mode 0600, then renamed) before anything is
     sealed under it. Refused (57) while a host serves the database: a running host
@@ -1254,4 +1257,261 @@ def key_rotate(
                 retired=data["old_key"],
             ).get(language)
         ),
+    )
+
+
+# --------------------------------------------------------------------------- network channels
+
+channel_app = typer.Typer(
+    help="Payment network channels: each merchant's way into WeChat Pay and the like "
+    "(secrets are write-only: names and fingerprints are shown, never values)."
+)
+channel_account_app = typer.Typer(
+    help="The acquirer's own accounts at payment networks (service-provider mode)."
+)
+app.add_typer(channel_app, name="channel")
+channel_app.add_typer(channel_account_app, name="account")
+
+SecretOption = typer.Option(
+    None,
+    "--secret",
+    help="NAME=@FILE (read from the file) or NAME=- (from stdin; prompted, hidden, on a "
+    "terminal); repeat for each secret. NAME=VALUE is refused: the value would stay in "
+    "the shell's history and show in the process list.",
+)
+DropSecretOption = typer.Option(None, "--drop-secret", help="Remove the secret NAME.")
+
+
+def _stdin_secret(name: str) -> str:
+    """A secret from stdin: typed unseen at a terminal, else all of what is piped in."""
+    import sys
+
+    if sys.stdin.isatty():
+        return str(typer.prompt(name, hide_input=True))
+    return sys.stdin.read()
+
+
+def _secrets_line(secrets: Mapping[str, str]) -> str:
+    """Secrets by name and fingerprint (never a value)."""
+    return ", ".join(f"{name} {mark}" for name, mark in secrets.items()) or "-"
+
+
+def _print_account(a: network_accounts.AccountInfo) -> None:
+    typer.echo(
+        f"{a.label}  {a.network}  app_id {a.app_id}  mch_id {a.mch_id}  "
+        f"channels {a.channels}  secrets {_secrets_line(a.secrets)}"
+    )
+
+
+def _print_channel(c: channels.ChannelInfo) -> None:
+    under = f"account {c.account}" if c.account else f"app_id {c.app_id}  mch_id {c.mch_id}"
+    subs = f"  sub_mch_id {c.sub_mch_id}" if c.sub_mch_id else ""
+    subs += f"  sub_app_id {c.sub_app_id}" if c.sub_app_id else ""
+    state = "enabled" if c.enabled else "disabled"
+    typer.echo(f"{c.merchant_id}  {c.network}  {c.mode.value}  {state}  {under}{subs}")
+
+
+def _show_channel(c: channels.ChannelInfo) -> None:
+    whose = "the account's" if c.secrets_from == "account" else "the channel's own"
+    for name, value in (
+        ("merchant", c.merchant_id),
+        ("network", c.network),
+        ("mode", c.mode.value),
+        ("enabled", "yes" if c.enabled else "no"),
+        ("account", c.account or "-"),
+        ("app_id", c.app_id),
+        ("mch_id", c.mch_id),
+        ("sub_mch_id", c.sub_mch_id or "-"),
+        ("sub_app_id", c.sub_app_id or "-"),
+        ("secrets", f"{_secrets_line(c.secrets)} ({whose})"),
+        ("updated", _local(c.updated_at, "%Y-%m-%d %H:%M")),
+    ):
+        typer.echo(f"{name:<11} {value}")
+
+
+@channel_account_app.command("add")
+def channel_account_add(
+    network: str = typer.Option(..., "--network", help="The network (wechat_pay)."),
+    label: str = typer.Option(..., "--label", help="Your name for it (what --account names)."),
+    app_id: str = typer.Option(..., "--app-id", help="The account's app id (sp_appid)."),
+    mch_id: str = typer.Option(..., "--mch-id", help="The account's merchant id (sp_mchid)."),
+    secret: list[str] | None = SecretOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add the acquirer's account at a network; merchants' service-provider channels
+    hang under it as sub-merchants."""
+    info = _run(
+        as_json,
+        lambda ctx: network_accounts.add_account(
+            ctx,
+            network=network,
+            label=label,
+            app_id=app_id,
+            mch_id=mch_id,
+            secrets=read_secrets(secret or [], _stdin_secret),
+            actor=_actor(),
+        ),
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_account(info))
+
+
+@channel_account_app.command("update")
+def channel_account_update(
+    label: str,
+    app_id: str | None = typer.Option(None, "--app-id"),
+    mch_id: str | None = typer.Option(None, "--mch-id"),
+    secret: list[str] | None = SecretOption,
+    drop_secret: list[str] | None = DropSecretOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Change an account's ids or secrets (a secret given replaces the one of its name);
+    every channel under it pays with the change from its next payment."""
+    info = _run(
+        as_json,
+        lambda ctx: network_accounts.update_account(
+            ctx,
+            label,
+            app_id=app_id,
+            mch_id=mch_id,
+            secrets=read_secrets(secret or [], _stdin_secret),
+            drop=drop_secret or [],
+            actor=_actor(),
+        ),
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_account(info))
+
+
+@channel_account_app.command("list")
+def channel_account_list(
+    network: str | None = typer.Option(None, "--network"), as_json: bool = JsonOption
+) -> None:
+    """The network accounts, their secrets by name and fingerprint."""
+    items = _run(as_json, lambda ctx: network_accounts.list_accounts(ctx, network))
+    _emit(as_json, [a.to_dict() for a in items], lambda: _each(items, _print_account))
+
+
+@channel_account_app.command("remove")
+def channel_account_remove(label: str, as_json: bool = JsonOption) -> None:
+    """Remove an account no channel uses any more (with its secrets)."""
+    info = _run(as_json, lambda ctx: network_accounts.remove_account(ctx, label, actor=_actor()))
+    _emit(as_json, info.to_dict(), lambda: typer.echo(f"removed network account {info.label}"))
+
+
+@channel_app.command("add")
+def channel_add(
+    merchant: str = typer.Option(..., "--merchant", help="Merchant id (M...)."),
+    network: str = typer.Option(..., "--network", help="The network (wechat_pay)."),
+    mode: str = typer.Option(
+        ...,
+        "--mode",
+        help="service_provider (a sub-merchant under a network account) or direct "
+        "(the merchant's own account).",
+    ),
+    account: str | None = typer.Option(
+        None, "--account", help="service_provider: the network account's label."
+    ),
+    sub_mch_id: str | None = typer.Option(None, "--sub-mch-id", help="service_provider."),
+    sub_app_id: str | None = typer.Option(None, "--sub-app-id", help="service_provider."),
+    app_id: str | None = typer.Option(None, "--app-id", help="direct: the merchant's app id."),
+    mch_id: str | None = typer.Option(None, "--mch-id", help="direct: its merchant id."),
+    secret: list[str] | None = SecretOption,
+    disabled: bool = typer.Option(False, "--disabled", help="Add it switched off."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Give a merchant its channel to a network (one per network)."""
+    info = _run(
+        as_json,
+        lambda ctx: channels.add_channel(
+            ctx,
+            merchant,
+            network=network,
+            mode=mode,
+            account=account,
+            sub_mch_id=sub_mch_id,
+            sub_app_id=sub_app_id,
+            app_id=app_id,
+            mch_id=mch_id,
+            secrets=read_secrets(secret or [], _stdin_secret),
+            enabled=not disabled,
+            actor=_actor(),
+        ),
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_channel(info))
+
+
+@channel_app.command("update")
+def channel_update(
+    merchant: str = typer.Option(..., "--merchant", help="Merchant id (M...)."),
+    network: str = typer.Option(..., "--network"),
+    account: str | None = typer.Option(None, "--account", help="service_provider."),
+    sub_mch_id: str | None = typer.Option(None, "--sub-mch-id", help="service_provider."),
+    sub_app_id: str | None = typer.Option(
+        None, "--sub-app-id", help='service_provider ("" removes it).'
+    ),
+    app_id: str | None = typer.Option(None, "--app-id", help="direct."),
+    mch_id: str | None = typer.Option(None, "--mch-id", help="direct."),
+    secret: list[str] | None = SecretOption,
+    drop_secret: list[str] | None = DropSecretOption,
+    enabled: bool | None = typer.Option(None, "--enable/--disable"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a merchant's channel within its mode, or switch it on or off (to change
+    the mode, remove it and add it again)."""
+    info = _run(
+        as_json,
+        lambda ctx: channels.update_channel(
+            ctx,
+            merchant,
+            network,
+            account=account,
+            sub_mch_id=sub_mch_id,
+            sub_app_id=sub_app_id,
+            app_id=app_id,
+            mch_id=mch_id,
+            secrets=read_secrets(secret or [], _stdin_secret),
+            drop=drop_secret or [],
+            enabled=enabled,
+            actor=_actor(),
+        ),
+    )
+    _emit(as_json, info.to_dict(), lambda: _print_channel(info))
+
+
+@channel_app.command("list")
+def channel_list(
+    merchant: str | None = typer.Option(None, "--merchant"),
+    network: str | None = typer.Option(None, "--network"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Merchants' channels (of one merchant, to one network, when given)."""
+    items = _run(as_json, lambda ctx: channels.list_channels(ctx, merchant, network))
+    _emit(as_json, [c.to_dict() for c in items], lambda: _each(items, _print_channel))
+
+
+@channel_app.command("show")
+def channel_show(
+    merchant: str = typer.Option(..., "--merchant", help="Merchant id (M...)."),
+    network: str = typer.Option(..., "--network"),
+    as_json: bool = JsonOption,
+) -> None:
+    """One merchant's channel, with the ids and secrets (names, fingerprints) it pays with."""
+    info = _run(as_json, lambda ctx: channels.get_channel(ctx, merchant, network))
+    _emit(as_json, info.to_dict(), lambda: _show_channel(info))
+
+
+@channel_app.command("remove")
+def channel_remove(
+    merchant: str = typer.Option(..., "--merchant", help="Merchant id (M...)."),
+    network: str = typer.Option(..., "--network"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Remove a merchant's channel (with its secrets): its codes of that network are then
+    declined as not served."""
+    info = _run(
+        as_json, lambda ctx: channels.remove_channel(ctx, merchant, network, actor=_actor())
+    )
+    _emit(
+        as_json,
+        info.to_dict(),
+        lambda: typer.echo(f"removed the {info.network} channel of {info.merchant_id}"),
     )

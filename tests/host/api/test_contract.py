@@ -4,32 +4,25 @@ repeated request answers, and the codes of refusals (issue 15, item 5)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from host.kit import (
     RunningHost,
     SignedClient,
     World,
-    _ThreadServer,
     activate,
-    free_socket,
     remember,
 )
 from scanpay.host import HostSettings, create_app
 from scanpay.host.db.models import TerminalKey, parse_public_id
 from scanpay.host.services import terminals
 from scanpay.protocol.signing import is_valid_nonce
+from support import app_in_thread
 
 SIGNATURE = "x-scanpay-signature"
 
@@ -129,24 +122,6 @@ def test_answers_to_requests_that_did_not_authenticate_are_unsigned(
     assert missing.status_code == 404 and missing.json()["code"] == "25"
 
 
-@contextmanager
-def _second_host(host: RunningHost, data_dir: Path, app: FastAPI) -> Iterator[str]:
-    sock = free_socket()
-    server = _ThreadServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the host did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 def test_a_crash_after_authentication_is_signed_and_before_it_unsigned(
     host: RunningHost, world: World, data_dir: Path
 ) -> None:
@@ -163,7 +138,7 @@ def test_a_crash_after_authentication_is_signed_and_before_it_unsigned(
     # A real route with a real bug: the only way to reach "after authentication, then
     # nothing answered" without replacing part of the host.
     app.add_api_route("/v1/crash", crash, methods=["GET"])
-    with _second_host(host, data_dir, app) as url:
+    with app_in_thread(app, "the second host") as url:
         client = SignedClient(url, world.terminal.terminal_id, world.terminal.key, host.clock)
         crashed = client.request("GET", "/v1/crash")  # raises ForgedReply unless signed
         assert (crashed.status_code, crashed.json()["code"]) == (500, "96")

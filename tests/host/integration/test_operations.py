@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -22,7 +20,6 @@ from host.kit import (
     PG_ADMIN,
     SECRETS,
     World,
-    free_socket,
     harvest,
     leaks,
     make_world,
@@ -36,7 +33,7 @@ from scanpay.host import HostSettings, ManualClock, create_app
 from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import head_revision, upgrade
 from scanpay.host.logs import JsonFormatter, redact
-from support import require
+from support import app_in_thread, require
 
 
 def test_health_and_readiness(world: World) -> None:
@@ -58,25 +55,12 @@ def test_not_ready_on_an_old_schema(tmp_path: Path) -> None:
     upgrade(db, "0001")
     db.dispose()
     app = create_app(HostSettings(database_url=url), migrate=False, sweep=False)
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive()
-            thread.join(0.01)
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with app_in_thread(app, "the host", lifespan="auto") as base:
         answer = httpx.get(base + "/readyz", timeout=10)
         assert answer.status_code == 503
         assert answer.json()["revision"] == "0001"
         assert answer.json()["detail"] == "the schema is not migrated"
         assert httpx.get(base + "/healthz", timeout=10).status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def _sample(text: str, prefix: str) -> float:

@@ -38,6 +38,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerPosting",
     "Merchant",
+    "MerchantChannel",
+    "NetworkAccount",
     "Nonce",
     "Order",
     "Payment",
@@ -167,6 +169,61 @@ class HostKey(Base):
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkAccount(Base):
+    """The acquirer's own account at a payment network (service-provider mode, 服务商):
+    its merchant id and app id, and its secrets (API keys, private key, certificate
+    serials, the network's public key...) as one JSON object sealed under the master
+    key (``secrets_sealed``; :mod:`scanpay.host.services.channel_secrets`, migration 0008).
+    Merchants' channels in service-provider mode hang under it as sub-merchants."""
+
+    __tablename__ = "network_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The operator's name for the account, unique: what ``--account`` names.
+    label: Mapped[str] = mapped_column(String(32), unique=True)
+    network: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(64))
+    mch_id: Mapped[str] = mapped_column(String(64))
+    secrets_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:  # never print the secrets
+        return f"NetworkAccount(id={self.id}, label={self.label!r}, network={self.network!r})"
+
+
+class MerchantChannel(Base):
+    """A merchant's way into one network (one per merchant and network; migration 0008).
+
+    ``service_provider``: under the acquirer's ``account_id``, as sub-merchant
+    ``sub_mch_id`` (and ``sub_app_id``); ``app_id``, ``mch_id`` and the secrets are the
+    account's. ``direct``: the merchant's own ``app_id``, ``mch_id`` and
+    ``secrets_sealed`` (one JSON object sealed under the master key)."""
+
+    __tablename__ = "merchant_channels"
+    __table_args__ = (UniqueConstraint("merchant_id", "network"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    network: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("network_accounts.id"), index=True)
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    mch_id: Mapped[str | None] = mapped_column(String(64))
+    sub_mch_id: Mapped[str | None] = mapped_column(String(64))
+    sub_app_id: Mapped[str | None] = mapped_column(String(64))
+    secrets_sealed: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:  # never print the secrets
+        return (
+            f"MerchantChannel(id={self.id}, merchant_id={self.merchant_id}, "
+            f"network={self.network!r}, mode={self.mode!r})"
+        )
 
 
 class Nonce(Base):

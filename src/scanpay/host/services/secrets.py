@@ -42,7 +42,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scanpay.host.db.engine import insert_if_new
-from scanpay.host.db.models import Application, HostKey, TerminalKey, WalletAccount
+from scanpay.host.db.models import (
+    Application,
+    HostKey,
+    MerchantChannel,
+    NetworkAccount,
+    TerminalKey,
+    WalletAccount,
+)
 from scanpay.host.domain.sealing import (
     NONCE_SIZE,
     SealError,
@@ -58,6 +65,8 @@ from scanpay.i18n import Text
 
 __all__ = [
     "APPLICATION_CODES",
+    "CHANNEL_SECRETS",
+    "NETWORK_ACCOUNT_SECRETS",
     "TERMINAL_KEY",
     "WALLET_SECRET",
     "MasterKeyError",
@@ -84,6 +93,10 @@ TERMINAL_KEY = "terminal-key"
 WALLET_SECRET = "wallet-secret"
 #: The portal's sealed activation codes (``scanpay.host.portal.onboarding.CODES_PURPOSE``).
 APPLICATION_CODES = "portal-activation-codes"
+#: A network account's and a direct channel's secrets, each row's one sealed JSON object
+#: (``scanpay.host.services.channel_secrets``).
+NETWORK_ACCOUNT_SECRETS = "network-account-secrets"
+CHANNEL_SECRETS = "channel-secrets"
 _MASTER = "master"
 
 # Every sealed column: (model, primary key, sealed column, plain-text column, purpose).
@@ -107,6 +120,14 @@ _SEALED: tuple[
         WALLET_SECRET,
     ),
     (Application, Application.id, Application.codes_sealed, None, APPLICATION_CODES),
+    (
+        NetworkAccount,
+        NetworkAccount.id,
+        NetworkAccount.secrets_sealed,
+        None,
+        NETWORK_ACCOUNT_SECRETS,
+    ),
+    (MerchantChannel, MerchantChannel.id, MerchantChannel.secrets_sealed, None, CHANNEL_SECRETS),
 )
 
 
@@ -362,10 +383,11 @@ def _reseal_all(session: Session, old: SecretBox, new: SecretBox, *, only_old: b
 
 
 def seal_legacy(ctx: HostContext) -> int:
-    """Convert every terminal key, wallet secret and activation code still in an older
-    form (plain text from before sealing, ``enc1`` of bcec4f4..9ab61d3) to ``enc2``;
-    returns how many. Checks the master key first (:func:`open_box`). Safe to run at
-    every start, in every process: each row moves only if it is still what was read."""
+    """Convert every terminal key, wallet secret, activation code and network channel's
+    secrets still in an older form (plain text from before sealing, ``enc1`` of
+    bcec4f4..9ab61d3) to ``enc2``; returns how many. Checks the master key first
+    (:func:`open_box`). Safe to run at every start, in every process: each row moves
+    only if it is still what was read."""
     record_fingerprint(ctx)
     box: SecretBox = ctx.secret_box
     with ctx.db.write() as session:
@@ -392,10 +414,11 @@ class Rotation:
 
 
 def rotate_master_key(ctx: HostContext, new_key: bytes) -> Rotation:
-    """Re-seal every terminal key, wallet secret and activation code under ``new_key``
-    and record its fingerprint, in one transaction (all or nothing). The caller keeps
-    the new key safe *before* calling (:func:`write_key_file`), then retires the old.
-    From then on ``ctx`` seals and opens with the new key."""
+    """Re-seal every terminal key, wallet secret, activation code and network channel's
+    secrets (one sealed value per account or channel row) under ``new_key`` and record
+    its fingerprint, in one transaction (all or nothing). The caller keeps the new key
+    safe *before* calling (:func:`write_key_file`), then retires the old. From then on
+    ``ctx`` seals and opens with the new key."""
     old = ctx.secret_box
     new = SecretBox(new_key)
     if new.fingerprint == old.fingerprint:

@@ -1,0 +1,114 @@
+"""``scanpay sim``: the payment networks' simulators, each a process of its own.
+
+``scanpay sim wechat`` serves the WeChat Pay simulator (API v3 code pay, API v2
+micropay); ``docs/networks.md`` is its manual.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import typer
+
+from scanpay.cli.language import cli_language
+from scanpay.i18n import Text
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Payment-network simulators for tests and the demo.", no_args_is_help=True)
+
+LISTENING = Text(
+    "微信支付模拟器在 {url} 监听（数据：{data}，{state}）",
+    "WeChat Pay simulator listening on {url} (data in {data}, {state})",
+)
+CREATED = Text("新建", "created")
+REUSED = Text("沿用", "reused")
+DEMO_MERCHANT = Text(
+    "  演示商户 {mchid}（appid {appid}），回复用 {mode} 签名，密钥见 {path}",
+    "  demo merchant {mchid} (appid {appid}), replies signed in {mode} mode, keys in {path}",
+)
+DEMO_WALLET = Text(
+    "  演示钱包 {wallet}（{name}），余额 {balance} CNY，{limit}",
+    "  demo wallet {wallet} ({name}), balance {balance} CNY, {limit}",
+)
+LIMIT = Text(
+    "超过 {amount} CNY 需在 {url}/sim/ 确认支付密码",
+    "password asked above {amount} CNY (confirm at {url}/sim/)",
+)
+NO_LIMIT = Text("不需要密码", "never asks for a password")
+CODE_HINT = Text(
+    "  付款码：打开 {url}/sim/wallets/{wallet}/code\n"
+    "  或 curl -X POST {url}/sim/wallets/{wallet}/codes",
+    "  a payment code: open {url}/sim/wallets/{wallet}/code\n"
+    "  or curl -X POST {url}/sim/wallets/{wallet}/codes",
+)
+NO_DEMO = Text(
+    "  已有商户（不是演示数据）：见 {url}/sim/merchants",
+    "  merchants exist (not the demo's): see {url}/sim/merchants",
+)
+
+
+@app.command("wechat")
+def wechat_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
+    port: int = typer.Option(8610, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path = typer.Option(Path("data/sim-wechat"), "--data", help="State and keys folder."),
+    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the WeChat Pay simulator (first start: its keys, a demo merchant and wallet)."""
+    import uvicorn
+
+    from scanpay.sim.wechat import SimSettings, create_app
+    from scanpay.sim.wechat.bill import yuan
+    from scanpay.sim.wechat.demo import ensure_demo
+
+    language = cli_language()
+    fresh = not (data / "wechat.sqlite3").exists()
+    application = create_app(SimSettings(data_dir=data, code_ttl=code_ttl))
+    demo = ensure_demo(application.state.sim)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        typer.echo(
+            Text(f"无法监听 {host}:{port}：{exc}", f"cannot listen on {host}:{port}: {exc}").get(
+                language
+            ),
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    bound = sock.getsockname()[1]
+    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
+    state = (CREATED if fresh else REUSED).get(language)
+    lines = [LISTENING.format(url=url, data=data, state=state).get(language)]
+    if demo is not None:
+        lines.append(
+            DEMO_MERCHANT.format(
+                mchid=demo.mchid, appid=demo.appid, mode=demo.mode, path=demo.path
+            ).get(language)
+        )
+        limit = (
+            LIMIT.format(amount=yuan(demo.password_above), url=url)
+            if demo.password_above is not None
+            else NO_LIMIT
+        )
+        wallet = application.state.sim.store.wallet(demo.wallet_id)
+        balance = yuan(wallet.balance) if wallet else "?"
+        lines.append(
+            DEMO_WALLET.format(
+                wallet=demo.wallet_id,
+                name=demo.wallet_name,
+                balance=balance,
+                limit=limit.get(language),
+            ).get(language)
+        )
+        lines.append(CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language))
+    else:
+        lines.append(NO_DEMO.format(url=url).get(language))
+    typer.echo("\n".join(lines), err=False)
+    config = uvicorn.Config(application, log_level=log_level, access_log=False, use_colors=False)
+    uvicorn.Server(config).run(sockets=[sock])

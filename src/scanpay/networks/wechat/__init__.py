@@ -1,0 +1,54 @@
+"""The WeChat Pay adapter: API v3 code pay (through ``wechatpayv3``) and API v2 micropay
+(XML by hand), chosen per channel, behind the network port.
+
+- :mod:`.adapter`: :class:`WeChatPayNetwork`, the port's implementation;
+- :mod:`.config`: the settings (gateway, timeouts) and the channel's secrets;
+- :mod:`.v3client`: the thin wrap of ``wechatpayv3`` (transport, verification);
+- :mod:`.v3`, :mod:`.v2`, :mod:`.v2wire`: each API's calls and their answers;
+- :mod:`.answers`, :mod:`.bill`: reverse and refund codes; the trade bill read.
+
+``docs/networks.md`` ("The adapter") has the channel's secrets and how answers map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scanpay.networks.wechat.adapter import WeChatPayNetwork
+from scanpay.networks.wechat.config import (
+    NETWORK,
+    WECHAT_ERRORS,
+    Timeouts,
+    WeChatSettings,
+    bad_option,
+)
+
+__all__ = [
+    "NETWORK",
+    "WECHAT_ERRORS",
+    "Timeouts",
+    "WeChatPayNetwork",
+    "WeChatSettings",
+    "from_options",
+]
+
+_TIMEOUT_OPTIONS = ("pay", "query", "reverse", "refund", "statement", "connect")
+
+
+def from_options(options: Mapping[str, str]) -> WeChatPayNetwork:
+    """The adapter from text options (a configuration file's, the command line's):
+    ``gateway``, ``device_ip``, and ``{pay,query,reverse,refund,statement,connect}_timeout``
+    in seconds. An unknown or unusable option raises ``bad_network_option``."""
+    timeouts: dict[str, float] = {}
+    settings: dict[str, str] = {}
+    for name, value in options.items():
+        if name in ("gateway", "device_ip"):
+            settings[name] = value.strip()
+        elif name.endswith("_timeout") and name[: -len("_timeout")] in _TIMEOUT_OPTIONS:
+            try:
+                timeouts[name[: -len("_timeout")]] = float(value)
+            except ValueError:
+                raise bad_option(name) from None
+        else:
+            raise bad_option(name)
+    return WeChatPayNetwork(WeChatSettings(timeouts=Timeouts(**timeouts), **settings))

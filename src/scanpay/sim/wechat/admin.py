@@ -1,0 +1,224 @@
+"""The simulator's own admin endpoints, under ``/sim/`` and for loopback clients only.
+
+For tests and the demo: make merchants (their ids and the keys a client needs),
+sub-merchants, wallets with a balance and a password limit, payment codes (with a
+chosen outcome if wanted); switch a merchant's signing mode or make its replies
+badly signed; read balances, orders and the network's books. Amounts are fen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+
+from scanpay.i18n import Text
+from scanpay.sim.wechat import outcomes
+from scanpay.sim.wechat.accounts import (
+    SimError,
+    create_merchant,
+    create_sub_merchant,
+    create_wallet,
+    find_merchant,
+    find_wallet,
+    merchant_json,
+    order_json,
+    platform_json,
+    set_merchant,
+    top_up,
+    wallet_json,
+)
+from scanpay.sim.wechat.clock import rfc3339
+from scanpay.sim.wechat.context import Sim
+
+__all__ = ["admin_router", "loopback_only"]
+
+
+def loopback_only(sim: Sim) -> Any:
+    def check(request: Request) -> None:
+        if sim.settings.admin_anywhere:
+            return
+        host = request.client.host if request.client else ""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host in ("testclient", "localhost")
+        if not loopback:
+            raise SimError(
+                "sim_not_loopback",
+                Text(
+                    "模拟器的管理接口只对本机开放",
+                    "the simulator's admin is for loopback clients only",
+                ),
+                403,
+            )
+
+    return check
+
+
+class MerchantIn(BaseModel):
+    kind: str = "direct"
+    mchid: str | None = Field(None, pattern=r"^\d{6,32}$")
+    appid: str | None = Field(None, max_length=32)
+    name: str | None = Field(None, max_length=64)
+    mode: str = "public_key"
+    client_certificate: str | None = None
+    client_public_key: str | None = None
+    client_serial: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{1,40}$")
+    v2_key: str | None = Field(None, min_length=32, max_length=32)
+    v3_key: str | None = Field(None, min_length=32, max_length=32)
+
+
+class SubMerchantIn(BaseModel):
+    sub_mchid: str | None = Field(None, pattern=r"^\d{6,32}$")
+    sub_appid: str | None = Field(None, max_length=32)
+    name: str | None = Field(None, max_length=64)
+
+
+class MerchantPatch(BaseModel):
+    mode: str | None = None
+    wrong_key: bool | None = None
+
+
+class WalletIn(BaseModel):
+    balance: int = Field(0, ge=0)
+    name: str | None = Field(None, max_length=64)
+    password_above: int | None = Field(None, ge=0)
+    password_seconds: float | None = Field(None, ge=0, le=86400)
+
+
+class TopUpIn(BaseModel):
+    amount: int = Field(..., gt=0)
+
+
+class CodeIn(BaseModel):
+    outcome: str | None = None
+    seconds: float | None = Field(None, ge=0, le=3600)
+
+
+def admin_router(sim: Sim) -> APIRouter:
+    router = APIRouter(prefix="/sim", dependencies=[Depends(loopback_only(sim))])
+
+    @router.post("/merchants")
+    def new_merchant(body: MerchantIn) -> dict[str, Any]:
+        made = create_merchant(sim, **body.model_dump())
+        merchant = made.merchant
+        return {
+            **merchant_json(merchant),
+            "api_v2_key": merchant.v2_key,
+            "api_v3_key": merchant.v3_key,
+            "client_private_key": made.client_private_key,
+            "client_certificate": made.client_certificate,
+            "platform": platform_json(sim),
+        }
+
+    @router.get("/merchants")
+    def merchants() -> list[dict[str, Any]]:
+        return [merchant_json(m) for m in sim.store.merchants()]
+
+    @router.get("/merchants/{mchid}")
+    def merchant(mchid: str) -> dict[str, Any]:
+        return merchant_json(find_merchant(sim, mchid))
+
+    @router.patch("/merchants/{mchid}")
+    def patch_merchant(mchid: str, body: MerchantPatch) -> dict[str, Any]:
+        return merchant_json(set_merchant(sim, mchid, mode=body.mode, wrong_key=body.wrong_key))
+
+    @router.post("/merchants/{mchid}/sub-merchants")
+    def new_sub_merchant(mchid: str, body: SubMerchantIn) -> dict[str, Any]:
+        return merchant_json(create_sub_merchant(sim, mchid, **body.model_dump()))
+
+    @router.get("/platform")
+    def platform() -> dict[str, Any]:
+        return platform_json(sim)
+
+    @router.post("/wallets")
+    def new_wallet(body: WalletIn) -> dict[str, Any]:
+        return wallet_json(create_wallet(sim, **body.model_dump()))
+
+    @router.get("/wallets")
+    def wallets() -> list[dict[str, Any]]:
+        sim.network.settle_all()
+        return [wallet_json(w) for w in sim.store.wallets()]
+
+    @router.get("/wallets/{wallet_id}")
+    def wallet(wallet_id: int) -> dict[str, Any]:
+        sim.network.settle_all()
+        return wallet_json(find_wallet(sim, wallet_id))
+
+    @router.post("/wallets/{wallet_id}/top-up")
+    def wallet_top_up(wallet_id: int, body: TopUpIn) -> dict[str, Any]:
+        return wallet_json(top_up(sim, wallet_id, body.amount))
+
+    @router.post("/wallets/{wallet_id}/codes")
+    def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
+        find_wallet(sim, wallet_id)
+        chosen = None
+        if body is not None and body.outcome:
+            try:
+                chosen = outcomes.parse(body.outcome)
+            except ValueError:
+                raise SimError(
+                    "sim_bad_outcome",
+                    Text(f"没有这个结果：{body.outcome}", f"no such outcome: {body.outcome}"),
+                    field="outcome",
+                ) from None
+        seconds = body.seconds if body is not None else None
+        code, expires = sim.network.issue_code(wallet_id, chosen, seconds)
+        return {
+            "wallet_id": wallet_id,
+            "auth_code": code,
+            "expires_at": rfc3339(expires),
+            "outcome": chosen.value if chosen else None,
+        }
+
+    @router.get("/orders")
+    def orders(mchid: str | None = None) -> list[dict[str, Any]]:
+        sim.network.settle_all()
+        return [order_json(o) for o in sim.store.orders(mchid)]
+
+    @router.get("/orders/{transaction_id}")
+    def order(transaction_id: str) -> dict[str, Any]:
+        sim.network.settle_all()
+        found = sim.store.order_by_id(transaction_id)
+        if found is None:
+            raise SimError(
+                "sim_unknown_order",
+                Text(f"没有订单 {transaction_id}", f"no order {transaction_id}"),
+                404,
+            )
+        refunds = [
+            {
+                "refund_id": r.refund_id,
+                "out_refund_no": r.out_refund_no,
+                "amount": r.amount,
+                "kind": r.kind,
+                "status": r.status,
+                "created_at": rfc3339(r.created_at),
+            }
+            for r in sim.store.refunds_of(transaction_id)
+        ]
+        return {**order_json(found), "refunds": refunds}
+
+    @router.get("/accounts")
+    def accounts() -> dict[str, Any]:
+        sim.network.settle_all()
+        totals = sim.store.totals()
+        return {
+            "funded": totals.funded,
+            "wallets": totals.wallets,
+            "merchants": totals.merchants,
+            "balanced": totals.balanced,
+        }
+
+    @router.get("/outcomes")
+    def outcome_list() -> list[dict[str, Any]]:
+        return [
+            {"name": o.value, "description": outcomes.DESCRIPTIONS[o].as_dict()}
+            for o in outcomes.Outcome
+        ]
+
+    return router

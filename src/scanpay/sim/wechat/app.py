@@ -1,0 +1,89 @@
+"""The simulator's ASGI app: its state and keys opened on a data folder, every route mounted.
+
+``DATA/wechat.sqlite3`` is the state, ``DATA/keys/`` the network's keys (made on first
+start). API v3 under ``/v3/…``, API v2 under ``/pay/…`` and ``/secapi/…``, the admin
+and pages under ``/sim/…`` (loopback only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from scanpay.sim.wechat.accounts import SimError
+from scanpay.sim.wechat.admin import admin_router
+from scanpay.sim.wechat.clock import Clock, SystemClock
+from scanpay.sim.wechat.context import Sim, SimSettings
+from scanpay.sim.wechat.delivery import DropReply
+from scanpay.sim.wechat.keys import load_or_create, new_key
+from scanpay.sim.wechat.pages import pages_router
+from scanpay.sim.wechat.payments import Network
+from scanpay.sim.wechat.store import Store
+from scanpay.sim.wechat.v2 import v2_router
+from scanpay.sim.wechat.v3 import v3_router
+from scanpay.sim.wechat.v3more import v3more_router
+
+__all__ = ["SimSettings", "create_app", "open_sim"]
+
+DATABASE = "wechat.sqlite3"
+
+
+def open_sim(settings: SimSettings, clock: Clock | None = None) -> Sim:
+    """The simulator's state, rules and keys on ``settings.data_dir`` (made if new)."""
+    folder = Path(settings.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)  # keys and merchants' secrets live here
+    clock = clock or SystemClock()
+    keys, _ = load_or_create(folder / "keys", clock.now())
+    store = Store(folder / DATABASE)
+    return Sim(
+        settings=settings,
+        store=store,
+        network=Network(store, clock, settings.code_ttl),
+        keys=keys,
+        wrong_key=new_key(),
+    )
+
+
+def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -> DropReply:
+    """The ASGI app to serve (``app.state.sim`` is its :class:`Sim`)."""
+    if not isinstance(settings, SimSettings):
+        settings = SimSettings(data_dir=Path(settings))
+    sim = open_sim(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        sim.store.close()
+
+    app = FastAPI(
+        title="scanpay WeChat Pay simulator",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.sim = sim
+    app.include_router(v3_router(sim))
+    app.include_router(v3more_router(sim))
+    app.include_router(v2_router(sim))
+    app.include_router(admin_router(sim))
+    app.include_router(pages_router(sim))
+
+    @app.exception_handler(SimError)
+    async def sim_error(request: Request, exc: SimError) -> Response:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        # WeChat's shape for an unknown path or method, rather than FastAPI's.
+        code = "RESOURCE_NOT_EXISTS" if exc.status_code == 404 else "INVALID_REQUEST"
+        return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
+
+    return DropReply(app)

@@ -249,6 +249,11 @@ def generate(
         assert merchant is not None
         name, city, mcc, currency = merchant.name, merchant.city, merchant.mcc, merchant.currency
         payee = merchant.payee or merchant.public_id
+        # Trade numbers go on from the merchant's last run: a second run for the same
+        # merchant and terminals must not make a number the first one made that day.
+        already = session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.merchant_id == merchant_pk)
+        )
         clearing_pk = session.scalar(
             select(LedgerAccount.id).where(
                 LedgerAccount.code == ledger.clearing_code(merchant_id, Book.REAL)
@@ -293,8 +298,8 @@ def generate(
         chunk = plans[offset : offset + _CHUNK]
         owners = owner[offset : offset + _CHUNK]
         _write_chunk(
-            ctx, chunk, owners, offset, merchant_pk, merchant_id, tills, accounts, clearing_pk,
-            currency, prefix, (payee, name, city, mcc), now, report,
+            ctx, chunk, owners, offset, (already or 0) + offset, merchant_pk, merchant_id, tills,
+            accounts, clearing_pk, currency, prefix, (payee, name, city, mcc), now, report,
         )  # fmt: skip
         if progress is not None:
             progress(min(offset + _CHUNK, len(plans)), len(plans))
@@ -330,6 +335,7 @@ def _write_chunk(
     chunk: list[_Plan],
     owners: list[int],
     offset: int,
+    numbered_after: int,
     merchant_pk: int,
     merchant_id: str,
     tills: list[tuple[int, str]],
@@ -346,7 +352,7 @@ def _write_chunk(
     payment_rows = []
     for i, (plan, w) in enumerate(zip(chunk, owners, strict=True)):
         terminal_pk, terminal_id = tills[plan.terminal]
-        number = offset + i + 1
+        number = numbered_after + i + 1
         local = plan.at.astimezone(ctx.settings.zone)
         out_trade_no = f"{terminal_id}-{local:%y%m%d}-{number:06d}"
         digits = (prefix if plan.wallet == "scanpay" else "13") + f"{rng.randrange(10**16):016d}"

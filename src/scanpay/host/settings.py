@@ -26,6 +26,14 @@ variable                                meaning (default)
 ``SCANPAY_KEEP_ALIVE_TIMEOUT``          seconds an idle keep-alive connection stays (``5``)
 ``SCANPAY_MAX_CONNECTIONS``             connections per worker; past it the one waiting
                                         longest for a request head is closed (``1000``)
+``SCANPAY_NETWORK_DEADLINE``            seconds a payment routed to a network may take to be
+                                       approved, from the pay call (``45``; WeChat Pay's rule)
+``SCANPAY_NETWORK_REVERSE_AFTER``       no reverse at a network sooner after the pay call
+                                       (``15``; WeChat Pay's rule)
+``SCANPAY_NETWORK_POLL``                seconds between queries of a payment in doubt (``5``)
+``SCANPAY_NETWORK__<NAME>__<OPTION>``   an option of network ``<name>``'s adapter, e.g.
+                                       ``SCANPAY_NETWORK__WECHAT_PAY__GATEWAY`` (the real
+                                       gateway by default; the simulator in ``make run``)
 ``SCANPAY_LEGACY_SIGNATURE_UNTIL``      last day (ISO date) version 1 terminals, whose
                                         replies are not bound to their requests, are
                                         served (``2027-06-30``); ``none``: refuse now
@@ -73,6 +81,11 @@ class HostSettings:
     keep_alive_timeout: int = 5
     max_connections: int = 1000
     legacy_signature_until: date | None = date(2027, 6, 30)
+    network_deadline: float = 45.0
+    network_reverse_after: float = 15.0
+    network_poll: float = 5.0
+    #: Each network adapter's options by network name (``{"wechat_pay": {"gateway": ...}}``).
+    networks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         parse_version(self.min_terminal_version)
@@ -92,6 +105,11 @@ class HostSettings:
             raise ValueError("the country is two capital letters (ISO 3166)")
         if self.sweep_interval <= 0:
             raise ValueError("sweep_interval must be positive")
+        for name in ("network_deadline", "network_poll"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if not 0 <= self.network_reverse_after < self.network_deadline:
+            raise ValueError("network_reverse_after must be >= 0 and below network_deadline")
         for name in ("header_timeout", "keep_alive_timeout", "max_connections"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -123,12 +141,24 @@ class HostSettings:
         for name, var in (
             ("sweep_interval", "SCANPAY_SWEEP_INTERVAL"),
             ("header_timeout", "SCANPAY_HEADER_TIMEOUT"),
+            ("network_deadline", "SCANPAY_NETWORK_DEADLINE"),
+            ("network_reverse_after", "SCANPAY_NETWORK_REVERSE_AFTER"),
+            ("network_poll", "SCANPAY_NETWORK_POLL"),
         ):
             if env.get(var):
                 try:
                     values[name] = float(env[var])
                 except ValueError:
                     raise ValueError(f"{var} must be a number") from None
+        networks: dict[str, dict[str, str]] = {}
+        for var, value in env.items():
+            if var.startswith("SCANPAY_NETWORK__"):
+                name, _, option = var[len("SCANPAY_NETWORK__") :].partition("__")
+                if not name or not option:
+                    raise ValueError(f"{var}: name it SCANPAY_NETWORK__<NAME>__<OPTION>")
+                networks.setdefault(name.lower(), {})[option.lower()] = value
+        if networks:
+            values["networks"] = networks
         settings = cls(database_url=normalize_database_url(url), data_dir=str(data_dir), **values)
         texts = {
             "min_terminal_version": "SCANPAY_MIN_TERMINAL_VERSION",

@@ -44,6 +44,7 @@ __all__ = [
     "WECHAT_PAY_CODES",
     "WECHAT_TRADE_STATES",
     "CodeRule",
+    "decline_message",
     "wechat_pay_answer",
     "wechat_trade_state",
 ]
@@ -196,3 +197,12 @@ WECHAT_TRADE_STATES: Mapping[str, TradeState] = MappingProxyType(
 def wechat_trade_state(value: str) -> TradeState:
     """The trade state for a query's ``trade_state``; anything unknown is ``UNKNOWN``."""
     return WECHAT_TRADE_STATES.get(value.strip().upper(), TradeState.UNKNOWN)
+
+
+def decline_message(network: str, network_code: str) -> Text | None:
+    """The cashier's message for a decline with ``network``'s ``network_code``
+    (None when the code is not a decline this module knows)."""
+    if network != "wechat_pay":
+        return None
+    rule = _WECHAT_LOOKUP.get(network_code.strip().upper().replace("_", ""))
+    return rule.message if rule is not None and rule.outcome is Outcome.DECLINED else None

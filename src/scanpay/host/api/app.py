@@ -33,7 +33,7 @@ from scanpay.host.clock import Clock
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.logs import configure_logging
 from scanpay.host.portal import install as _install_portal
-from scanpay.host.services import operations
+from scanpay.host.services import network_legs, operations
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
@@ -78,6 +78,19 @@ async def _sweep_forever(ctx: HostContext) -> None:
             log.info("swept: %s", done)
 
 
+async def _drive_legs_forever(ctx: HostContext) -> None:
+    """Drive the network legs that are due (queries, reverses, the deadline, legs whose
+    driver died) about every second: a customer's confirmation on their phone is seen
+    within a poll interval. The first pass runs at start."""
+    every = min(1.0, ctx.settings.sweep_interval)
+    while True:
+        try:
+            await run_in_threadpool(network_legs.run_due, ctx)
+        except Exception:  # retried on the next tick, never fatal
+            log.exception("network leg sweep failed")
+        await asyncio.sleep(every)
+
+
 def create_app(
     settings: HostSettings | None = None,
     *,
@@ -103,11 +116,18 @@ def create_app(
         waiters = Waiters(asyncio.get_running_loop())
         app.state.waiters = waiters
         ctx.subscribe(waiters.announce)
-        sweeper = asyncio.create_task(_sweep_forever(ctx)) if sweep else None
+        sweepers = (
+            [
+                asyncio.create_task(_sweep_forever(ctx)),
+                asyncio.create_task(_drive_legs_forever(ctx)),
+            ]
+            if sweep
+            else []
+        )
         try:
             yield
         finally:
-            if sweeper is not None:
+            for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper

@@ -40,6 +40,7 @@ __all__ = [
     "Merchant",
     "MerchantChannel",
     "NetworkAccount",
+    "NetworkLeg",
     "Nonce",
     "Order",
     "Payment",
@@ -376,6 +377,30 @@ class Payment(Base):
     pin_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Rules that flagged the payment for review (comma-separated), if any.
     risk_flags: Mapped[str | None] = mapped_column(String(128))
+    #: The payment network it was routed to (``wechat_pay``); None: the built-in wallet.
+    network: Mapped[str | None] = mapped_column(String(32))
+
+
+class NetworkLeg(Base):
+    """A routed payment's leg at its network, journaled before each step is acted on
+    (``scanpay.networks.leg``; migration 0009). ``leg`` is the leg as JSON;
+    ``next_at`` is when it next needs a call or a tick (None: settled), ``lease_until``
+    until when a host process is making a call for it."""
+
+    __tablename__ = "network_legs"
+    __table_args__ = (UniqueConstraint("network", "trade_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    network: Mapped[str] = mapped_column(String(32))
+    trade_no: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    leg: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Refund(Base):

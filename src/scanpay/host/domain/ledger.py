@@ -54,6 +54,10 @@ class AccountKind(StrEnum):
     #: Where wallet balances come from (cash in at the issuer); its balance is minus the
     #: total of money loaded, so it is the one kind that normally sits below zero.
     ISSUER_FUNDING = "issuer_funding"
+    #: What a payment network owes the acquirer for the payments it approved (WeChat Pay
+    #: pays them out later): a capture through a network takes the money from here, so
+    #: it sits below zero until the network's settlement is booked.
+    NETWORK_CLEARING = "network_clearing"
 
     @property
     def may_go_negative(self) -> bool:

@@ -9,6 +9,7 @@ transaction as the state change. States are those of the terminal API::
     (none) --Declined(c)--> FAILED(c)
     (none) --Reverse--> REVERSED              tombstone: a later payment fails
     USER_PAYING --PinConfirmed--> SUCCESS     capture
+    USER_PAYING --Authorised--> SUCCESS       capture (a network's late approval)
     USER_PAYING --PinRejected--> USER_PAYING (55) | FAILED (75, account locked)
     USER_PAYING --Declined(c) / Expire--> FAILED
     SUCCESS | USER_PAYING | FAILED --Reverse--> REVERSED   (return, when captured)
@@ -206,7 +207,8 @@ def _from_nothing(event: Event) -> Transition:
 
 
 def _from_user_paying(event: Event) -> Transition:
-    if isinstance(event, PinConfirmed):
+    # Authorised: a payment network approved after the customer confirmed on their phone.
+    if isinstance(event, PinConfirmed | Authorised):
         return Transition(_S.SUCCESS, "00", Effect.CAPTURE)
     if isinstance(event, PinRejected):
         return Transition(_S.FAILED, "75") if event.locked else Transition(_S.USER_PAYING, "55")

@@ -394,18 +394,24 @@ def list_channels(
 
 
 def channel_for(
-    ctx: HostContext, merchant: int | str, network: str, *, session: Session | None = None
+    ctx: HostContext,
+    merchant: int | str,
+    network: str,
+    *,
+    session: Session | None = None,
+    disabled: bool = False,
 ) -> Channel | None:
     """The :class:`~scanpay.networks.port.Channel` ``merchant`` (its primary key or
     ``M…`` id) pays through at ``network``, secrets opened; None when it has no such
     channel or it is disabled (the payment is then declined as not served).
-    ``session``: read inside the caller's transaction."""
+    ``session``: read inside the caller's transaction. ``disabled``: a disabled channel
+    too (a payment it took is still queried and reversed through it)."""
     with _reading(ctx, session) as reading:
         owner = _merchant(reading, merchant)
         if owner is None:
             return None
         row = _find_channel(reading, owner, network)
-        if row is None or not row.enabled:
+        if row is None or not (row.enabled or disabled):
             return None
         app_id, mch_id, _, values = _paid_with(ctx, reading, row)
         return Channel(

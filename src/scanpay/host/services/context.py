@@ -16,6 +16,8 @@ from scanpay.host.db.engine import Database
 from scanpay.host.domain.sealing import SecretBox
 from scanpay.host.metrics import HostMetrics
 from scanpay.host.settings import HostSettings
+from scanpay.networks.leg import LegRules
+from scanpay.networks.port import Network
 
 __all__ = ["HostContext", "Listener"]
 
@@ -36,6 +38,7 @@ class HostContext:
     _chores_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False)
     _box: SecretBox | None = field(default=None, repr=False)
+    _networks: dict[str, Network] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: HostSettings, clock: Clock | None = None) -> HostContext:
@@ -67,6 +70,31 @@ class HostContext:
         """Seal and open with ``box`` from now on (after a master key rotation)."""
         self._box = box
 
+    @property
+    def leg_rules(self) -> LegRules:
+        """The timing every network leg follows (WeChat Pay's rules unless configured)."""
+        s = self.settings
+        first = min(5.0, s.network_poll)
+        return LegRules(
+            deadline=s.network_deadline,
+            first_query_after=first,
+            poll_interval=s.network_poll,
+            reverse_after=s.network_reverse_after,
+        )
+
+    def network(self, name: str) -> Network:
+        """This process's adapter for network ``name``, made on first use from the
+        settings' options (:func:`scanpay.networks.registry.create`); ``NetworkError``
+        ``network_unknown`` for a network without one."""
+        with self._chores_lock:
+            found = self._networks.get(name)
+            if found is None:
+                from scanpay.networks.registry import create
+
+                found = create(name, self.settings.networks.get(name, {}))
+                self._networks[name] = found
+            return found
+
     def due(self, chore: str, every_seconds: float) -> bool:
         """Whether housekeeping ``chore`` should run now (at most once per period per process).
 
@@ -94,4 +122,9 @@ class HostContext:
             listener(topic, key)
 
     def close(self) -> None:
+        for network in self._networks.values():
+            closing = getattr(network, "close", None)
+            if callable(closing):
+                closing()
+        self._networks.clear()
         self.db.dispose()

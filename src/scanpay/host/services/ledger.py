@@ -39,6 +39,7 @@ __all__ = [
     "clearing_code",
     "ensure_account",
     "funding_code",
+    "network_code",
     "post",
     "wallet_code",
 ]
@@ -62,6 +63,11 @@ def clearing_code(merchant_id: str, book: Book) -> str:
 
 def funding_code(book: Book, currency: str) -> str:
     return f"funding:{book}:{currency}"
+
+
+def network_code(network: str, book: Book, currency: str) -> str:
+    """The account of what ``network`` owes the acquirer (``AccountKind.NETWORK_CLEARING``)."""
+    return f"network:{network}:{book}:{currency}"
 
 
 def ensure_account(

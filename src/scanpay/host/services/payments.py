@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,16 +38,13 @@ from scanpay.host.db.models import (
     Order,
     Payment,
     WalletAccount,
-    merchant_public_id,
 )
-from scanpay.host.domain import ledger as rules
 from scanpay.host.domain import periods
 from scanpay.host.domain.fingerprint import fingerprint
 from scanpay.host.domain.ledger import AccountKind, Book
 from scanpay.host.domain.payment_state import (
     Authorised,
     Declined,
-    Effect,
     Event,
     Expire,
     IllegalTransition,
@@ -57,20 +54,22 @@ from scanpay.host.domain.payment_state import (
     PinRejected,
     PinRequired,
     Reverse,
-    Transition,
-    state_code,
     transition,
 )
 from scanpay.host.domain.pin import PinState
 from scanpay.host.domain.risk import Kind, RiskDecision, RiskOutcome, Rule
 from scanpay.host.domain.wallet_codes import BUILTIN_AID
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger, risk, wallets
+from scanpay.host.services import audit, ledger, network_legs, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
+from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
+from scanpay.host.services.payment_steps import apply_event, audit_step
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
+from scanpay.networks.port import Channel, PayRequest
+from scanpay.networks.results import decline_message
 from scanpay.protocol.models import (
     Message,
     PaymentRequest,
@@ -116,6 +115,15 @@ REASONS: dict[str, Text] = {
         "这是商户收款码，不是顾客的付款码", "That is a merchant's QR code, not a payment code"
     ),
     "wallet_not_served": Text("本收单机构不受理该钱包", "This host does not accept that wallet"),
+    "no_channel": Text(
+        "本店未开通该钱包的收款，请顾客换一种方式付款",
+        "This shop does not take this wallet: ask the customer to pay another way",
+    ),
+    "network_timeout": Text(
+        "顾客未在时限内完成付款，交易已撤销（如已扣款将退回）",
+        "The customer did not finish paying in time: the sale is cancelled"
+        " (any money taken is returned)",
+    ),
     "training_mismatch": Text(
         "训练模式只能用训练账户付款，正式交易不能用训练账户",
         "Training sales take training-wallet codes only, and real sales real ones",
@@ -168,8 +176,12 @@ def risk_reason(decision: RiskDecision) -> str:
 
 
 def message_for(code: str, reason: str | None) -> Message:
-    """The cashier's message for a result code, or the specific one for ``reason``."""
-    text = REASONS.get(reason or "") or result_code(code).message
+    """The cashier's message for a result code, or the specific one for ``reason``
+    (a network's decline: ``network:CODE``, in that network's words)."""
+    text = REASONS.get(reason or "")
+    if text is None and reason and ":" in reason:
+        text = decline_message(*reason.split(":", 1))
+    text = text or result_code(code).message
     return Message.model_validate(text.as_dict())
 
 
@@ -247,6 +259,7 @@ _ledger_accounts = LedgerAccount.__table__
 _OPENING = (
     select(
         _merchants.c.status,
+        _merchants.c.name,
         _merchants.c.currency,
         _merchants.c.mcc,
         select(_payments.c.id)
@@ -286,6 +299,7 @@ _DECIDED = (
     "risk_flags",
     "paid_at",
     "pin_deadline",
+    "network",
     "updated_at",
 )
 _STORE = (
@@ -335,92 +349,6 @@ def find_payment(
 
 
 _find = find_payment
-
-
-def _audit(
-    ctx: HostContext,
-    session: Session,
-    row: Payment,
-    actor: audit.Actor,
-    action: str,
-    now: datetime,
-    *,
-    before: str | None,
-    decision: RiskDecision | None = None,
-    **extra: object,
-) -> None:
-    """One audit record for a payment's decision or state change (and its metric)."""
-    audit.record(
-        session,
-        now,
-        actor,
-        action,
-        ("payment", row.public_id),
-        merchant=merchant_public_id(row.merchant_id),
-        out_trade_no=row.out_trade_no,
-        amount=row.amount,
-        currency=row.currency,
-        before=before,
-        status=row.status,
-        code=row.code,
-        reason=row.reason,
-        wallet=row.wallet,
-        payer=row.payer,
-        training=row.training,
-        risk=[r.to_dict() for r in decision.results] if decision is not None else None,
-        **extra,
-    )
-    if before != row.status or action == "payment.create":
-        ctx.metrics.payment("payment", row.status, row.code)
-
-
-def _apply(
-    ctx: HostContext,
-    session: Session,
-    row: Payment,
-    event: Event,
-    now: datetime,
-    *,
-    new: bool = False,
-    payer: WalletAccount | None = None,
-    known: dict[str, ledger.KnownAccount] | None = None,
-) -> Transition:
-    """Run ``event`` on ``row`` (``new``: no state yet): state, code and the money effect,
-    in the caller's transaction. A capture refused for lack of funds becomes a decline (51).
-    The transition's code answers this step; the row keeps the code of its state.
-    ``payer``: the row's wallet account when the caller holds it already; ``known``:
-    ledger accounts already read (see :func:`ledger.post`).
-    """
-    state = None if new else PaymentState(row.status)
-    step = transition(state, event)
-    if step.effect in (Effect.CAPTURE, Effect.RETURN):
-        account = (
-            payer
-            if payer is not None and payer.id == row.wallet_account_id
-            else session.get(WalletAccount, row.wallet_account_id)
-        )
-        assert account is not None and account.number is not None
-        book = Book.TRAINING if row.training else Book.REAL
-        payer, clearing = (
-            ledger.wallet_code(account.number),
-            ledger.clearing_code(merchant_public_id(row.merchant_id), book),
-        )
-        if step.effect is Effect.CAPTURE:
-            entry = rules.capture(book, row.currency, payer, clearing, row.amount)
-        else:
-            entry = rules.return_capture(book, row.currency, payer, clearing, row.amount)
-        try:
-            ledger.post(
-                session, entry, kind=step.effect.value, now=now, payment_id=row.id, known=known
-            )
-        except ledger.InsufficientFunds:
-            step = transition(state, Declined("51"))
-            row.reason = "insufficient_funds"
-    row.status, row.updated_at = step.state, now
-    row.code = state_code(step.state, step.code)
-    if step.effect is Effect.CAPTURE and step.state is PaymentState.SUCCESS:
-        row.paid_at = now
-    return step
 
 
 def create_payment(ctx: HostContext, auth: TerminalIdentity, request: PaymentRequest) -> Created:
@@ -475,7 +403,8 @@ def _create_once(
         row.request_hash, row.amount, row.training = digest, request.amount, request.training
         row.description, row.operator_id = request.description, request.operator_id
         _claim_new(session, row)
-        event, decision, payer = _authorise(ctx, session, opening.mcc, auth, request, row, now)
+        decided = _authorise(ctx, session, opening.mcc, auth, request, row, now)
+        payer = decided.payer
         known: dict[str, ledger.KnownAccount] = {}
         if opening.clearing_pk is not None:
             kind = AccountKind(opening.clearing_kind)
@@ -484,9 +413,13 @@ def _create_once(
             # A wallet's own ledger account is opened with it: a wallet account, its currency.
             code = ledger.wallet_code(payer.number)
             known[code] = (payer.ledger_account_id, AccountKind.WALLET, payer.currency)
-        _apply(ctx, session, row, event, now, new=True, payer=payer, known=known)
+        apply_event(session, row, decided.event, now, new=True, payer=payer, known=known)
         _store(session, row)
-        _audit(
+        leg_pk = None
+        if decided.channel is not None:
+            # Journaled before the call: a crash from here on leaves a leg to recover.
+            leg_pk = network_legs.open_leg(ctx, session, row, now)
+        audit_step(
             ctx,
             session,
             row,
@@ -494,7 +427,7 @@ def _create_once(
             "payment.create",
             now,
             before=None,
-            decision=decision,
+            decision=decided.risk,
             operator_id=request.operator_id,
         )
         log.info(
@@ -507,7 +440,19 @@ def _create_once(
             row.code,
             row.payer,
         )
-        return Created(to_body(row, now), False)
+        if decided.channel is None:
+            return Created(to_body(row, now), False)
+        call = PayRequest(
+            channel=decided.channel,
+            trade_no=row.public_id,
+            auth_code=request.auth_code,
+            amount=row.amount,
+            currency=row.currency,
+            description=(request.description or opening.name or "scanpay")[:127],
+        )
+    # The network is called outside any transaction, the payment committed USER_PAYING.
+    assert leg_pk is not None
+    return Created(network_legs.pay(ctx, leg_pk, call, to_body), False)
 
 
 def _replay(
@@ -526,7 +471,7 @@ def _replay(
         step = transition(PaymentState(row.status), LatePayment())
         row.status, row.code, row.updated_at = step.state, step.code, now
         row.reason = "reversed_first"
-        _audit(
+        audit_step(
             ctx,
             session,
             row,
@@ -542,6 +487,17 @@ def _replay(
     return Created(to_body(row, now), True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What authorising a new payment decided: the state machine's event, the risk
+    decision, the payer's built-in account, and the network channel it is routed to."""
+
+    event: Event
+    risk: RiskDecision | None = None
+    payer: WalletAccount | None = None
+    channel: Channel | None = None
+
+
 def _authorise(
     ctx: HostContext,
     session: Session,
@@ -550,9 +506,10 @@ def _authorise(
     request: PaymentRequest,
     row: Payment,
     now: datetime,
-) -> tuple[Event, RiskDecision | None, WalletAccount | None]:
-    """Parse the code, ask the risk rules, then the issuer; the event for the state machine,
-    the risk decision and the payer's account (when the code named one of ours).
+) -> _Decided:
+    """Parse the code, ask the risk rules, then route it to its issuer: a payment
+    network through the merchant's channel (the call is made after commit), or the
+    built-in wallet.
 
     The risk rules run before the issuer looks at the code: a terminal locked
     for too many failed codes gets no code checked at all.
@@ -561,42 +518,23 @@ def _authorise(
         code = parse_payment_code(request.auth_code, wallet_rules=ctx.wallet_rules)
     except CodeError:
         row.reason, row.payer = "bad_code", mask_text(request.auth_code[:64])
-        return Declined("14"), None, None
+        return _Decided(Declined("14"))
     if not isinstance(code, WalletCode | ConsumerPresentedCode):
         row.reason, row.payer = "merchant_presented", None
-        return Declined("14"), None, None
+        return _Decided(Declined("14"))
     if isinstance(code, WalletCode):
         row.wallet, row.payer = code.wallet, mask_text(code.payload)
     else:
         row.wallet = "scanpay" if BUILTIN_AID in code.aids else code.scheme
         row.payer = mask_text(code.pan) if code.pan else None
     if row.wallet != "scanpay":
-        # No connector to outside wallets yet: the built-in wallet is the only issuer.
-        row.reason = "wallet_not_served"
-        return Declined("57"), None, None
+        return _route(ctx, session, mcc, auth, request, row, now)
     claimed = wallets.claimed_account(ctx, code)
     account = wallets.load_claimed(session, claimed)  # read once: risk rules and issuer
     claimed_pk = account.id if account is not None else None
-    decision = risk.evaluate(
-        ctx,
-        session,
-        kind=Kind.PAYMENT,
-        merchant_pk=auth.merchant_pk,
-        merchant_id=auth.merchant_id,
-        mcc=mcc,
-        amount=request.amount,
-        currency=row.currency,
-        training=request.training,
-        terminal_pk=auth.terminal_pk,
-        terminal_id=auth.terminal_id,
-        wallet_pk=claimed_pk,
-        wallet=claimed,
-        exclude_payment=row.id,
-    )
-    row.risk_flags = decision.flags
+    decision = _risk(ctx, session, mcc, auth, request, row, claimed_pk, claimed)
     if decision.outcome is RiskOutcome.DECLINE:
-        row.reason = risk_reason(decision)
-        return Declined(decision.code), decision, account
+        return _Decided(Declined(decision.code), decision, account)
     answer = wallets.authorise_code(
         ctx,
         session,
@@ -612,19 +550,86 @@ def _authorise(
         row.reason = answer.reason
         if answer.reason in wallets.CODE_FAILURES:
             risk.record_failure(ctx, session, "terminal", auth.terminal_id, answer.reason or "")
-        return Declined(answer.code), decision, answer.account
+        return _Decided(Declined(answer.code), decision, answer.account)
     if answer.verdict is wallets.CodeVerdict.PIN:
         row.pin_deadline = wallets.pin_deadline(ctx, now)
-        return PinRequired(), decision, answer.account
-    return Authorised(), decision, answer.account
+        return _Decided(PinRequired(), decision, answer.account)
+    return _Decided(Authorised(), decision, answer.account)
+
+
+def _risk(
+    ctx: HostContext,
+    session: Session,
+    mcc: str,
+    auth: TerminalIdentity,
+    request: PaymentRequest,
+    row: Payment,
+    wallet_pk: int | None,
+    wallet: str | None,
+) -> RiskDecision:
+    """The risk rules' decision on a new payment (its flags and decline reason set)."""
+    decision = risk.evaluate(
+        ctx,
+        session,
+        kind=Kind.PAYMENT,
+        merchant_pk=auth.merchant_pk,
+        merchant_id=auth.merchant_id,
+        mcc=mcc,
+        amount=request.amount,
+        currency=row.currency,
+        training=request.training,
+        terminal_pk=auth.terminal_pk,
+        terminal_id=auth.terminal_id,
+        wallet_pk=wallet_pk,
+        wallet=wallet,
+        exclude_payment=row.id,
+    )
+    row.risk_flags = decision.flags
+    if decision.outcome is RiskOutcome.DECLINE:
+        row.reason = risk_reason(decision)
+    return decision
+
+
+def _route(
+    ctx: HostContext,
+    session: Session,
+    mcc: str,
+    auth: TerminalIdentity,
+    request: PaymentRequest,
+    row: Payment,
+    now: datetime,
+) -> _Decided:
+    """A code another network issued: through the merchant's channel to that network,
+    the payment waiting (USER_PAYING) while the network decides."""
+    assert row.wallet is not None
+    if request.training:
+        # Training sales never reach a real network.
+        row.reason = "training_mismatch"
+        return _Decided(Declined("57"))
+    channel = channel_for(ctx, auth.merchant_pk, row.wallet, session=session)
+    if channel is None:
+        row.reason = "no_channel"
+        return _Decided(Declined("57"))
+    decision = _risk(ctx, session, mcc, auth, request, row, None, None)
+    if decision.outcome is RiskOutcome.DECLINE:
+        return _Decided(Declined(decision.code), decision)
+    row.network = channel.network
+    # What the terminal counts down to: the leg's own deadline from the pay call.
+    row.pin_deadline = now + timedelta(seconds=ctx.leg_rules.deadline)
+    return _Decided(PinRequired(), decision, None, channel)
 
 
 def _expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> bool:
     """Fail a USER_PAYING payment whose PIN deadline passed (the caller holds its row lock)."""
-    if row.status == PaymentState.USER_PAYING and row.pin_deadline and now >= row.pin_deadline:
-        _apply(ctx, session, row, Expire(), now)
+    if (
+        row.status == PaymentState.USER_PAYING
+        and row.network is None  # a network's payment waits for its leg, not a clock
+        and row.pin_deadline
+        and now >= row.pin_deadline
+    ):
+        apply_event(session, row, Expire(), now)
         row.reason = "pin_timeout"
-        _audit(ctx, session, row, audit.HOST, "payment.expire", now, before="USER_PAYING")
+        audit_step(ctx, session, row, audit.HOST, "payment.expire", now, before="USER_PAYING")
         return True
     return False
 
@@ -641,7 +646,11 @@ def expire_due(ctx: HostContext, limit: int = 200) -> int:
         due = list(
             session.scalars(
                 select(Payment.id)
-                .where(Payment.status == PaymentState.USER_PAYING, Payment.pin_deadline <= now)
+                .where(
+                    Payment.status == PaymentState.USER_PAYING,
+                    Payment.pin_deadline <= now,
+                    Payment.network.is_(None),
+                )
                 .limit(limit)
             )
         )
@@ -664,6 +673,7 @@ def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> 
         now = ctx.now()
         due = (
             row.status == PaymentState.USER_PAYING
+            and row.network is None
             and row.pin_deadline is not None
             and now >= row.pin_deadline
         )
@@ -713,19 +723,22 @@ def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str)
                     row.reason = "reversed"
                     _claim(session, row)
                     actor = audit.Actor.terminal(auth.terminal_id)
-                    _audit(ctx, session, row, actor, "payment.reverse_first", now, before=None)
+                    audit_step(ctx, session, row, actor, "payment.reverse_first", now, before=None)
                     log.info("reversal before payment %s/%s", auth.merchant_id, out_trade_no)
                     return to_body(row)
                 before = row.status
                 try:
-                    step = _apply(ctx, session, row, Reverse(), now)
+                    step = apply_event(session, row, Reverse(), now)
                 except IllegalTransition as exc:
                     raise HostError(exc.code, field="out_trade_no") from None
                 if step.state is PaymentState.REVERSED and row.reason != "reversed_first":
                     row.reason = "reversed"
+                if row.network is not None and before != row.status:
+                    # The host owns the reverse at the network from here on.
+                    network_legs.request_reverse(ctx, session, row, now)
                 if before != row.status:
                     actor = audit.Actor.terminal(auth.terminal_id)
-                    _audit(
+                    audit_step(
                         ctx,
                         session,
                         row,
@@ -799,21 +812,21 @@ def confirm_with_pin(
         if row.status != PaymentState.USER_PAYING:
             code = row.code
         elif policy.is_locked(state, now):
-            _apply(ctx, session, row, PinRejected(locked=True), now)
+            apply_event(session, row, PinRejected(locked=True), now)
             row.reason, code = "pin_locked", "75"
         elif right:
             account.pin_failures, account.locked_until = 0, None
-            code = _apply(ctx, session, row, PinConfirmed(), now).code
+            code = apply_event(session, row, PinConfirmed(), now).code
         else:
             after = policy.failure(state, now)
             account.pin_failures, account.locked_until = after.failures, after.locked_until
             locked = policy.is_locked(after, now)
-            code = _apply(ctx, session, row, PinRejected(locked=locked), now).code
+            code = apply_event(session, row, PinRejected(locked=locked), now).code
             if locked:
                 row.reason = "pin_locked"
         tries = policy.tries_left(PinState(account.pin_failures, account.locked_until), now)
         if confirming:
-            _audit(
+            audit_step(
                 ctx,
                 session,
                 row,

@@ -260,6 +260,16 @@ def _create_once(
         )
         if payment is None:
             raise HostError("25", field="out_trade_no")
+        if payment.network is not None:
+            raise HostError(
+                "57",
+                Text(
+                    "经支付网络收款的交易暂不能在此退款，请在该网络的商户平台退款",
+                    "a payment taken through a payment network cannot be refunded here yet:"
+                    " refund it at that network's merchant platform",
+                ),
+                field="out_trade_no",
+            )
         # Under the payment's lock: a concurrent twin may have committed meanwhile.
         found = _existing(session, merchant_pk, request.out_refund_no, digest)
         if found is not None:

@@ -175,10 +175,11 @@ class RunningHost:
 
 @contextmanager
 def serve_in_thread(
-    settings: HostSettings, clock: ManualClock, backend: str
+    settings: HostSettings, clock: ManualClock, backend: str, *, sweep: bool = True
 ) -> Iterator[RunningHost]:
-    """The real app under uvicorn in a thread (so a test can move its clock)."""
-    with app_in_thread(create_app(settings, clock=clock), "the host") as url:
+    """The real app under uvicorn in a thread (so a test can move its clock); ``sweep``
+    false: no background sweepers (the test runs them itself, nothing races it)."""
+    with app_in_thread(create_app(settings, clock=clock, sweep=sweep), "the host") as url:
         ctx = HostContext(settings, Database(settings.database_url), clock)
         try:
             yield RunningHost(url, ctx, clock, backend)

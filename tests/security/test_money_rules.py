@@ -47,7 +47,7 @@ from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import upgrade
 from scanpay.host.db.models import RiskLimit, parse_public_id
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, merchants, payments, refunds, risk, wallets
+from scanpay.host.services import audit, merchants, pin_waits, refunds, risk, wallets
 from scanpay.protocol.models import RefundRequest
 from security.attack_kit import assert_unchanged, snapshot
 
@@ -305,14 +305,14 @@ def test_a_suspended_merchant_is_not_paid_by_a_pin_confirmation(world: World) ->
     # wallet page's), on the host's own database: how the customer gets there (session,
     # CSRF) is the wallet's business, what it may move is this rule's.
     with pytest.raises(HostError) as refused:
-        payments.confirm_with_pin(world.ctx, wallet.account, PIN)
+        pin_waits.confirm_with_pin(world.ctx, wallet.account, PIN)
     assert (refused.value.code, refused.value.http_status) == ("58", 403)
     assert_unchanged(world.host, before)
     assert world.terminal.get("SU-PIN-1").json()["status"] == "USER_PAYING"
     assert world.balance(wallet) == 50_000
     # Reinstated before the PIN deadline, the customer's confirmation goes through.
     merchants.set_status(world.ctx, world.merchant_id, "approve", actor=OFFICER)
-    done = payments.confirm_with_pin(world.ctx, wallet.account, PIN)
+    done = pin_waits.confirm_with_pin(world.ctx, wallet.account, PIN)
     assert (done.code, done.payment.status) == ("00", "SUCCESS")
     assert world.balance(wallet) == 50_000 - 5_000
 

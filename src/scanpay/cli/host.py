@@ -39,7 +39,7 @@ from scanpay.host.services import (
     merchants,
     network_accounts,
     operations,
-    payments,
+    pin_waits,
     risk,
     settlement,
     terminals,
@@ -612,7 +612,7 @@ def wallet_confirm(
     as_json: bool = JsonOption,
 ) -> None:
     """Confirm a payment waiting for this account's PIN (what the customer's phone does)."""
-    done = _run(as_json, lambda ctx: payments.confirm_with_pin(ctx, account, pin, payment_id))
+    done = _run(as_json, lambda ctx: pin_waits.confirm_with_pin(ctx, account, pin, payment_id))
     data = {
         "code": done.code,
         "message": done.message.model_dump(by_alias=True),

@@ -11,8 +11,11 @@ them, so nothing here waits on wall time except a pay call the network never ans
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,7 +152,8 @@ def stack(
         )
         clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        host = stack.enter_context(serve_in_thread(settings, clock, backend))
+        # No background sweepers: each test drives the legs itself, so nothing races it.
+        host = stack.enter_context(serve_in_thread(settings, clock, backend, sweep=False))
         yield Stack(sim, host)
         sim.books_balance()
 
@@ -359,3 +363,46 @@ def test_a_network_payment_is_not_refunded_here_yet(shop: Shop) -> None:
     refused = shop.terminal.refund("R" + no[1:], no, 100)
     assert refused.status_code >= 400 and refused.json()["code"] == "57", refused.text
     assert shop.merchant_balance() == AMOUNT
+
+
+class _Counting:
+    """The real adapter, counting its calls by kind (two drivers must never double one)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, Counter[str]()
+        self.name = inner.name
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_two_sweepers_at_once_make_each_call_once(shop: Shop) -> None:
+    """Every host process sweeps the same legs: the lease's compare-and-set lets one
+    drive each leg, so each due query goes out once."""
+    numbers = [trade() for _ in range(6)]
+    for no in numbers:
+        assert shop.pay(shop.code("USERPAYING_SUCCESS"), no=no)["status"] == "USER_PAYING"
+    ctx = shop.stack.ctx
+    counting = _Counting(ctx.network("wechat_pay"))
+    ctx._networks["wechat_pay"] = counting  # type: ignore[assignment]
+    try:
+        shop.stack.advance(5)
+        start = threading.Barrier(2)
+
+        def sweep() -> int:
+            start.wait()
+            return network_legs.run_due(ctx)
+
+        with ThreadPoolExecutor(2) as pool:
+            driven = sum(pool.map(lambda _: sweep(), range(2)))
+    finally:
+        ctx._networks["wechat_pay"] = counting.inner
+    assert driven == len(numbers)
+    assert counting.calls["query"] == len(numbers)
+    assert [shop.get(no)["status"] for no in numbers] == ["SUCCESS"] * len(numbers)

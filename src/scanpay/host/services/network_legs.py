@@ -249,7 +249,6 @@ def _settle(
             network_code=action.network_code,
             transaction_id=action.transaction_id,
         )
-        ctx.announce("payment", row.public_id)
         return
     if moved.leg.status is LegStatus.REVERSING and before.status is not LegStatus.REVERSING:
         # The deadline passed with the customer's payment still in doubt: the sale failed,
@@ -257,7 +256,6 @@ def _settle(
         apply_event(session, row, Expire(), now)
         row.reason = "network_timeout"
         audit_step(ctx, session, row, audit.HOST, "payment.network_timeout", now, before=status)
-        ctx.announce("payment", row.public_id)
 
 
 # ---------------------------------------------------------------------- the sweeper

@@ -50,7 +50,7 @@ from sqlalchemy.engine import URL, make_url
 from scanpay.host.db.engine import APPLICATION_NAME, private_folder
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger, orders, payments
+from scanpay.host.services import audit, ledger, orders, pin_waits
 from scanpay.host.services.context import HostContext
 from scanpay.host.settings import HostSettings
 from scanpay.i18n import Text
@@ -114,7 +114,7 @@ def readiness(ctx: HostContext) -> Readiness:
 
 def sweep(ctx: HostContext) -> dict[str, int]:
     """Expire what is due; returns how many orders and payments changed."""
-    return {"orders": orders.expire_due(ctx), "payments": payments.expire_due(ctx)}
+    return {"orders": orders.expire_due(ctx), "payments": pin_waits.expire_due(ctx)}
 
 
 @dataclass(frozen=True, slots=True)

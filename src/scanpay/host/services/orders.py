@@ -64,7 +64,7 @@ from scanpay.host.services import audit, ledger, refunds, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
-from scanpay.host.services.payments import REASONS, risk_reason
+from scanpay.host.services.payment_views import REASONS, risk_reason
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
 from scanpay.protocol.models import Order as OrderBody

@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from scanpay.host.api.deps import HostDep
 from scanpay.host.api.errors import error_response
 from scanpay.host.errors import HostError
-from scanpay.host.services import orders, payments
+from scanpay.host.services import orders, pin_waits
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.hashing import HashBusy
 from scanpay.host.wallet_page import service, words
@@ -355,7 +355,7 @@ async def confirm(body: ConfirmIn, wallet: WalletDep) -> dict[str, Any]:
     ``tries_left``, 75 locked, 51 funds, 12 closed)."""
     try:
         done = await run_in_threadpool(
-            payments.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
+            pin_waits.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
         )
     except HashBusy as busy:
         raise Refused(busy_response(busy)) from None

@@ -40,7 +40,7 @@ from scanpay.host.domain.pin import (
     client_subject,
 )
 from scanpay.host.domain.wallet_codes import make_digits
-from scanpay.host.services import audit, hashing, payments, wallets
+from scanpay.host.services import audit, hashing, payment_views, wallets
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import wallet_secret
 from scanpay.host.wallet_page import code128
@@ -293,7 +293,7 @@ def outcome(row: Payment, now: datetime) -> str:
 
 def _payment_view(row: Payment, merchant_name: str, now: datetime) -> dict[str, Any]:
     rc = result_code(row.code)
-    _, left = payments.pin_wait(row, now)
+    _, left = payment_views.pin_wait(row, now)
     return {
         "payment_id": row.public_id,
         "merchant_name": merchant_name,

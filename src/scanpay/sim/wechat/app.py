@@ -27,7 +27,7 @@ from scanpay.sim.wechat.payments import Network
 from scanpay.sim.wechat.store import Store
 from scanpay.sim.wechat.v2 import v2_router
 from scanpay.sim.wechat.v3 import v3_router
-from scanpay.sim.wechat.v3more import v3more_router
+from scanpay.sim.wechat.v3back_office import v3_back_office_router
 
 __all__ = ["SimSettings", "create_app", "open_sim"]
 
@@ -71,7 +71,7 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
     )
     app.state.sim = sim
     app.include_router(v3_router(sim))
-    app.include_router(v3more_router(sim))
+    app.include_router(v3_back_office_router(sim))
     app.include_router(v2_router(sim))
     app.include_router(admin_router(sim))
     app.include_router(pages_router(sim))

@@ -7,7 +7,8 @@
   ``GET /v3/pay/partner/transactions/out-trade-no/{no}?sp_mchid=&sub_mchid=`` (and ``/id/``).
 - ``POST /v3/pay/transactions/out-trade-no/{no}/reverse`` (and the partner form): 204.
 
-Refunds, bills and certificates are in :mod:`.v3more`.
+Refunds, bills and certificates (what a merchant does after a sale) are in
+:mod:`.v3back_office`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from scanpay.host.api.deps import CurrentTerminal, HostDep
 from scanpay.host.api.errors import refusals
-from scanpay.host.services import payments
+from scanpay.host.services import transactions
 from scanpay.protocol.models import PaymentStatus, TransactionsPage
 
 __all__ = ["router"]
@@ -41,6 +41,6 @@ def list_transactions(
     """One page of the merchant's payments; pass ``next_cursor`` back for the next page.
 
     A date outside 1970-01-01 .. 9998-12-31 is refused with 400/30 naming the filter."""
-    return payments.list_transactions(
+    return transactions.list_transactions(
         ctx, terminal, start=start, end=end, status=status, limit=limit, cursor=cursor
     )

@@ -19,7 +19,7 @@ from scanpay.host.api.schemas import (
     WalletPreviewRequest,
     WalletPreviewResponse,
 )
-from scanpay.host.services import orders, payments
+from scanpay.host.services import orders, pin_waits
 from scanpay.host.services.hashing import HashBusy
 from scanpay.host.wallet_page.api import Refused, WalletDep, busy_response
 from scanpay.i18n import Text
@@ -54,7 +54,7 @@ async def confirm(body: WalletConfirmRequest, wallet: WalletDep) -> WalletConfir
         )
     try:
         done = await run_in_threadpool(
-            payments.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
+            pin_waits.confirm_with_pin, wallet.ctx, wallet.account, body.pin, body.payment_id
         )
     except HashBusy as busy:
         raise Refused(busy_response(busy)) from None

@@ -1,4 +1,4 @@
-"""API v3 beyond pay: refunds, the platform certificates, the trade bill.
+"""API v3 back office, beyond pay: refunds, the platform certificates, the trade bill.
 
 - ``POST /v3/refund/domestic/refunds``; ``GET /v3/refund/domestic/refunds/{out_refund_no}``
   (a service provider adds ``sub_mchid``: in the body, in the query).
@@ -32,7 +32,7 @@ from scanpay.sim.wechat.v3 import OUT_TRADE_NO
 from scanpay.sim.wechat.v3serve import Fields, Reply, serve
 from scanpay.sim.wechat.wire import Refusal
 
-__all__ = ["refund_json", "v3more_router"]
+__all__ = ["refund_json", "v3_back_office_router"]
 
 _TOKEN_LIFE = timedelta(minutes=5)
 
@@ -196,7 +196,7 @@ def _download(sim: Sim, merchant: Merchant, token: str | None) -> Reply:
     return Reply(200, raw=content)
 
 
-def v3more_router(sim: Sim) -> APIRouter:
+def v3_back_office_router(sim: Sim) -> APIRouter:
     router = APIRouter()
 
     @router.post("/v3/refund/domestic/refunds")

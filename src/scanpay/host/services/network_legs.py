@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -82,6 +83,8 @@ log = logging.getLogger("scanpay.host.network_legs")
 LEASE = timedelta(seconds=20)
 #: A reverse whose scheduled tries are spent is tried again this often, until it is done.
 _EXHAUSTED_RETRY = timedelta(seconds=300)
+#: Legs one process drives at once.
+_DRIVERS = 8
 
 T = TypeVar("T")
 
@@ -275,22 +278,30 @@ def run_due(ctx: HostContext, limit: int = 50) -> int:
             .order_by(NetworkLeg.next_at)
             .limit(limit)
         ).all()
-    driven = 0
-    for pk, version in found:
-        if _claim(ctx, pk, version, now):
-            try:
-                # A call's answer may make the next one due at once (past the deadline
-                # a query's answer starts the reverse): a few rounds, then the next pass.
-                rounds = 0
-                while _drive(ctx, pk) and rounds < 3:
-                    rounds += 1
-                    if not _claim(ctx, pk, _version(ctx, pk), ctx.now()):
-                        break
-            except Exception:  # one leg's trouble never stops the others
-                log.exception("driving network leg %s failed", pk)
-                _release(ctx, pk)
-            driven += 1
-    return driven
+    if not found:
+        return 0
+    # Legs are driven side by side: one slow network call must not hold up the others
+    # (each waits at most its own timeout).
+    with ThreadPoolExecutor(max_workers=min(_DRIVERS, len(found))) as pool:
+        return sum(pool.map(lambda due: _claim_and_drive(ctx, *due, now), found))
+
+
+def _claim_and_drive(ctx: HostContext, pk: int, version: int, now: datetime) -> int:
+    """Drive leg ``pk`` if this process can claim it: 1 when it did, else 0."""
+    if not _claim(ctx, pk, version, now):
+        return 0
+    try:
+        # A call's answer may make the next one due at once (past the deadline a
+        # query's answer starts the reverse): a few rounds, then the next pass.
+        rounds = 0
+        while _drive(ctx, pk) and rounds < 3:
+            rounds += 1
+            if not _claim(ctx, pk, _version(ctx, pk), ctx.now()):
+                break
+    except Exception:  # one leg's trouble never stops the others
+        log.exception("driving network leg %s failed", pk)
+        _release(ctx, pk)
+    return 1
 
 
 def _claim(ctx: HostContext, pk: int, version: int, now: datetime) -> bool:

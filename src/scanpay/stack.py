@@ -8,12 +8,16 @@ share these parts:
 - :func:`seed_host` gives a host what a demonstration needs - an approved
   merchant, a terminal waiting for activation, wallet accounts - through the
   host's own services (every step audited like any other);
-- :func:`add_demo_operators` gives a terminal its cashier and supervisor.
+- :func:`add_demo_operators` gives a terminal its cashier and supervisor;
+- :func:`connect_wechat_demo` gives the demo merchant a direct WeChat Pay channel to
+  the WeChat Pay simulator's demo merchant.
 
-:class:`Stack` starts everything on a data directory (SQLite ``host.db`` and
-the terminal's ``terminal/``): the first start creates the demo data and
-activates the terminal over HTTP, and writes what a person needs to log in to
-``demo.json``; later starts reuse all of it.
+:class:`Stack` starts everything on a data directory (SQLite ``host.db``, the
+terminal's ``terminal/`` and the WeChat Pay simulator's ``sim-wechat/``): the first
+start creates the demo data and activates the terminal over HTTP, and writes what a
+person needs to log in to ``demo.json``; later starts reuse all of it. The host's
+WeChat Pay adapter is pointed at the simulator, so a WeChat Pay code the simulator
+issues pays through the whole chain.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "DEMO_OPERATORS",
     "DEMO_PORTAL_USERS",
     "DEMO_WALLETS",
+    "SIM_DIR",
     "DemoData",
     "DemoOperator",
     "DemoPortalUser",
@@ -42,8 +47,10 @@ __all__ = [
     "Stack",
     "StackError",
     "TlsPair",
+    "WeChatDemo",
     "add_demo_operators",
     "add_portal_users",
+    "connect_wechat_demo",
     "free_port",
     "make_tls_pair",
     "seed_host",
@@ -51,6 +58,9 @@ __all__ = [
 
 DEMO_FILE = "demo.json"
 """Written beside ``host.db`` on the first start: the demo's ids, accounts and PINs."""
+
+SIM_DIR = "sim-wechat"
+"""The WeChat Pay simulator's data folder in the stack's data directory."""
 
 
 class StackError(Exception):
@@ -289,6 +299,80 @@ def add_demo_operators(
         journal.close()
 
 
+@dataclass(frozen=True, slots=True)
+class WeChatDemo:
+    """The WeChat Pay simulator's demo as the stack uses it: its merchant (whose keys
+    stay in the simulator's ``demo.json``, never here) and its customer's wallet."""
+
+    mchid: str
+    appid: str
+    wallet_id: int
+    wallet_name: str
+    password_above: int | None
+
+
+def _wechat_secrets(demo: dict[str, Any]) -> dict[str, str]:
+    """The channel secrets of the simulator's demo merchant (its ``demo.json``): API v3,
+    replies verified with the WeChat Pay public key (the simulator's default mode)."""
+    platform = demo["platform"]
+    return {
+        "api": "v3",
+        "private_key": demo["client_private_key"],
+        "cert_serial": demo["client_serial"],
+        "api_v3_key": demo["api_v3_key"],
+        "wechatpay_public_key": platform["public_key"],
+        "wechatpay_public_key_id": platform["public_key_id"],
+    }
+
+
+def connect_wechat_demo(ctx: Any, merchant_id: str, sim_demo_file: Path) -> str:
+    """Give ``merchant_id`` a direct WeChat Pay channel to the simulator's demo merchant,
+    whose ids and keys are in ``sim_demo_file`` (the simulator's ``demo.json``).
+
+    Idempotent: a channel that already pays with these ids and keys is left as it is
+    (nothing audited); one with other ids or keys (the simulator's data was made anew)
+    gets these; a service-provider channel, which an operator set up on purpose, is
+    left alone. Returns what was done: ``"added"``, ``"updated"``, ``"kept"`` or
+    ``"left"``. Nothing here prints or logs a key."""
+    from scanpay.host.errors import HostError
+    from scanpay.host.services import channels
+    from scanpay.networks.port import ChannelMode
+
+    demo = json.loads(sim_demo_file.read_text(encoding="utf-8"))
+    secrets = _wechat_secrets(demo)
+    app_id, mch_id = str(demo["appid"]), str(demo["mchid"])
+    try:
+        current = channels.get_channel(ctx, merchant_id, "wechat_pay")
+    except HostError:
+        channels.add_channel(
+            ctx,
+            merchant_id,
+            network="wechat_pay",
+            mode="direct",
+            app_id=app_id,
+            mch_id=mch_id,
+            secrets=secrets,
+        )
+        return "added"
+    if current.mode is not ChannelMode.DIRECT:
+        return "left"
+    wanted = {name: channels.fingerprint(value) for name, value in secrets.items()}
+    if (current.app_id, current.mch_id, dict(current.secrets)) == (app_id, mch_id, wanted):
+        return "kept"
+    channels.update_channel(
+        ctx,
+        merchant_id,
+        "wechat_pay",
+        app_id=app_id,
+        mch_id=mch_id,
+        secrets=secrets,
+        # Secrets of another set-up (a v2 key, a platform certificate) would not match
+        # the simulator's merchant: the channel pays with these alone.
+        drop=[name for name in current.secrets if name not in secrets],
+    )
+    return "updated"
+
+
 @dataclass
 class DemoData:
     """The demo's facts, kept in ``demo.json`` so that a second start can print them."""
@@ -327,12 +411,17 @@ class DemoData:
 
 
 class Stack:
-    """The host and one terminal agent on loopback ports, over ``data_dir``.
+    """The host, one terminal agent and the WeChat Pay simulator on loopback ports,
+    over ``data_dir``.
 
-    ``start()`` serves the host (SQLite ``data_dir/host.db`` unless
-    ``SCANPAY_DATABASE_URL`` says otherwise), creates the demo data and
-    activates the terminal on the first start, then serves the agent; ``stop()``
-    stops the agent first (its shutdown runs), then the host.
+    ``start()`` serves the WeChat Pay simulator (``data_dir/sim-wechat``, its demo
+    merchant and wallet made on its first start) unless ``sim_port`` is None, then the
+    host (SQLite ``data_dir/host.db`` unless ``SCANPAY_DATABASE_URL`` says otherwise)
+    with its WeChat Pay adapter pointed at the simulator, creates the demo data and
+    activates the terminal on the first start, gives the demo merchant its WeChat Pay
+    channel to the simulator's demo merchant (on every start: see
+    :func:`connect_wechat_demo`), then serves the agent; ``stop()`` stops the agent
+    first (its shutdown runs), then the host, then the simulator.
     """
 
     def __init__(
@@ -341,6 +430,7 @@ class Stack:
         *,
         host_port: int = 8600,
         agent_port: int = 8700,
+        sim_port: int | None = 8610,
         environ: dict[str, str] | None = None,
         terminal_settings: dict[str, Any] | None = None,
         tls: bool = False,
@@ -352,11 +442,22 @@ class Stack:
         self.tls_pair: TlsPair | None = None
         self.host_port = host_port
         self.agent_port = agent_port
+        self.sim_port = sim_port
+        """The WeChat Pay simulator's port (0: any free one); None: no simulator, and
+        the host's WeChat Pay adapter left as the environment configures it."""
         self.environ = dict(os.environ if environ is None else environ)
         self.terminal_settings = terminal_settings or {}
         self.host: LoopbackServer | None = None
         self.agent_server: LoopbackServer | None = None
         self.agent: Any = None
+        self.sim: LoopbackServer | None = None
+        self.wechat: WeChatDemo | None = None
+        """The simulator's demo merchant and wallet (None without a simulator, or when
+        its data folder holds merchants but no demo)."""
+        self._sim_state: Any = None
+        self.wechat_channel: str | None = None
+        """What this start did to the demo merchant's WeChat Pay channel
+        (:func:`connect_wechat_demo`'s answer)."""
         self.demo: DemoData | None = None
         self.created = False
         """True when this start created the demo data (the first start)."""
@@ -376,6 +477,16 @@ class Stack:
         return self.agent_server.url
 
     @property
+    def sim_dir(self) -> Path:
+        return self.data_dir / SIM_DIR
+
+    @property
+    def sim_url(self) -> str:
+        """The WeChat Pay simulator's address (its pages under ``/sim/``)."""
+        assert self.sim is not None
+        return self.sim.url
+
+    @property
     def portal_url(self) -> str:
         """The merchant portal's address."""
         return f"{self.host_url}/portal/"
@@ -384,6 +495,10 @@ class Stack:
         from scanpay.host.settings import HostSettings
 
         env = {**self.environ, "SCANPAY_DATA_DIR": str(self.data_dir)}
+        if self.sim is not None:
+            # The stack's simulator, whatever the environment says: the demo channel's
+            # keys are its merchant's, and nothing may leave loopback.
+            env["SCANPAY_NETWORK__WECHAT_PAY__GATEWAY"] = self.sim.url
         return HostSettings.from_env(env)
 
     def start(self) -> Stack:
@@ -405,11 +520,19 @@ class Stack:
 
         # The host's database and keys and the terminal's journal and key live here: 0700.
         private_folder(self.data_dir)
-        # Both ports are checked before anything starts, so a second `scanpay run`
+        # Every port is checked before anything starts, so a second `scanpay run`
         # says so at once and leaves the first one alone.
-        for port in (self.host_port, self.agent_port):
+        for port in (self.host_port, self.agent_port, self.sim_port):
             if port:
                 _check_port(port)
+        demo_file = self.data_dir / DEMO_FILE
+        if not demo_file.exists() and (self.terminal_dir / "terminal.json").exists():
+            raise StackError(
+                f"{self.data_dir} holds a terminal but no {DEMO_FILE}: "
+                "it was not made by `scanpay run`; use another --data directory"
+            )
+        if self.sim_port is not None:
+            self._start_sim(self.sim_port)
         settings = self.host_settings()
         if self.tls:
             tls_dir = self.data_dir / "tls"
@@ -421,15 +544,9 @@ class Stack:
             else:
                 self.tls_pair = make_tls_pair(tls_dir)
         self.host = LoopbackServer(create_host(settings), self.host_port, tls=self.tls_pair).start()
-        demo_file = self.data_dir / DEMO_FILE
         if demo_file.exists():
             self.demo = DemoData.load(demo_file)
         else:
-            if (self.terminal_dir / "terminal.json").exists():
-                raise StackError(
-                    f"{self.data_dir} holds a terminal but no {DEMO_FILE}: "
-                    "it was not made by `scanpay run`; use another --data directory"
-                )
             ctx = HostContext.open(settings)
             try:
                 upgrade(ctx.db)
@@ -449,9 +566,42 @@ class Stack:
             )
             self.demo.save(demo_file)
             self.created = True
+        if self.wechat is not None:
+            # On every start: data made before the simulator joined the stack gets its
+            # channel too, and a simulator made anew (its folder deleted) its new keys.
+            from scanpay.sim.wechat.demo import DEMO_FILE as SIM_DEMO_FILE
+
+            ctx = HostContext.open(settings)
+            try:
+                self.wechat_channel = connect_wechat_demo(
+                    ctx, self.demo.merchant_id, self.sim_dir / SIM_DEMO_FILE
+                )
+            finally:
+                ctx.close()
         self._point_terminal_at_host()
         self.agent = Agent(self.terminal_dir)
         self.agent_server = LoopbackServer(create_agent(self.agent), self.agent_port).start()
+
+    def _start_sim(self, port: int) -> None:
+        """Serve the WeChat Pay simulator on ``port`` (its demo made on its first start)."""
+        from scanpay.sim.wechat import SimSettings, create_app
+        from scanpay.sim.wechat.demo import ensure_demo
+
+        app = create_app(SimSettings(data_dir=self.sim_dir))
+        demo = ensure_demo(app.state.sim)
+        if demo is not None:
+            self.wechat = WeChatDemo(
+                demo.mchid, demo.appid, demo.wallet_id, demo.wallet_name, demo.password_above
+            )
+        self._sim_state = app.state.sim
+        self.sim = LoopbackServer(app, port).start()
+
+    def wechat_balance(self) -> int | None:
+        """The simulator's demo wallet's balance now (fen), read from its state."""
+        if self.sim is None or self.wechat is None:
+            return None
+        wallet = self._sim_state.store.wallet(self.wechat.wallet_id)
+        return int(wallet.balance) if wallet is not None else None
 
     def _activate(self, activation_code: str) -> None:
         from scanpay.terminal.agent import activate_terminal
@@ -509,7 +659,8 @@ class Stack:
         return found
 
     def stop(self) -> None:
-        """Stop the agent (its workers finish), then the host. Safe to call twice."""
+        """Stop the agent (its workers finish), then the host, then the simulator. Safe
+        to call twice."""
         if self.agent is not None:
             # First: long-polls and event streams return at once, so the server can stop.
             self.agent.stop()
@@ -522,3 +673,7 @@ class Stack:
         if self.host is not None:
             self.host.stop()
             self.host = None
+        if self.sim is not None:
+            # Last: the host's leg sweeper may be calling it until the host has stopped.
+            self.sim.stop()
+            self.sim = None

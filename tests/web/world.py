@@ -1,7 +1,9 @@
 """The world the web tests run in: the real host and a real terminal agent on free
 loopback ports (``scanpay run``'s own :class:`scanpay.stack.Stack`, demo data
 included), the host's database to check what the screens say, and helpers that
-drive Chromium the way a cashier and a customer would.
+drive Chromium the way a cashier and a customer would. A world started with
+``sim=True`` has the stack's WeChat Pay simulator too, whose admin (``/sim/...``)
+tells what the network recorded.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from scanpay.host.db.models import Order, Payment, Refund, WalletAccount
@@ -120,6 +123,17 @@ class World:
     def ledger_ok(self) -> bool:
         return ledger.check(self.ctx).ok
 
+    @property
+    def sim(self) -> str:
+        """The WeChat Pay simulator's address (a world started with ``sim=True``)."""
+        return self.stack.sim_url
+
+    def sim_admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A call to the simulator's admin (``/sim/...``, loopback only): its JSON."""
+        response = httpx.request(method, self.sim + path, timeout=60, trust_env=False, **kwargs)
+        assert response.status_code < 300, (response.status_code, response.text)
+        return response.json()
+
 
 @contextmanager
 def running_world(
@@ -128,15 +142,18 @@ def running_world(
     environ: dict[str, str] | None = None,
     *,
     tls: bool = False,
+    sim: bool = False,
 ) -> Iterator[World]:
     """A stack on free ports: the tests' terminal settings unless others are given,
     the host's environment unless ``environ`` is; with ``tls`` the host speaks HTTPS
-    only and the terminal trusts it through its CA file and pin."""
+    only and the terminal trusts it through its CA file and pin; with ``sim`` the
+    WeChat Pay simulator runs too, the demo merchant's WeChat Pay channel to it."""
     settings = TERMINAL_SETTINGS if terminal_settings is None else terminal_settings
     stack = Stack(
         folder / "data",
         host_port=0,
         agent_port=0,
+        sim_port=0 if sim else None,
         environ=environ,
         terminal_settings=settings,
         tls=tls,
@@ -177,7 +194,10 @@ def watched_page(browser: Any, world: World, **options: Any) -> Iterator[Any]:
     context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    watch = PageWatch(page, (world.agent + "/", world.host + "/"))
+    allowed = (world.agent + "/", world.host + "/")
+    if world.stack.sim is not None:
+        allowed += (world.sim + "/",)
+    watch = PageWatch(page, allowed)
     try:
         yield page
     finally:

@@ -38,6 +38,7 @@ from scanpay.host.services import (
     ledger,
     merchants,
     network_accounts,
+    network_legs,
     operations,
     pin_waits,
     risk,
@@ -1300,6 +1301,33 @@ def _print_account(a: network_accounts.AccountInfo) -> None:
     typer.echo(
         f"{a.label}  {a.network}  app_id {a.app_id}  mch_id {a.mch_id}  "
         f"channels {a.channels}  secrets {_secrets_line(a.secrets)}"
+    )
+
+
+@channel_app.command("legs")
+def channel_legs(
+    every: bool = typer.Option(
+        False, "--all", help="Settled legs too (default: only those still in doubt or reversing)."
+    ),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    as_json: bool = JsonOption,
+) -> None:
+    """Payments at the networks, newest first: what each leg waits for. A leg listed
+    long after its deadline is a reverse the network keeps refusing: look at it."""
+    items = _run(as_json, lambda ctx: network_legs.list_legs(ctx, unsettled=not every, limit=limit))
+    _emit(
+        as_json,
+        [leg.to_dict() for leg in items],
+        lambda: _each(
+            items,
+            lambda leg: typer.echo(
+                f"{leg.trade_no}  {leg.network}  {leg.merchant_id}/{leg.out_trade_no}  "
+                f"{format_amount(leg.amount, leg.currency)}  {leg.status:<11} "
+                f"payment {leg.payment_status:<11} network {leg.network_code or '-'}  "
+                f"reverse tries {leg.reverse_tries}  "
+                f"next {leg.next_at.isoformat(timespec='seconds') if leg.next_at else '-'}"
+            ),
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from host.kit import (
     RunningHost,
@@ -36,6 +37,7 @@ from host.kit import (
     serve_in_thread,
 )
 from networks.wechat.kit import v3_secrets
+from scanpay.cli import app
 from scanpay.host import HostSettings, ManualClock
 from scanpay.host.db.models import (
     LedgerAccount,
@@ -406,3 +408,24 @@ def test_two_sweepers_at_once_make_each_call_once(shop: Shop) -> None:
     assert driven == len(numbers)
     assert counting.calls["query"] == len(numbers)
     assert [shop.get(no)["status"] for no in numbers] == ["SUCCESS"] * len(numbers)
+
+
+def test_the_operator_lists_the_legs_still_in_doubt(shop: Shop) -> None:
+    doubtful, settled = trade(), trade()
+    shop.pay(shop.code("USERPAYING_NEVER"), no=doubtful)
+    shop.pay(shop.code(), no=settled)
+    settings = shop.stack.ctx.settings
+    env = {"SCANPAY_DATABASE_URL": settings.database_url, "SCANPAY_DATA_DIR": settings.data_dir}
+    result = CliRunner().invoke(app, ["host", "channel", "legs", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = {leg["out_trade_no"]: leg for leg in json.loads(result.output)}
+    assert doubtful in listed and settled not in listed
+    leg = listed[doubtful]
+    assert (leg["status"], leg["payment_status"], leg["network"]) == (
+        "USER_PAYING",
+        "USER_PAYING",
+        "wechat_pay",
+    )
+    assert leg["merchant_id"] == shop.merchant_id and leg["amount"] == AMOUNT
+    every = CliRunner().invoke(app, ["host", "channel", "legs", "--all", "--json"], env=env)
+    assert settled in {leg["out_trade_no"] for leg in json.loads(every.output)}

@@ -93,6 +93,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/portal/operator/limits"): OPERATOR,
     ("POST", "/portal/operator/limits"): OPERATOR,
     ("GET", "/portal/operator/audit"): OPERATOR,
+    ("GET", "/portal/operator/channels"): OPERATOR,
+    ("POST", "/portal/operator/channels/accounts"): OPERATOR,
+    ("POST", "/portal/operator/channels/accounts/update"): OPERATOR,
+    ("POST", "/portal/operator/channels/accounts/remove"): OPERATOR,
+    ("GET", "/portal/operator/merchants/{merchant_id}/channels"): OPERATOR,
+    ("POST", "/portal/operator/merchants/{merchant_id}/channels"): OPERATOR,
+    ("POST", "/portal/operator/merchants/{merchant_id}/channels/update"): OPERATOR,
+    ("POST", "/portal/operator/merchants/{merchant_id}/channels/remove"): OPERATOR,
 }
 
 NOT_FOUND = "No such page or record"

@@ -30,13 +30,14 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from scanpay.host.db.models import NetworkLeg, Payment
+from scanpay.host.db.models import NetworkLeg, Payment, merchant_public_id
 from scanpay.host.domain.payment_state import Authorised, Declined, Expire, PaymentState
 from scanpay.host.services import audit
 from scanpay.host.services.channels import channel_for
@@ -68,6 +69,8 @@ from scanpay.networks.port import Outcome, PayAnswer, PayRequest
 
 __all__ = [
     "LEASE",
+    "LegInfo",
+    "list_legs",
     "network_reason",
     "open_leg",
     "pay",
@@ -259,6 +262,64 @@ def _settle(
         apply_event(session, row, Expire(), now)
         row.reason = "network_timeout"
         audit_step(ctx, session, row, audit.HOST, "payment.network_timeout", now, before=status)
+
+
+# ---------------------------------------------------------------------- the operator's view
+
+
+@dataclass(frozen=True, slots=True)
+class LegInfo:
+    """One payment's leg as an operator reads it (``scanpay host channel legs``)."""
+
+    trade_no: str
+    network: str
+    merchant_id: str
+    out_trade_no: str
+    payment_status: str
+    status: str
+    amount: int
+    currency: str
+    network_code: str | None
+    reverse_tries: int
+    next_at: datetime | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("next_at", "created_at"):
+            value = data[name]
+            data[name] = value.isoformat() if value is not None else None
+        return data
+
+
+def list_legs(ctx: HostContext, *, unsettled: bool = True, limit: int = 100) -> list[LegInfo]:
+    """The newest legs (``unsettled``: only those not yet approved, declined or
+    reversed: in doubt, or a reverse still to be done)."""
+    query = select(NetworkLeg, Payment).join(Payment, Payment.id == NetworkLeg.payment_id)
+    if unsettled:
+        query = query.where(NetworkLeg.next_at.is_not(None))
+    query = query.order_by(NetworkLeg.id.desc()).limit(limit)
+    with ctx.db.read() as session:
+        found = []
+        for record, payment in session.execute(query).tuples():
+            leg = Leg.from_dict(json.loads(record.leg))
+            found.append(
+                LegInfo(
+                    trade_no=record.trade_no,
+                    network=record.network,
+                    merchant_id=merchant_public_id(payment.merchant_id),
+                    out_trade_no=payment.out_trade_no,
+                    payment_status=payment.status,
+                    status=record.status,
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    network_code=leg.network_code,
+                    reverse_tries=leg.reverse_tries,
+                    next_at=record.next_at,
+                    created_at=record.created_at,
+                )
+            )
+        return found
 
 
 # ---------------------------------------------------------------------- the sweeper

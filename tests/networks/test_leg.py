@@ -121,7 +121,8 @@ def test_userpaying_polls_every_5_s_and_declines_on_pay_error() -> None:
     assert s.actions == (CallQuery("T1-0001", T0 + 11.2),) and s.leg.queries == 2
     s = step(s.leg, QueryAnswered(T0 + 11.4, _query(TradeState.PAY_ERROR)), R)
     assert s.leg.status is LegStatus.DECLINED
-    assert _only(s) == Record("T1-0001", LegStatus.DECLINED, "12", "USERPAYING", None, None)
+    # 05, not 12: a failed payment is not the customer running out of time.
+    assert _only(s) == Record("T1-0001", LegStatus.DECLINED, "05", "USERPAYING", None, None)
 
 
 def test_closed_is_final_but_not_paid_and_not_found_are_not() -> None:

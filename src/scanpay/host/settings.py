@@ -31,6 +31,9 @@ variable                                meaning (default)
 ``SCANPAY_NETWORK_REVERSE_AFTER``       no reverse at a network sooner after the pay call
                                        (``15``; WeChat Pay's rule)
 ``SCANPAY_NETWORK_POLL``                seconds between queries of a payment in doubt (``5``)
+``SCANPAY_NETWORK_PAY_TIMEOUT``         seconds the host waits for a network's answer to a pay
+                                       call before it answers the terminal USER_PAYING and
+                                       queries (``6``: well under a terminal's 10 s request timeout)
 ``SCANPAY_NETWORK__<NAME>__<OPTION>``   an option of network ``<name>``'s adapter, e.g.
                                        ``SCANPAY_NETWORK__WECHAT_PAY__GATEWAY`` (the real
                                        gateway by default; the simulator in ``make run``)
@@ -84,6 +87,7 @@ class HostSettings:
     network_deadline: float = 45.0
     network_reverse_after: float = 15.0
     network_poll: float = 5.0
+    network_pay_timeout: float = 6.0
     #: Each network adapter's options by network name (``{"wechat_pay": {"gateway": ...}}``).
     networks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -105,7 +109,7 @@ class HostSettings:
             raise ValueError("the country is two capital letters (ISO 3166)")
         if self.sweep_interval <= 0:
             raise ValueError("sweep_interval must be positive")
-        for name in ("network_deadline", "network_poll"):
+        for name in ("network_deadline", "network_poll", "network_pay_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.network_reverse_after < self.network_deadline:
@@ -144,6 +148,7 @@ class HostSettings:
             ("network_deadline", "SCANPAY_NETWORK_DEADLINE"),
             ("network_reverse_after", "SCANPAY_NETWORK_REVERSE_AFTER"),
             ("network_poll", "SCANPAY_NETWORK_POLL"),
+            ("network_pay_timeout", "SCANPAY_NETWORK_PAY_TIMEOUT"),
         ):
             if env.get(var):
                 try:

@@ -346,9 +346,11 @@ def _query_answered(leg: Leg, event: QueryAnswered, r: LegRules) -> Step:
         # revoke of an unpaid order): no money stayed, and none can move any more.
         return _finish(leg, LegStatus.REVERSED, now, "12", answer.message, **facts)
     elif state in r.final_failures:
-        # 12 (order closed) whatever the cause: the cashier's next step is a new sale;
-        # the answer's own message, when it has one, says why.
-        return _finish(leg, LegStatus.DECLINED, now, "12", answer.message, **facts)
+        # 05 when the payment failed (the customer cancelled, the bank refused), 12 when
+        # the network closed the order: a terminal reads 12 after USER_PAYING as the
+        # customer running out of time, which a failed payment is not.
+        code = "05" if state is TradeState.PAY_ERROR else "12"
+        return _finish(leg, LegStatus.DECLINED, now, code, answer.message, **facts)
     if leg.awaiting != "query":
         return _ignore(leg, f"query answer {state.value} not awaited")
     if state is TradeState.USER_PAYING:

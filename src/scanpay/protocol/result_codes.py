@@ -53,6 +53,17 @@ RESULT_CODES: dict[str, ResultCode] = {
             ("打印小票", "Print the receipt"),
         ),
         _rc(
+            "05",
+            "PAYMENT_FAILED",
+            "declined",
+            200,
+            (
+                "支付失败（顾客取消或银行拒绝）",
+                "The payment failed (cancelled by the customer or refused by the bank)",
+            ),
+            ("请顾客换一种方式付款", "Ask the customer to pay another way"),
+        ),
+        _rc(
             "09",
             "PENDING_USER",
             "pending",

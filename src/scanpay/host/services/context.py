@@ -91,7 +91,13 @@ class HostContext:
             if found is None:
                 from scanpay.networks.registry import create
 
-                found = create(name, self.settings.networks.get(name, {}))
+                # The host answers the terminal before its request times out: a pay call
+                # longer than that is no answer (query), unless the options say otherwise.
+                options = {
+                    "pay_timeout": f"{self.settings.network_pay_timeout:g}",
+                    **self.settings.networks.get(name, {}),
+                }
+                found = create(name, options)
                 self._networks[name] = found
             return found
 

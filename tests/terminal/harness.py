@@ -84,7 +84,7 @@ class ThreadServer:
 
     def start(self) -> ThreadServer:
         self.thread.start()
-        end = time.monotonic() + 20
+        end = time.monotonic() + 120
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > end:
                 raise RuntimeError("server did not start")
@@ -385,7 +385,7 @@ class AgentProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        end = time.monotonic() + 30
+        end = time.monotonic() + 120
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""

@@ -237,7 +237,7 @@ def test_show_to_pay_order_paid_from_the_wallet(host: Host, agent: AgentHandle) 
     )
     assert paid.status_code == 200 and paid.json()["code"] == "00", paid.text
     seen = agent.http.get(f"/api/orders/{no}", params={"wait": 20, "version": order["version"]})
-    end = time.monotonic() + 20
+    end = time.monotonic() + 120
     while seen.json()["state"] != "PAID" and time.monotonic() < end:
         seen = agent.http.get(
             f"/api/orders/{no}", params={"wait": 2, "version": seen.json()["version"]}

@@ -242,7 +242,7 @@ def _wait_ready(
 ) -> None:
     """Until ``/readyz`` answers and (with info logs) every worker said it started, so
     the terminals' connections spread over all the workers."""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300
     while True:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
@@ -253,7 +253,7 @@ def _wait_ready(
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("the host did not become ready in 90 s")
+            raise RuntimeError("the host did not become ready in 300 s")
         time.sleep(0.1)
     while info_logs:
         started = log_path.read_text(errors="replace").count("Application startup complete")

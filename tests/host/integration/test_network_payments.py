@@ -4,7 +4,7 @@ simulator, on SQLite and PostgreSQL.
 Each test checks the three places money is written: the terminal's answers, the
 host's payment, leg and ledger, and the simulator's own accounts (the customer's
 wallet, the merchant's balance, its orders). Both clocks are the tests' own: the
-host's leg sweeper (:func:`network_legs.run_due`) is driven by hand after moving
+host's leg sweeper (:func:`leg_sweeper.run_due`) is driven by hand after moving
 them, so nothing here waits on wall time except a pay call the network never answers.
 """
 
@@ -48,7 +48,7 @@ from scanpay.host.db.models import (
     parse_public_id,
 )
 from scanpay.host.domain.ledger import Book
-from scanpay.host.services import audit, channels, ledger, network_legs, payments
+from scanpay.host.services import audit, channels, ledger, leg_sweeper, network_legs, payments
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.networks.leg import Leg, LegStatus
@@ -78,7 +78,7 @@ class Stack:
         self.sim.clock.advance(seconds)
 
     def sweep(self) -> int:
-        return network_legs.run_due(self.ctx)
+        return leg_sweeper.run_due(self.ctx)
 
 
 @dataclass
@@ -399,7 +399,7 @@ def test_two_sweepers_at_once_make_each_call_once(shop: Shop) -> None:
 
         def sweep() -> int:
             start.wait()
-            return network_legs.run_due(ctx)
+            return leg_sweeper.run_due(ctx)
 
         with ThreadPoolExecutor(2) as pool:
             driven = sum(pool.map(lambda _: sweep(), range(2)))

@@ -33,7 +33,7 @@ from scanpay.host.clock import Clock
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.logs import configure_logging
 from scanpay.host.portal import install as _install_portal
-from scanpay.host.services import network_legs, operations
+from scanpay.host.services import leg_sweeper, operations
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
@@ -85,7 +85,7 @@ async def _drive_legs_forever(ctx: HostContext) -> None:
     every = min(1.0, ctx.settings.sweep_interval)
     while True:
         try:
-            await run_in_threadpool(network_legs.run_due, ctx)
+            await run_in_threadpool(leg_sweeper.run_due, ctx)
         except Exception:  # retried on the next tick, never fatal
             log.exception("network leg sweep failed")
         await asyncio.sleep(every)

@@ -10,7 +10,8 @@ on it, and the network is only ever called outside a transaction:
 3. its answer, or its absence, is journaled with what it does to the payment: an
    approval captures, a decline fails it, doubt schedules a query.
 
-What remains is run by :func:`run_due`, which the host's sweeper calls every
+What remains is run by :func:`~scanpay.host.services.leg_sweeper.run_due`, which
+the host's sweeper calls every
 second or so in every host process: the queries and reverses the leg scheduled,
 the deadline's tick (then the reverse), and legs nobody drives any more (their
 host died mid-call: the lease on the leg lapsed) through ``Recovered``: query,
@@ -29,18 +30,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanpay.host.db.models import NetworkLeg, Payment, merchant_public_id
 from scanpay.host.domain.payment_state import Authorised, Declined, Expire, PaymentState
 from scanpay.host.services import audit
-from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.payment_steps import apply_event, audit_step
 from scanpay.networks.errors import NetworkError
@@ -53,14 +52,10 @@ from scanpay.networks.leg import (
     LegStatus,
     NoAnswer,
     PayAnswered,
-    QueryAnswered,
     Record,
-    Recovered,
-    ReverseAnswered,
     ReverseRequested,
     Sent,
     Step,
-    Tick,
     due,
     exhausted,
     step,
@@ -70,12 +65,13 @@ from scanpay.networks.port import Outcome, PayAnswer, PayRequest
 __all__ = [
     "LEASE",
     "LegInfo",
+    "journal",
     "list_legs",
     "network_reason",
     "open_leg",
     "pay",
     "request_reverse",
-    "run_due",
+    "seconds",
 ]
 
 log = logging.getLogger("scanpay.host.network_legs")
@@ -86,13 +82,12 @@ log = logging.getLogger("scanpay.host.network_legs")
 LEASE = timedelta(seconds=20)
 #: A reverse whose scheduled tries are spent is tried again this often, until it is done.
 _EXHAUSTED_RETRY = timedelta(seconds=300)
-#: Legs one process drives at once.
-_DRIVERS = 8
 
 T = TypeVar("T")
 
 
-def _ts(when: datetime) -> float:
+def seconds(when: datetime) -> float:
+    """``when`` as the leg counts time: seconds since the epoch."""
     return when.timestamp()
 
 
@@ -112,7 +107,7 @@ def open_leg(ctx: HostContext, session: Session, row: Payment, now: datetime) ->
     the same for every retry of one. Returns the leg's key."""
     assert row.network is not None
     leg = Leg(trade_no=row.public_id, network=row.network, amount=row.amount)
-    sent = step(leg, Sent(_ts(now)), ctx.leg_rules).leg
+    sent = step(leg, Sent(seconds(now)), ctx.leg_rules).leg
     record = NetworkLeg(
         payment_id=row.id,
         network=row.network,
@@ -138,17 +133,17 @@ def pay(
     payment as it then stands (what the terminal is answered)."""
     try:
         answer = ctx.network(request.channel.network).pay(request)
-        event: Event = PayAnswered(_ts(ctx.now()), answer)
+        event: Event = PayAnswered(seconds(ctx.now()), answer)
     except NetworkError as exc:
         # Refused before anything was sent (a channel the adapter cannot use): a
         # definite no, in the acquirer's words; nothing can have moved.
         log.error("network %s refused the channel: %s", request.channel.network, exc.code)
         refused = PayAnswer(Outcome.DECLINED, "58", exc.text, network_code=exc.code)
-        event = PayAnswered(_ts(ctx.now()), refused)
+        event = PayAnswered(seconds(ctx.now()), refused)
     except Exception:  # an adapter's bug is no answer: query, then reverse
         log.exception("pay call for %s failed", request.trade_no)
-        event = NoAnswer(_ts(ctx.now()), "pay")
-    result = _journal(ctx, leg_pk, [event], view=view)
+        event = NoAnswer(seconds(ctx.now()), "pay")
+    result = journal(ctx, leg_pk, [event], view=view)
     assert result is not None
     return result
 
@@ -162,11 +157,11 @@ def request_reverse(ctx: HostContext, session: Session, row: Payment, now: datet
     if record is None:
         return
     leg = Leg.from_dict(json.loads(record.leg))
-    moved = step(leg, ReverseRequested(_ts(now)), ctx.leg_rules)
+    moved = step(leg, ReverseRequested(seconds(now)), ctx.leg_rules)
     _store(ctx, session, record, leg, [moved], now, release=False)
 
 
-def _journal(
+def journal(
     ctx: HostContext,
     leg_pk: int,
     events: Sequence[Event],
@@ -320,132 +315,3 @@ def list_legs(ctx: HostContext, *, unsettled: bool = True, limit: int = 100) -> 
                 )
             )
         return found
-
-
-# ---------------------------------------------------------------------- the sweeper
-
-
-def run_due(ctx: HostContext, limit: int = 50) -> int:
-    """Drive every leg whose next call or tick is due, or whose driver died (lease
-    lapsed); returns how many were driven. Safe in every host process at once."""
-    now = ctx.now()
-    with ctx.db.read() as session:
-        found = session.execute(
-            select(NetworkLeg.id, NetworkLeg.version)
-            .where(
-                NetworkLeg.next_at <= now,
-                or_(NetworkLeg.lease_until.is_(None), NetworkLeg.lease_until < now),
-            )
-            .order_by(NetworkLeg.next_at)
-            .limit(limit)
-        ).all()
-    if not found:
-        return 0
-    # Legs are driven side by side: one slow network call must not hold up the others
-    # (each waits at most its own timeout).
-    with ThreadPoolExecutor(max_workers=min(_DRIVERS, len(found))) as pool:
-        return sum(pool.map(lambda due: _claim_and_drive(ctx, *due, now), found))
-
-
-def _claim_and_drive(ctx: HostContext, pk: int, version: int, now: datetime) -> int:
-    """Drive leg ``pk`` if this process can claim it: 1 when it did, else 0."""
-    if not _claim(ctx, pk, version, now):
-        return 0
-    try:
-        # A call's answer may make the next one due at once (past the deadline a
-        # query's answer starts the reverse): a few rounds, then the next pass.
-        rounds = 0
-        while _drive(ctx, pk) and rounds < 3:
-            rounds += 1
-            if not _claim(ctx, pk, _version(ctx, pk), ctx.now()):
-                break
-    except Exception:  # one leg's trouble never stops the others
-        log.exception("driving network leg %s failed", pk)
-        _release(ctx, pk)
-    return 1
-
-
-def _claim(ctx: HostContext, pk: int, version: int, now: datetime) -> bool:
-    """Take the lease on leg ``pk`` unless another process took it or moved the leg."""
-    with ctx.db.write() as session:
-        taken = session.execute(
-            update(NetworkLeg)
-            .where(
-                NetworkLeg.id == pk,
-                NetworkLeg.version == version,
-                or_(NetworkLeg.lease_until.is_(None), NetworkLeg.lease_until < now),
-            )
-            .values(lease_until=now + LEASE)
-        )
-        return bool(getattr(taken, "rowcount", 0) == 1)
-
-
-def _release(ctx: HostContext, pk: int) -> None:
-    with ctx.db.write() as session:
-        session.execute(update(NetworkLeg).where(NetworkLeg.id == pk).values(lease_until=None))
-
-
-def _version(ctx: HostContext, pk: int) -> int:
-    with ctx.db.read() as session:
-        record = session.get(NetworkLeg, pk)
-        assert record is not None
-        return record.version
-
-
-def _drive(ctx: HostContext, pk: int) -> bool:
-    """One pass over a claimed leg: a state event when time or a dead driver calls for
-    one, then the call that is due, its answer journaled (the lease released). True
-    when a call was made and the leg is due again already."""
-    now = ctx.now()
-    with ctx.db.read() as session:
-        record = session.get(NetworkLeg, pk)
-        assert record is not None
-        payment = session.get(Payment, record.payment_id)
-        assert payment is not None
-        leg = Leg.from_dict(json.loads(record.leg))
-        # A disabled channel still finishes what it started: queries and reverses.
-        channel = channel_for(
-            ctx, payment.merchant_id, record.network, session=session, disabled=True
-        )
-    rules = ctx.leg_rules
-    event: Event | None = None
-    if leg.status is LegStatus.PENDING or leg.awaiting == "pay" or exhausted(leg, rules):
-        event = Recovered(_ts(now))  # its driver died mid-call, or the tries ran out
-    elif leg.status in IN_DOUBT_STATUSES and leg.awaiting is None:
-        event = Tick(_ts(now))
-    if event is not None:
-        _journal(ctx, pk, [event], release=False)
-        with ctx.db.read() as session:
-            record = session.get(NetworkLeg, pk)
-            assert record is not None
-            leg = Leg.from_dict(json.loads(record.leg))
-            next_at = record.next_at
-        if next_at is None or next_at > ctx.now():
-            _release(ctx, pk)
-            return False
-    if channel is None:
-        log.error("leg %s: its merchant's %s channel is gone", leg.trade_no, leg.network)
-        _release(ctx, pk)
-        return False
-    call = leg.awaiting
-    if call not in ("query", "reverse"):
-        _release(ctx, pk)
-        return False
-    network = ctx.network(leg.network)
-    answer: Event
-    try:
-        if call == "query":
-            answer = QueryAnswered(_ts(ctx.now()), network.query(channel, leg.trade_no))
-        else:
-            answer = ReverseAnswered(_ts(ctx.now()), network.reverse(channel, leg.trade_no))
-    except NetworkError as exc:
-        log.error("leg %s: the channel cannot be used: %s", leg.trade_no, exc.code)
-        answer = NoAnswer(_ts(ctx.now()), call)
-    except Exception:
-        log.exception("leg %s: %s call failed", leg.trade_no, call)
-        answer = NoAnswer(_ts(ctx.now()), call)
-    _journal(ctx, pk, [answer])
-    with ctx.db.read() as session:
-        record = session.get(NetworkLeg, pk)
-        assert record is not None
-        return record.next_at is not None and record.next_at <= ctx.now()

@@ -296,7 +296,7 @@ def list_legs(ctx: HostContext, *, unsettled: bool = True, limit: int = 100) -> 
     query = query.order_by(NetworkLeg.id.desc()).limit(limit)
     with ctx.db.read() as session:
         found = []
-        for record, payment in session.execute(query).tuples():
+        for record, payment in session.execute(query):
             leg = Leg.from_dict(json.loads(record.leg))
             found.append(
                 LegInfo(

@@ -63,6 +63,7 @@ from scanpay.networks.results import (
     WECHAT_PAY_CODES,
     WECHAT_TRADE_STATES,
     CodeRule,
+    decline_message,
     wechat_pay_answer,
     wechat_trade_state,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "Tick",
     "TradeState",
     "deadline_at",
+    "decline_message",
     "due",
     "exhausted",
     "reverse_not_before",

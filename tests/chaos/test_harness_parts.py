@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
-from scanpay.chaos.customers import CodeBook, CodeKind, Customer, Role
+from scanpay.chaos.customers import (
+    CodeBook,
+    CodeKind,
+    Customer,
+    NetworkBook,
+    NetworkCodeKind,
+    NetworkWallet,
+    Role,
+)
 from scanpay.chaos.harness import ChaosConfig, SalePlan, _schedule
 from scanpay.codes import parse_payment_code
 from scanpay.host.domain.wallet_codes import (
@@ -155,8 +164,66 @@ def test_the_kill_schedule() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"sales": 0}, {"terminals": 0}, {"fault_rate": 1.5}, {"db": "oracle"}],
+    [
+        {"sales": 0},
+        {"terminals": 0},
+        {"fault_rate": 1.5},
+        {"db": "oracle"},
+        {"network_share": -0.1},
+        {"network_share": 1.5},
+    ],
 )
 def test_config_refuses_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ChaosConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_network_sale_plans_leave_the_built_in_plans_as_they_were() -> None:
+    plain = [SalePlan.make(3, i) for i in range(2000)]
+    mixed = [SalePlan.make(3, i, network_share=0.4) for i in range(2000)]
+    network = [m for m in mixed if m.network is not None]
+    assert 0.3 < len(network) / 2000 < 0.5
+    # A sale not drawn for the network is planned exactly as without one.
+    assert all(m == p for m, p in zip(mixed, plain, strict=True) if m.network is None)
+    assert all(p.network is None for p in plain)
+    everything = [SalePlan.make(3, i, network_share=1.0) for i in range(2000)]
+    assert all(p.network is not None for p in everything)
+    assert set(Counter(p.network for p in everything)) == set(NetworkCodeKind)
+    # The host refuses a network payment's refund: none is planned.
+    assert all(p.refund == "none" for p in network)
+    assert all(p.amount >= 200 for p in everything if p.network is NetworkCodeKind.POOR)
+    assert SalePlan.make(3, 5, network_share=1.0) == SalePlan.make(3, 5, network_share=1.0)
+
+
+def test_with_a_network_every_other_host_kill_waits_for_a_call_in_flight() -> None:
+    config = ChaosConfig(sales=2000, fault_rate=0.2, db="sqlite", network_share=0.5, seed=4)
+    hosts = [s for s in _schedule(config) if s.kind == "host"]
+    assert len(hosts) == config.strikes()[0] == 8
+    assert sum(s.in_call for s in hosts) == 4
+    # The same blows fall as without a network; only the aim differs.
+    calm = ChaosConfig(sales=2000, fault_rate=0.2, db="sqlite", seed=4)
+    assert [replace(s, in_call=False) for s in _schedule(config)] == _schedule(calm)
+    assert not any(s.in_call for s in _schedule(calm))
+
+
+def test_the_network_code_book_asks_the_simulator_for_each_kind() -> None:
+    asked: list[tuple[str, str, dict[str, object] | None]] = []
+
+    def admin(method: str, path: str, body: dict[str, object] | None) -> dict[str, object]:
+        asked.append((method, path, body))
+        return {"auth_code": f"13{len(asked):016d}"}
+
+    wallets = [NetworkWallet(1, 10**9), NetworkWallet(2, 10**9), NetworkWallet(3, 100, poor=True)]
+    book = NetworkBook(wallets, random.Random(1), admin, {NetworkCodeKind.SLOW: 4.0})
+    first = book.issue(NetworkCodeKind.VALID)
+    assert asked[-1] == ("POST", "/sim/wallets/1/codes", None)
+    assert book.issue(NetworkCodeKind.SLOW).account == "2"
+    assert asked[-1][2] == {"outcome": "SLOW", "seconds": 4.0}
+    assert book.issue(NetworkCodeKind.POOR).account == "3"
+    assert book.issue(NetworkCodeKind.SYSTEMERROR).kind is NetworkCodeKind.SYSTEMERROR
+    assert asked[-1][2] == {"outcome": "SYSTEMERROR"}
+    made = len(asked)
+    reused = book.issue(NetworkCodeKind.REUSED)
+    assert len(asked) == made  # shown again, not made
+    assert reused.text in {first.text, *(f"13{n:016d}" for n in range(1, made + 1))}
+    assert all(len(f"13{n:016d}") == 18 for n in range(1, made + 1))

@@ -18,6 +18,7 @@ class _Upstream(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.seen: list[str] = []
+        self.asked: list[str | None] = []
         self.lock = threading.Lock()
 
 
@@ -29,6 +30,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         with self.server.lock:
             self.server.seen.append(body.decode())
+            self.server.asked.append(self.headers.get("Wechatpay-Negative-Test"))
             count = len(self.server.seen)
         reply = f"ok {body.decode()} #{count}".encode()
         self.send_response(200)
@@ -135,3 +137,42 @@ def test_random_faults_are_seeded() -> None:
     only = RandomFaults(1.0, seed=1, only_paths=("/v1/payments",))
     assert only(RequestInfo("GET", "/healthz", 1)) is Fault.NONE
     assert only(RequestInfo("POST", "/v1/payments", 2)) is not Fault.NONE
+
+
+def test_upstream_error_asks_the_upstream_for_its_error(upstream: _Upstream) -> None:
+    plan = _plan(Fault.UPSTREAM_ERROR, Fault.NONE)
+    header = ("Wechatpay-Negative-Test", "SYSTEMERROR")
+    with FaultProxy(*upstream.server_address[:2], plan=plan, error_header=header) as proxy:
+        assert httpx.post(proxy.url + "/x", content=b"one").text == "ok one #1"
+        assert httpx.post(proxy.url + "/x", content=b"two").text == "ok two #2"
+    # Only the faulted request carries the header; the body is forwarded untouched.
+    assert upstream.asked == ["SYSTEMERROR", None]
+    assert upstream.seen == ["one", "two"]
+    assert proxy.stats["upstream_error"] == 1
+
+
+def test_upstream_error_without_a_header_passes_untouched(upstream: _Upstream) -> None:
+    with FaultProxy(*upstream.server_address[:2], plan=_plan(Fault.UPSTREAM_ERROR)) as proxy:
+        assert httpx.post(proxy.url + "/x", content=b"plain").status_code == 200
+    assert upstream.asked == [None]
+
+
+def test_in_flight_counts_a_call_until_its_reply_is_handed_over(upstream: _Upstream) -> None:
+    plan = _plan(Fault.DELAY)
+    replies: list[int] = []
+    with FaultProxy(*upstream.server_address[:2], plan=plan, delay_seconds=1.0) as proxy:
+        assert proxy.in_flight == 0
+        caller = threading.Thread(
+            target=lambda: replies.append(httpx.post(proxy.url + "/x", content=b"held").status_code)
+        )
+        caller.start()
+        seen_in_flight = False
+        for _ in range(500):  # the held reply keeps it in flight for a second
+            if proxy.in_flight == 1:
+                seen_in_flight = True
+                break
+            threading.Event().wait(0.002)
+        caller.join(10)
+        assert seen_in_flight
+        assert replies == [200]
+        assert proxy.in_flight == 0

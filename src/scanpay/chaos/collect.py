@@ -8,7 +8,11 @@ change under the reads:
 - the host's database, through its models and services: payments, refunds,
   the customers' side of every ledger entry, wallet balances, the ledger
   check and the audit chain;
-- the settlement of every business day the run touched (:func:`settle_days`).
+- the settlement of every business day the run touched (:func:`settle_days`);
+- the payment network's own side, when the run paid through one
+  (:func:`read_network`): its orders, wallets, the merchant's balance and its books
+  from the WeChat Pay simulator's admin, and its statement of each day through
+  the host's own adapter (API v3, signed and checked as the host reads it).
 
 Settling needs the day to be over: ``settle_day`` refuses a day until five
 minutes after its end, so that a transaction still running at midnight cannot
@@ -27,13 +31,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from scanpay.chaos.invariants import (
+    HostLeg,
     HostPayment,
     HostRefund,
     MoveKind,
     Movement,
+    NetworkOrder,
+    NetworkStatementLine,
     SettledLine,
     TerminalRefund,
     TerminalSale,
@@ -41,6 +49,7 @@ from scanpay.chaos.invariants import (
 from scanpay.host.clock import ManualClock
 from scanpay.host.services.context import HostContext
 from scanpay.host.settings import HostSettings
+from scanpay.networks.port import Channel, Network
 
 __all__ = [
     "HostFacts",
@@ -50,6 +59,7 @@ __all__ = [
     "flatten",
     "read_host",
     "read_journal",
+    "read_network",
     "settle_days",
 ]
 
@@ -109,6 +119,7 @@ class HostFacts:
     """The host's side, read from its database."""
 
     payments: list[HostPayment] = field(default_factory=list)
+    legs: list[HostLeg] = field(default_factory=list)
     refunds: list[HostRefund] = field(default_factory=list)
     movements: list[Movement] = field(default_factory=list)
     wallets: dict[str, int] = field(default_factory=dict)
@@ -125,6 +136,7 @@ def read_host(ctx: HostContext, merchant_id: str) -> HostFacts:
         LedgerAccount,
         LedgerEntry,
         LedgerPosting,
+        NetworkLeg,
         Payment,
         Refund,
         parse_public_id,
@@ -144,8 +156,17 @@ def read_host(ctx: HostContext, merchant_id: str) -> HostFacts:
                     row.status,
                     row.amount,
                     row.refunded_amount,
+                    row.network,
                 )
             )
+        legs = session.execute(
+            select(NetworkLeg, Payment.out_trade_no, Payment.amount)
+            .join(Payment, Payment.id == NetworkLeg.payment_id)
+            .where(Payment.merchant_id == merchant_pk)
+        ).all()
+        out.legs = [
+            HostLeg(number, leg.trade_no, leg.status, int(amount)) for leg, number, amount in legs
+        ]
         refunds = session.execute(
             select(Refund, Payment.out_trade_no)
             .join(Payment, Payment.id == Refund.payment_id)
@@ -156,7 +177,8 @@ def read_host(ctx: HostContext, merchant_id: str) -> HostFacts:
         ]
         # The customer's side of each entry: what left (capture) or reached (return,
         # refund) the payer's wallet - independent of the merchant's clearing account,
-        # which is what settlement reads.
+        # which is what settlement reads. A payment routed to a network has the
+        # network's clearing account in the wallet's place.
         rows = session.execute(
             select(
                 LedgerEntry.kind,
@@ -170,7 +192,9 @@ def read_host(ctx: HostContext, merchant_id: str) -> HostFacts:
             .outerjoin(Refund, Refund.entry_id == LedgerEntry.id)
             .where(
                 Payment.merchant_id == merchant_pk,
-                LedgerAccount.kind == AccountKind.WALLET.value,
+                LedgerAccount.kind.in_(
+                    (AccountKind.WALLET.value, AccountKind.NETWORK_CLEARING.value)
+                ),
                 LedgerEntry.kind.in_(tuple(_MOVES)),
             )
             .order_by(LedgerEntry.id)
@@ -257,3 +281,64 @@ def settle_days(
 def flatten(items: Iterable[list[Any]]) -> list[Any]:
     """``[a, b] + [c] + ...``: the lists of several journals as one."""
     return [x for part in items for x in part]
+
+
+@dataclass
+class NetworkSide:
+    """The network's side, as :func:`read_network` found it."""
+
+    orders: list[NetworkOrder] = field(default_factory=list)
+    statement: list[NetworkStatementLine] = field(default_factory=list)
+    statement_problems: list[str] = field(default_factory=list)
+    wallets: dict[str, int] = field(default_factory=dict)
+    merchant_balance: int = 0
+    books: dict[str, int] = field(default_factory=dict)
+    balanced: bool = False
+
+
+def read_network(
+    admin: httpx.Client,
+    network: Network,
+    channel: Channel,
+    mchid: str,
+    wallet_ids: Sequence[int],
+    days: Sequence[date],
+) -> NetworkSide:
+    """What the WeChat Pay simulator says of the run's merchant ``mchid`` and wallets:
+    ``admin`` is an ``httpx.Client`` on the simulator (its ``/sim/`` admin), ``network``
+    the host's adapter and ``channel`` the merchant's channel, through which each of
+    ``days`` (Beijing days) is read from the network's statement."""
+    out = NetworkSide()
+    for order in _json(admin.get("/sim/orders", params={"mchid": mchid})):
+        out.orders.append(
+            NetworkOrder(
+                str(order["out_trade_no"]),
+                str(order["state"]),
+                int(order["total"]),
+                int(order.get("refunded") or 0),
+                str(order.get("wallet_id")),
+            )
+        )
+    for wallet_id in wallet_ids:
+        out.wallets[str(wallet_id)] = int(_json(admin.get(f"/sim/wallets/{wallet_id}"))["balance"])
+    out.merchant_balance = int(_json(admin.get(f"/sim/merchants/{mchid}"))["balance"])
+    books = _json(admin.get("/sim/accounts"))
+    out.books = {k: int(books[k]) for k in ("funded", "wallets", "merchants")}
+    out.balanced = bool(books["balanced"])
+    for day in days:
+        statement = network.statement(channel, day)
+        if not statement.ready:
+            out.statement_problems.append(
+                f"{day.isoformat()}: no statement ({statement.network_code or 'no answer'})"
+            )
+            continue
+        out.statement.extend(
+            NetworkStatementLine(line.trade_no, line.kind.value, line.amount, line.refund_no)
+            for line in statement.lines
+        )
+    return out
+
+
+def _json(response: httpx.Response) -> Any:
+    response.raise_for_status()
+    return response.json()

@@ -12,6 +12,13 @@ accounts and hands out each (account, step) once. Each terminal gets its own
 book and its own accounts: its sales run one after another, so the counters of
 EMV codes reach the host in the order they were made (two terminals sharing
 an account could deliver them out of order, which the host rightly refuses).
+
+A WeChat Pay customer's phone (:class:`NetworkBook`) asks the WeChat Pay
+simulator for a fresh 18-digit code (``POST /sim/wallets/{id}/codes``), with
+the outcome the sale plan chose attached to the code where it has one (a
+system error, the password step, a reply the network never sends...): the
+host's adapter sends no test headers, so the code carries the network's side of
+the plan. Codes already paid with are shown again for a reused code.
 """
 
 from __future__ import annotations
@@ -22,10 +29,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from scanpay.host.domain.wallet_codes import CodeFormat, make_cpm, make_digits, otp
 
-__all__ = ["CodeBook", "CodeKind", "Customer", "IssuedCode", "Role"]
+__all__ = [
+    "CodeBook",
+    "CodeKind",
+    "Customer",
+    "IssuedCode",
+    "NetworkBook",
+    "NetworkCodeKind",
+    "NetworkWallet",
+    "Role",
+]
 
 
 class Role(StrEnum):
@@ -80,7 +97,7 @@ class IssuedCode:
 
     text: str
     account: str
-    kind: CodeKind
+    kind: CodeKind | NetworkCodeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +190,94 @@ class CodeBook:
             return self._expired()
         shown = self.rng.choice(live)
         return IssuedCode(shown.text, shown.account, CodeKind.REUSED)
+
+
+# ---------------------------------------------------------------------- WeChat Pay codes
+
+
+class NetworkCodeKind(StrEnum):
+    """The kinds of WeChat Pay code a sale is paid with (the network's answer in brackets).
+
+    Each but ``valid``, ``reused`` and ``poor`` is an outcome the simulator attaches
+    to the code (``docs/networks.md``, "Outcomes a test chooses")."""
+
+    VALID = "wx_valid"  # SUCCESS
+    REUSED = "wx_reused"  # a code paid with before: AUTH_CODE_INVALID (14)
+    POOR = "wx_notenough"  # a wallet without the money: NOTENOUGH (51)
+    AUTHCODEEXPIRE = "wx_expired"  # AUTHCODEEXPIRE (54)
+    USERPAYING_SUCCESS = "wx_password_ok"  # USERPAYING, then paid seconds later
+    USERPAYING_FAIL = "wx_password_fail"  # USERPAYING, then PAYERROR
+    USERPAYING_NEVER = "wx_password_never"  # USERPAYING until the deadline's reverse
+    SYSTEMERROR = "wx_systemerror"  # SYSTEMERROR on pay: the order NOTPAY, nothing charged
+    CHARGED_NO_REPLY = "wx_charged_no_reply"  # charged, the pay call never answered
+    SLOW = "wx_slow"  # charged, answered past the host's pay timeout
+    REVERSE_RECALL = "wx_reverse_recall"  # the order's first reverse answers recall=Y
+
+
+#: The simulator's outcome attached to each kind's code (None: a plain code).
+_OUTCOME: dict[NetworkCodeKind, str | None] = {
+    NetworkCodeKind.VALID: None,
+    NetworkCodeKind.POOR: None,
+    NetworkCodeKind.AUTHCODEEXPIRE: "AUTHCODEEXPIRE",
+    NetworkCodeKind.USERPAYING_SUCCESS: "USERPAYING_SUCCESS",
+    NetworkCodeKind.USERPAYING_FAIL: "USERPAYING_FAIL",
+    NetworkCodeKind.USERPAYING_NEVER: "USERPAYING_NEVER",
+    NetworkCodeKind.SYSTEMERROR: "SYSTEMERROR",
+    NetworkCodeKind.CHARGED_NO_REPLY: "CHARGED_NO_REPLY",
+    NetworkCodeKind.SLOW: "SLOW",
+    NetworkCodeKind.REVERSE_RECALL: "REVERSE_RECALL",
+}
+
+
+@dataclass
+class NetworkWallet:
+    """A customer's wallet at the network (the simulator): its id and opening balance."""
+
+    wallet_id: int
+    balance: int
+    poor: bool = False
+
+
+class NetworkBook:
+    """One terminal's WeChat Pay customers. Not thread-safe: one cashier thread uses it.
+
+    ``admin`` is the simulator's admin call (method, path, JSON body) -> JSON answer;
+    ``seconds`` says, per kind, the delay attached to its outcome (the password step's
+    length, how long a reply is held)."""
+
+    def __init__(
+        self,
+        wallets: list[NetworkWallet],
+        rng: random.Random,
+        admin: Callable[[str, str, dict[str, Any] | None], Any],
+        seconds: dict[NetworkCodeKind, float],
+    ) -> None:
+        self.wallets = wallets
+        self.rng = rng
+        self.admin = admin
+        self.seconds = seconds
+        self._used: deque[str] = deque(maxlen=32)
+        self._turn = 0
+
+    def issue(self, kind: NetworkCodeKind) -> IssuedCode:
+        """A code of ``kind`` (a reused code falls back to a valid one when none was used)."""
+        if kind is NetworkCodeKind.REUSED:
+            if self._used:
+                return IssuedCode(self.rng.choice(list(self._used)), "", kind)
+            kind = NetworkCodeKind.VALID
+        poor = kind is NetworkCodeKind.POOR
+        pool = [w for w in self.wallets if w.poor is poor]
+        if not pool:
+            raise ValueError(f"no {'poor' if poor else 'rich'} network wallet in the book")
+        wallet = pool[self._turn % len(pool)]
+        self._turn += 1
+        body: dict[str, Any] | None = None
+        outcome = _OUTCOME[kind]
+        if outcome is not None:
+            body = {"outcome": outcome}
+            if kind in self.seconds:
+                body["seconds"] = self.seconds[kind]
+        made = self.admin("POST", f"/sim/wallets/{wallet.wallet_id}/codes", body)
+        code = str(made["auth_code"])
+        self._used.append(code)
+        return IssuedCode(code, str(wallet.wallet_id), kind)

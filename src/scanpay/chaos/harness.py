@@ -17,12 +17,24 @@ What runs (all real, all on loopback):
   SIGKILLs of host and agent processes at random moments (a killed agent is
   sometimes restarted with a failpoint armed, so that it dies again right
   after journaling a given state), and crash-restarts of PostgreSQL;
-- a supervisor thread that restarts whatever died.
+- a supervisor thread that restarts whatever died;
+- with ``network_share`` above zero, the payment network's leg: that share of the
+  sales is paid with WeChat Pay codes from the customers' wallets at the WeChat
+  Pay simulator (``scanpay sim wechat``, its own process and state), some with an
+  outcome attached (a system error, the password step, a reply never sent, a
+  slow answer...); each host reaches the simulator through a fault proxy of its
+  own (requests dropped, replies dropped after the network charged, delays past
+  the host's pay timeout, SYSTEMERROR asked of the network, resets), and half
+  the host SIGKILLs are aimed at a moment when that host has a network call in
+  flight. The host's leg timing is shortened (deadline 8 s, reverse after 3 s,
+  queries every second) like the terminals'.
 
 Then faults stop, every terminal recovers (sales in doubt resolved, reversals
 acknowledged, refunds settled; sales never sent are cancelled by the cashier),
-every process stops, the run's business days are settled and the facts of all
-parties are judged by :mod:`scanpay.chaos.invariants`.
+the hosts finish every network leg (queries and reverses), every process stops,
+the run's business days are settled and the facts of all parties - the
+network's orders, statement and books included - are judged by
+:mod:`scanpay.chaos.invariants`.
 
 The seed fixes the sale plans (amounts, code kinds, cancels, refunds, PIN
 delays), every fault draw's sequence and the kill schedule; thread timing on a
@@ -38,14 +50,15 @@ import random
 import secrets
 import shutil
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,13 +69,24 @@ from scanpay.chaos.collect import (
     flatten,
     read_host,
     read_journal,
+    read_network,
     settle_days,
 )
-from scanpay.chaos.customers import CodeBook, CodeKind, Customer, Role
+from scanpay.chaos.customers import (
+    CodeBook,
+    CodeKind,
+    Customer,
+    IssuedCode,
+    NetworkBook,
+    NetworkCodeKind,
+    NetworkWallet,
+    Role,
+)
 from scanpay.chaos.invariants import (
     FINAL_STATES,
     Facts,
     InvariantResult,
+    NetworkFacts,
     check_all,
 )
 from scanpay.chaos.postgres import PostgresUnavailable, PrivatePostgres
@@ -72,6 +96,8 @@ from scanpay.host.settings import HostSettings
 
 __all__ = [
     "FAULT_KINDS",
+    "NETWORK_FAULT_KINDS",
+    "NETWORK_SETTINGS",
     "TERMINAL_SETTINGS",
     "ChaosConfig",
     "ChaosError",
@@ -115,6 +141,63 @@ FAULT_KINDS = (
     "agent_failpoint",
     "postgres_restart",
 )
+
+#: The hosts' network settings for the run: WeChat Pay's leg timing and the adapter's
+#: timeouts scaled down like the terminals' (the rules are the same).
+NETWORK_SETTINGS: dict[str, float] = {
+    "deadline": 8.0,
+    "reverse_after": 3.0,
+    "poll": 1.0,
+    "pay_timeout": 3.0,
+    "query_timeout": 2.0,
+    "reverse_timeout": 2.0,
+    "connect_timeout": 1.0,
+}
+
+#: The faults between the hosts and the network (counted apart from the terminals'),
+#: and the host kills that landed while that host had a network call in flight.
+NETWORK_FAULT_KINDS = (
+    "network_drop_request",
+    "network_drop_reply",
+    "network_delay",
+    "network_reset",
+    "network_system_error",
+    "host_sigkill_in_network_call",
+)
+_NETWORK_PROXY_FAULTS = (
+    Fault.DROP_REQUEST,
+    Fault.DROP_REPLY,
+    Fault.DELAY,
+    Fault.RESET,
+    Fault.UPSTREAM_ERROR,
+)
+# What the WeChat Pay simulator is asked for by a request the proxy gives UPSTREAM_ERROR.
+_NETWORK_ERROR_HEADER = ("Wechatpay-Negative-Test", "SYSTEMERROR")
+
+# How often each kind of WeChat Pay code is scanned (weights).
+_NETWORK_CODE_MIX = {
+    NetworkCodeKind.VALID: 50,
+    NetworkCodeKind.REUSED: 4,
+    NetworkCodeKind.POOR: 5,
+    NetworkCodeKind.AUTHCODEEXPIRE: 4,
+    NetworkCodeKind.USERPAYING_SUCCESS: 10,
+    NetworkCodeKind.USERPAYING_FAIL: 4,
+    NetworkCodeKind.USERPAYING_NEVER: 3,
+    NetworkCodeKind.SYSTEMERROR: 7,
+    NetworkCodeKind.CHARGED_NO_REPLY: 5,
+    NetworkCodeKind.SLOW: 4,
+    NetworkCodeKind.REVERSE_RECALL: 4,
+}
+# The seconds attached to outcomes: the password step well inside the deadline; a reply
+# never sent or sent late, past the host's pay timeout (then the query finds the charge).
+_NETWORK_SECONDS = {
+    NetworkCodeKind.USERPAYING_SUCCESS: 2.0,
+    NetworkCodeKind.USERPAYING_FAIL: 2.0,
+    NetworkCodeKind.CHARGED_NO_REPLY: NETWORK_SETTINGS["pay_timeout"] + 2.0,
+    NetworkCodeKind.SLOW: NETWORK_SETTINGS["pay_timeout"] + 1.0,
+}
+# Each terminal's customers at the network: (poor, how many, opening balance).
+_NETWORK_WALLETS = ((False, 4, 1_000_000_000), (True, 1, 100))
 
 CASHIER = ("c01", "1234")
 SUPERVISOR = ("s01", "987654")
@@ -161,12 +244,16 @@ class ChaosConfig:
     keep: bool = False
     """Keep the run's folder (it is always kept when an invariant fails)."""
     recover_timeout: float = 300.0
+    network_share: float = 0.0
+    """The share of sales paid with WeChat Pay codes through the network (0-1)."""
 
     def __post_init__(self) -> None:
         if self.sales < 1 or self.terminals < 1:
             raise ValueError("sales and terminals must be at least 1")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("the fault rate is between 0 and 1")
+        if not 0.0 <= self.network_share <= 1.0:
+            raise ValueError("the network share is between 0 and 1")
         if self.db not in ("sqlite", "postgresql"):
             raise ValueError("db is sqlite or postgresql")
 
@@ -205,9 +292,27 @@ class SalePlan:
     refund: Literal["none", "partial", "full", "partial_then_rest"]
     pin_delay: float
     """Seconds the customer takes to type the PIN (may be past the terminal's deadline)."""
+    network: NetworkCodeKind | None = None
+    """Paid with a WeChat Pay code of this kind (``code`` is then unused), refunds not
+    asked (the host refuses a network payment's refund: the network's platform does it)."""
 
     @classmethod
-    def make(cls, seed: int, index: int) -> SalePlan:
+    def make(cls, seed: int, index: int, network_share: float = 0.0) -> SalePlan:
+        """The plan of sale ``index``; the network's part is drawn apart, so a run without
+        one plans its built-in sales as it always did."""
+        plan = cls._make(seed, index)
+        if network_share <= 0:
+            return plan
+        rng = random.Random(f"{seed}/network/{index}")
+        if rng.random() >= network_share:
+            return plan
+        kind = rng.choices(list(_NETWORK_CODE_MIX), weights=list(_NETWORK_CODE_MIX.values()))[0]
+        # The poor hold 1.00 at the network too.
+        amount = rng.randint(200, 50_000) if kind is NetworkCodeKind.POOR else plan.amount
+        return replace(plan, network=kind, amount=amount, refund="none")
+
+    @classmethod
+    def _make(cls, seed: int, index: int) -> SalePlan:
         rng = random.Random(f"{seed}/sale/{index}")
         code = rng.choices(list(_CODE_MIX), weights=list(_CODE_MIX.values()))[0]
         low = 200 if code is CodeKind.INSUFFICIENT else 1  # the poor hold 1.00
@@ -269,6 +374,8 @@ class ChaosReport:
     settlement: dict[str, Any]
     harness_notes: list[str]
     directory: str | None
+    network: dict[str, Any] | None = None
+    """The network's figures, when the run paid through it: sales, legs, orders, faults."""
 
     @property
     def ok(self) -> bool:
@@ -308,6 +415,8 @@ class _Strike:
     target: int
     arm: str = ""
     down: float = 0.0
+    in_call: bool = False
+    """A host kill aimed at a moment when the host has a network call in flight."""
 
 
 # States an armed agent dies right after journaling (before acting on them), the
@@ -328,14 +437,17 @@ _FAILPOINT_STATES = (
 def _schedule(config: ChaosConfig) -> list[_Strike]:
     """The run's blows, by the number of sales started when each falls: host and agent
     SIGKILLs and PostgreSQL restarts at seeded random points; every other agent kill
-    restarts the agent with the next failpoint of :data:`_FAILPOINT_STATES` armed."""
+    restarts the agent with the next failpoint of :data:`_FAILPOINT_STATES` armed;
+    with a network, every other host kill waits for a network call in flight."""
     rng = random.Random(f"{config.seed}/monkey")
     hosts, agents, restarts = config.strikes()
     low, high = max(1, int(config.sales * 0.03)), max(2, int(config.sales * 0.95))
     strikes: list[_Strike] = []
-    for _ in range(hosts):
+    for n in range(hosts):
         target = rng.randrange(config.host_count)
-        strikes.append(_Strike(rng.randint(low, high), "host", target, down=rng.uniform(0, 1.5)))
+        at, down = rng.randint(low, high), rng.uniform(0, 1.5)
+        in_call = config.network_share > 0 and n % 2 == 0
+        strikes.append(_Strike(at, "host", target, down=down, in_call=in_call))
     for n in range(agents):
         arm = _FAILPOINT_STATES[(n // 2) % len(_FAILPOINT_STATES)] if n % 2 == 0 else ""
         strikes.append(
@@ -370,12 +482,14 @@ class Cashier:
         terminal_id: str,
         agent: ManagedProcess,
         codes: CodeBook,
+        network: NetworkBook | None = None,
     ) -> None:
         self.run = run
         self.index = index
         self.terminal_id = terminal_id
         self.agent = agent
         self.codes = codes
+        self.network = network
         self.rng = random.Random(f"{run.config.seed}/cashier/{index}")
         self.http = httpx.Client(
             base_url=agent.url, timeout=httpx.Timeout(40.0, connect=2.0), trust_env=False
@@ -450,7 +564,7 @@ class Cashier:
         """Take sale plans until every sale of the run is claimed."""
         try:
             while (index := self.run.claim()) is not None:
-                plan = SalePlan.make(self.run.config.seed, index)
+                plan = SalePlan.make(self.run.config.seed, index, self.run.config.network_share)
                 record = SaleRecord(index, self.terminal_id, plan)
                 try:
                     self.sale(plan, record)
@@ -472,7 +586,13 @@ class Cashier:
     def sale(self, plan: SalePlan, record: SaleRecord) -> None:
         no = self.open(plan.amount)
         record.out_trade_no = no
-        code = self.codes.issue(plan.code)
+        code: IssuedCode
+        if plan.network is not None:
+            if self.network is None:
+                raise ChaosError("a network sale planned, but the run has no network")
+            code = self.network.issue(plan.network)
+        else:
+            code = self.codes.issue(plan.code)
         record.code = code.kind.value
         r = self.request("POST", f"/api/sales/{no}/scan", body={"text": code.text})
         if r.status_code != 200:
@@ -648,6 +768,15 @@ class ChaosRun:
         self.failpoints: Counter[str] = Counter()
         self.customers_opened = 0
         self.merchant_id = ""
+        # The network's side (network_share > 0): the simulator, one fault proxy from
+        # each host to it, the run's merchant there, its channel, the customers' wallets.
+        self.sim: ManagedProcess | None = None
+        self.net_proxies: list[FaultProxy] = []
+        self.net_switches: list[_Switch] = []
+        self.net_merchant: dict[str, Any] = {}
+        self.net_secrets: dict[str, str] = {}
+        self.net_wallets: list[list[NetworkWallet]] = []
+        self.net_opened = 0
         self._settings: HostSettings | None = None
         self._claimed = 0
         self._lock = threading.Lock()
@@ -691,10 +820,23 @@ class ChaosRun:
         self._stop.set()
 
     def faults_so_far(self) -> int:
+        # A kill in a network call is counted twice in strikes (as a kill, and as one
+        # that landed in a call): once here.
         total = sum(self.strikes.values()) + sum(self.failpoints.values())
-        for t in self.terminals:
-            total += sum(n for k, n in t.proxy.stats.items() if k not in ("none", "refused"))
+        total -= self.strikes["host_sigkill_in_network_call"]
+        proxies = [*(t.proxy for t in self.terminals), *self.net_proxies]
+        for proxy in proxies:
+            total += sum(n for k, n in proxy.stats.items() if k not in ("none", "refused"))
         return total
+
+    def sim_admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One call to the simulator's admin (the customers' phones, the run's set-up)."""
+        if self.sim is None:
+            raise ChaosError("the run has no network simulator")
+        r = httpx.request(method, self.sim.url + path, json=body, timeout=30.0, trust_env=False)
+        if r.status_code >= 400:
+            raise ChaosError(f"simulator {method} {path}: {r.status_code} {r.text[:200]}")
+        return r.json()
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -731,7 +873,20 @@ class ChaosRun:
         # keeps the host's cost.
         ctx.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         starting: list[Future[bool]] = []
-        pool = ThreadPoolExecutor(max(config.host_count, config.terminals))
+        pool = ThreadPoolExecutor(max(config.host_count, config.terminals) + 1)
+        sim_up: Future[bool] | None = None
+        if config.network_share > 0:
+            # The network comes up while the host's database is made.
+            sim_port = free_port()
+            self.sim = ManagedProcess(
+                "sim",
+                _sim_command(sim_port, self.directory / "sim"),
+                port=sim_port,
+                env=self._env(),
+                log=self.directory / "sim.log",
+                health_path="/sim/platform",
+            )
+            sim_up = pool.submit(self.sim.start)
         try:
             upgrade(ctx.db)
             merchant = merchants.add_merchant(
@@ -771,14 +926,23 @@ class ChaosRun:
                 # The host's PIN deadline is the terminals' too: as short as theirs was.
                 SCANPAY_USER_PAYING_TIMEOUT=str(round(TERMINAL_SETTINGS["customer_deadline"])),
             )
+            if sim_up is not None:
+                if not sim_up.result():
+                    raise ChaosError("the WeChat Pay simulator exited at start (log: sim.log)")
+                self._network_setup(ctx, env)
             for h in range(config.host_count):
                 port = free_port()
+                host_env = dict(env)
+                if self.net_proxies:
+                    # Each host reaches the network through its own proxy: a kill aimed at
+                    # a call in flight sees that host's calls only.
+                    host_env["SCANPAY_NETWORK__WECHAT_PAY__GATEWAY"] = self.net_proxies[h].url
                 self.hosts.append(
                     ManagedProcess(
                         f"host{h}",
                         host_command(port),
                         port=port,
-                        env=env,
+                        env=host_env,
                         log=self.directory / f"host{h}.log",
                     )
                 )
@@ -839,13 +1003,89 @@ class ChaosRun:
             )
             terminal = _Terminal(i, item.terminal_id, directory, proxy, switch, agent)
             codes = CodeBook(fmt, books[i], random.Random(f"{config.seed}/codes/{i}"))
-            terminal.cashier = Cashier(self, i, item.terminal_id, agent, codes)
+            network = None
+            if self.sim is not None:
+                network = NetworkBook(
+                    self.net_wallets[i],
+                    random.Random(f"{config.seed}/wechat/{i}"),
+                    self.sim_admin,
+                    dict(_NETWORK_SECONDS),
+                )
+            terminal.cashier = Cashier(self, i, item.terminal_id, agent, codes, network)
             self.terminals.append(terminal)
         with ThreadPoolExecutor(len(self.terminals)) as pool:
             started = list(pool.map(lambda t: t.agent.start(), self.terminals))
         for t, up in zip(self.terminals, started, strict=True):
             if not up:
                 raise ChaosError(f"{t.agent.name} exited at start (log: {t.agent.log})")
+
+    def _network_setup(self, ctx: Any, env: dict[str, str]) -> None:
+        """The run's merchant at the network and its channel at the host, the customers'
+        wallets there, one fault proxy per host to the simulator; the hosts' network
+        settings into ``env``."""
+        from scanpay.host.services import channels
+
+        assert self.sim is not None
+        merchant = self.sim_admin(
+            "POST", "/sim/merchants", {"kind": "direct", "mode": "public_key"}
+        )
+        self.net_merchant = {"mchid": merchant["mchid"], "appid": merchant["appid"]}
+        self.net_secrets = {
+            "api": "v3",
+            "private_key": merchant["client_private_key"],
+            "cert_serial": merchant["client_serial"],
+            "api_v3_key": merchant["api_v3_key"],
+            "wechatpay_public_key": merchant["platform"]["public_key"],
+            "wechatpay_public_key_id": merchant["platform"]["public_key_id"],
+        }
+        channels.add_channel(
+            ctx,
+            self.merchant_id,
+            network="wechat_pay",
+            mode="direct",
+            app_id=merchant["appid"],
+            mch_id=merchant["mchid"],
+            secrets=self.net_secrets,
+        )
+        for i in range(self.config.terminals):
+            wallets: list[NetworkWallet] = []
+            for poor, count, balance in _NETWORK_WALLETS:
+                for n in range(count):
+                    name = f"{'poor' if poor else 'rich'} {i}-{n}"
+                    made = self.sim_admin(
+                        "POST", "/sim/wallets", {"balance": balance, "name": name}
+                    )
+                    wallets.append(NetworkWallet(int(made["wallet_id"]), balance, poor))
+                    self.net_opened += balance
+            self.net_wallets.append(wallets)
+        net = NETWORK_SETTINGS
+        for h in range(self.config.host_count):
+            switch = _Switch(
+                RandomFaults(
+                    self.config.fault_rate,
+                    seed=self.config.seed * 104729 + h,
+                    kinds=_NETWORK_PROXY_FAULTS,
+                )
+            )
+            calls = max(net["pay_timeout"], net["query_timeout"], net["reverse_timeout"])
+            proxy = FaultProxy(
+                "127.0.0.1",
+                self.sim.port,
+                plan=switch,
+                delay_seconds=calls + DELAY_PAST_TIMEOUT,
+                error_header=_NETWORK_ERROR_HEADER,
+            ).start()
+            self.net_switches.append(switch)
+            self.net_proxies.append(proxy)
+        env.update(
+            SCANPAY_NETWORK_DEADLINE=str(net["deadline"]),
+            SCANPAY_NETWORK_REVERSE_AFTER=str(net["reverse_after"]),
+            SCANPAY_NETWORK_POLL=str(net["poll"]),
+            SCANPAY_NETWORK__WECHAT_PAY__PAY_TIMEOUT=str(net["pay_timeout"]),
+            SCANPAY_NETWORK__WECHAT_PAY__QUERY_TIMEOUT=str(net["query_timeout"]),
+            SCANPAY_NETWORK__WECHAT_PAY__REVERSE_TIMEOUT=str(net["reverse_timeout"]),
+            SCANPAY_NETWORK__WECHAT_PAY__CONNECT_TIMEOUT=str(net["connect_timeout"]),
+        )
 
     # -- the faults at process level -----------------------------------------------------
 
@@ -864,17 +1104,38 @@ class ChaosRun:
                     self.strikes["postgres_restart"] += 1
                     log.info("postgres restarted (%.2f s)", away)
                 elif strike.kind == "host":
-                    self._strike(self.hosts[strike.target], "host_sigkill", "", strike.down)
+                    host = self.hosts[strike.target]
+                    in_call = None
+                    if strike.in_call and self.net_proxies:
+                        in_call = self.net_proxies[strike.target]
+                    self._strike(host, "host_sigkill", "", strike.down, in_call)
                 elif strike.kind == "agent":
                     agent = self.terminals[strike.target].agent
                     self._strike(agent, "agent_sigkill", strike.arm, 0.0)
         except BaseException as exc:
             self.fail(exc)
 
-    def _strike(self, process: ManagedProcess, kind: str, arm: str, down: float) -> None:
+    def _strike(
+        self,
+        process: ManagedProcess,
+        kind: str,
+        arm: str,
+        down: float,
+        in_call: FaultProxy | None = None,
+    ) -> None:
         process.up.wait(60)
         process.held = True
         try:
+            if in_call is not None:
+                # Aim at a moment when this host's network proxy holds a call of its:
+                # the host dies between the network acting and the host hearing of it.
+                end = time.monotonic() + 30
+                while in_call.in_flight <= 0 and time.monotonic() < end:
+                    if self._stop.is_set():
+                        break
+                    time.sleep(0.005)
+                if in_call.in_flight > 0:
+                    self.strikes["host_sigkill_in_network_call"] += 1
             process.kill()
             self.strikes[kind] += 1
             time.sleep(down)
@@ -899,7 +1160,8 @@ class ChaosRun:
         failpoint firing, or a crash nobody asked for)."""
         try:
             while not self._stop.is_set():
-                for process in [*self.hosts, *(t.agent for t in self.terminals)]:
+                sim = [self.sim] if self.sim is not None else []
+                for process in [*self.hosts, *(t.agent for t in self.terminals), *sim]:
                     if process.held or process.alive() or process.proc is None:
                         continue
                     process.up.clear()
@@ -918,8 +1180,8 @@ class ChaosRun:
     def drive(self) -> None:
         """Faults on; the cashiers, the monkey and the supervisor run until every sale
         of the run has been driven to its end (or the run broke off)."""
-        for t in self.terminals:
-            t.switch.enabled = True
+        for switch in [*(t.switch for t in self.terminals), *self.net_switches]:
+            switch.enabled = True
         threads = [
             threading.Thread(target=t.cashier.work, name=f"cashier-{t.index}", daemon=True)
             for t in self.terminals
@@ -944,11 +1206,12 @@ class ChaosRun:
 
     def recover(self) -> None:
         """Faults off; every process up and disarmed; the terminals settle everything."""
-        for t in self.terminals:
-            t.switch.enabled = False
+        for switch in [*(t.switch for t in self.terminals), *self.net_switches]:
+            switch.enabled = False
         if self.pg is not None:
             self.pg.ensure_running()
-        for process in [*self.hosts, *(t.agent for t in self.terminals)]:
+        sim = [self.sim] if self.sim is not None else []
+        for process in [*sim, *self.hosts, *(t.agent for t in self.terminals)]:
             if process.armed or not process.alive():
                 # An armed agent would die in the middle of its own recovery: disarm it.
                 if process.armed and process.alive():
@@ -969,6 +1232,11 @@ class ChaosRun:
             if left == 0:
                 break
             time.sleep(0.25)
+        if self.sim is not None:
+            # The hosts finish their network legs: reverses of sales the terminals
+            # reversed, legs of a host that died mid-call (their lease lapses first).
+            while time.monotonic() < end and self._open_legs() > 0:
+                time.sleep(0.5)
         for t in self.terminals:
             assert t.cashier is not None
             t.cashier.http.close()
@@ -977,6 +1245,27 @@ class ChaosRun:
             host.stop()
         for t in self.terminals:
             t.proxy.stop()
+        for proxy in self.net_proxies:
+            proxy.stop()
+
+    def _open_legs(self) -> int:
+        """Network legs not final yet (read while the hosts run)."""
+        from sqlalchemy import func, select
+
+        from scanpay.host.db.models import NetworkLeg
+        from scanpay.host.services.context import HostContext
+
+        ctx = HostContext.open(self.settings)
+        try:
+            with ctx.db.read() as session:
+                found = session.scalar(
+                    select(func.count(NetworkLeg.id)).where(
+                        NetworkLeg.status.not_in(("APPROVED", "DECLINED", "REVERSED"))
+                    )
+                )
+                return int(found or 0)
+        finally:
+            ctx.close()
 
     def check(self) -> tuple[Facts, list[InvariantResult], dict[str, Any], dict[str, int]]:
         """Read every party, settle the run's days, judge: (facts, results, settlement,
@@ -1000,6 +1289,7 @@ class ChaosRun:
         ]
         if host.audit_problem:
             chain_problems.append(host.audit_problem)
+        network = self._network_facts(host.legs) if self.sim is not None else None
         facts = Facts(
             sales=flatten(j.sales for j in journals),
             refunds=flatten(j.refunds for j in journals),
@@ -1014,6 +1304,7 @@ class ChaosRun:
             ledger_problems=host.ledger_problems,
             chains_checked=sum(j.events for j in journals) + host.audit_records,
             chain_problems=chain_problems,
+            network=network,
         )
         results = check_all(facts)
         results.append(
@@ -1030,6 +1321,53 @@ class ChaosRun:
             codes.update(j.result_codes.values())
         settlement = {"days": settled.days, **settled.totals()}
         return facts, results, settlement, dict(codes)
+
+    def _network_facts(self, legs: list[Any]) -> NetworkFacts:
+        """The network's side: the simulator's books and orders, the statement of each
+        Beijing day of the run through the host's adapter (straight, no proxy)."""
+        from zoneinfo import ZoneInfo
+
+        from scanpay.networks import registry
+        from scanpay.networks.port import Channel, ChannelMode
+
+        assert self.sim is not None
+        beijing = ZoneInfo("Asia/Shanghai")
+        first = self._started_at.astimezone(beijing).date()
+        last = datetime.now(UTC).astimezone(beijing).date()
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        adapter = registry.create(
+            "wechat_pay", {"gateway": self.sim.url, "statement_timeout": "60"}
+        )
+        channel = Channel(
+            "wechat_pay",
+            ChannelMode.DIRECT,
+            self.net_merchant["appid"],
+            self.net_merchant["mchid"],
+            secrets=self.net_secrets,
+        )
+        wallet_ids = [w.wallet_id for book in self.net_wallets for w in book]
+        with httpx.Client(base_url=self.sim.url, timeout=60.0, trust_env=False) as admin:
+            side = read_network(
+                admin, adapter, channel, self.net_merchant["mchid"], wallet_ids, days
+            )
+        sales = frozenset(
+            r.out_trade_no
+            for r in self.records
+            if r.plan.network is not None and r.out_trade_no is not None
+        )
+        return NetworkFacts(
+            network="wechat_pay",
+            sales=sales,
+            legs=legs,
+            orders=side.orders,
+            statement=side.statement,
+            statement_problems=side.statement_problems,
+            wallets_opened=self.net_opened,
+            wallets_now=side.wallets,
+            merchant_received=side.merchant_balance,
+            books_balanced=side.balanced,
+            books=side.books,
+        )
 
     def report(
         self,
@@ -1050,6 +1388,9 @@ class ChaosRun:
                     faults[kind] += n
         faults.update(self.strikes)
         faults["agent_failpoint"] += sum(self.failpoints.values())
+        network: dict[str, Any] | None = None
+        if facts.network is not None:
+            network = self._network_report(facts, faults)
         states = {s.out_trade_no: s.state for s in facts.sales}
         by_code: dict[str, Counter[str]] = {}
         for record in self.records:
@@ -1067,6 +1408,7 @@ class ChaosRun:
                 "seed": self.config.seed,
                 "terminals": self.config.terminals,
                 "hosts": self.config.host_count,
+                "network_share": self.config.network_share,
                 "terminal_settings": TERMINAL_SETTINGS,
             },
             started_at=self._started_at.isoformat(timespec="seconds"),
@@ -1085,7 +1427,40 @@ class ChaosRun:
             settlement=settlement,
             harness_notes=list(self.notes[:50]),
             directory=str(self.directory),
+            network=network,
         )
+
+    def _network_report(self, facts: Facts, faults: Counter[str]) -> dict[str, Any]:
+        """The network's figures; its proxies' faults go into ``faults`` as ``network_*``."""
+        assert facts.network is not None
+        for kind in NETWORK_FAULT_KINDS:
+            faults.setdefault(kind, 0)
+        requests = 0
+        for proxy in self.net_proxies:
+            for kind, n in proxy.stats.items():
+                requests += n if kind != "refused" else 0
+                if kind == Fault.UPSTREAM_ERROR.value:
+                    faults["network_system_error"] += n
+                elif kind not in ("none", "refused"):
+                    faults[f"network_{kind}"] += n
+        states = {s.out_trade_no: s.state for s in facts.sales}
+        network_sales = [r for r in self.records if r.plan.network is not None]
+        outcomes = Counter(
+            states.get(r.out_trade_no or "", "OPEN_INTERRUPTED") for r in network_sales
+        )
+        return {
+            "network": facts.network.network,
+            "share": self.config.network_share,
+            "sales": len(network_sales),
+            "outcomes": dict(outcomes),
+            "requests": requests,
+            "legs": dict(Counter(leg.status for leg in facts.network.legs)),
+            "orders": dict(Counter(o.state for o in facts.network.orders)),
+            "statement_lines": len(facts.network.statement),
+            "merchant_received": facts.network.merchant_received,
+            "books": dict(facts.network.books),
+            "settings": dict(NETWORK_SETTINGS),
+        }
 
     def shutdown(self) -> None:
         """Stop whatever still runs (after a failure too): agents, hosts, proxies, PostgreSQL."""
@@ -1095,6 +1470,10 @@ class ChaosRun:
             t.proxy.stop()
         for host in self.hosts:
             host.kill()
+        for proxy in self.net_proxies:
+            proxy.stop()
+        if self.sim is not None:
+            self.sim.stop()
         if self.pg is not None:
             self.pg.stop()
             self.pg = None
@@ -1105,6 +1484,23 @@ class ChaosRun:
             return action()
         finally:
             self._phases[name] = time.monotonic() - began
+
+
+def _sim_command(port: int, data: Path) -> list[str]:
+    """``scanpay sim wechat`` on ``port`` with its state in ``data``."""
+    return [
+        sys.executable,
+        "-c",
+        "from scanpay.cli import main; main()",
+        "sim",
+        "wechat",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--code-ttl",
+        "300",
+    ]
 
 
 def _unsettled(directory: Path) -> int:
@@ -1141,6 +1537,8 @@ def run_chaos(config: ChaosConfig, progress: Progress | None = None) -> ChaosRep
         facts, results, settlement, codes = run.phase("check", run.check)
         report = run.report(facts, results, settlement, codes, time.monotonic() - began)
         (run.directory / "report.json").write_text(json.dumps(report.to_dict(), indent=2))
+        # The facts themselves, so that the pure invariants can judge them again later.
+        (run.directory / "facts.json").write_text(json.dumps(asdict(facts), default=sorted))
         # A clean run in a folder of our own leaves nothing behind; a failed one keeps
         # its logs, journals, database and settlement files for the post-mortem.
         remove = report.ok and not config.keep and config.directory is None

@@ -3,8 +3,11 @@
 It sits between a terminal agent and the host and, request by request, does
 what an unreliable network does: drops the request, drops the reply after the
 host has acted on it, holds the reply past the client's timeout, resets the
-connection, delivers the request twice, or lets a later request overtake it.
-A :class:`FaultPlan` decides per request; every decision is counted.
+connection, delivers the request twice, lets a later request overtake it, or
+(given a header that asks the upstream for one) makes the upstream answer with
+an error of its own. A :class:`FaultPlan` decides per request; every decision
+is counted, and :attr:`FaultProxy.in_flight` tells how many requests the
+upstream has and has not answered to their client yet.
 
 It frames HTTP/1.1 messages (Content-Length bodies; chunked replies such as
 server-sent events are passed through until the upstream closes), which is
@@ -45,6 +48,10 @@ class Fault(StrEnum):
     """Send the request upstream twice; the client gets the first reply."""
     REORDER = "reorder"
     """Hold the request briefly so requests sent after it reach the upstream first."""
+    UPSTREAM_ERROR = "upstream_error"
+    """Forward the request with the proxy's ``error_header`` added: the upstream answers
+    with an error of its own (the WeChat Pay simulator's ``Wechatpay-Negative-Test:
+    SYSTEMERROR``). Without an ``error_header`` the request passes untouched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,14 +158,19 @@ class FaultProxy:
         delay_seconds: float = 3.0,
         reorder_seconds: float = 0.2,
         listen_host: str = "127.0.0.1",
+        error_header: tuple[str, str] | None = None,
     ) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.error_header = error_header
         self.plan: FaultPlan = plan or (lambda _info: Fault.NONE)
         self.delay_seconds = delay_seconds
         self.reorder_seconds = reorder_seconds
         self.listen_host = listen_host
         self.port = 0
         self.stats: Counter[str] = Counter()
+        self.in_flight = 0
+        """Requests forwarded upstream whose reply has not reached (or been refused to)
+        the client yet: the moments a kill of the client lands inside a call."""
         self._down = False
         self._number = 0
         self._lock = threading.Lock()
@@ -266,6 +278,9 @@ class FaultProxy:
                     return
                 if fault is Fault.REORDER:
                     await asyncio.sleep(self.reorder_seconds)
+                if fault is Fault.UPSTREAM_ERROR and self.error_header is not None:
+                    name, value = self.error_header
+                    head = head[:-2] + f"{name}: {value}\r\n\r\n".encode("latin-1")
                 if fault is Fault.DUPLICATE:
                     task = asyncio.ensure_future(self._send_once(head + body))
                     self._tasks.add(task)
@@ -273,20 +288,24 @@ class FaultProxy:
                 if upstream is None:
                     upstream = await asyncio.open_connection(*self.upstream, limit=_HEAD_LIMIT)
                 up_reader, up_writer = upstream
-                up_writer.write(head + body)
-                await up_writer.drain()
-                reply = await _read_message(up_reader)
-                if reply is None:
-                    writer.transport.abort()
-                    return
-                reply_head, reply_body, complete = reply
-                if fault in (Fault.DROP_REPLY, Fault.RESET):
-                    _reset(writer)
-                    return
-                if fault is Fault.DELAY:
-                    await asyncio.sleep(self.delay_seconds)
-                writer.write(reply_head + reply_body)
-                await writer.drain()
+                self._count_in_flight(1)
+                try:
+                    up_writer.write(head + body)
+                    await up_writer.drain()
+                    reply = await _read_message(up_reader)
+                    if reply is None:
+                        writer.transport.abort()
+                        return
+                    reply_head, reply_body, complete = reply
+                    if fault in (Fault.DROP_REPLY, Fault.RESET):
+                        _reset(writer)
+                        return
+                    if fault is Fault.DELAY:
+                        await asyncio.sleep(self.delay_seconds)
+                    writer.write(reply_head + reply_body)
+                    await writer.drain()
+                finally:
+                    self._count_in_flight(-1)
                 if not complete:
                     await self._pipe(up_reader, writer)
                     return
@@ -298,6 +317,10 @@ class FaultProxy:
                 upstream[1].transport.abort()
             if not writer.transport.is_closing():
                 writer.close()
+
+    def _count_in_flight(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
 
     async def _send_once(self, raw: bytes) -> None:
         try:

@@ -3,10 +3,13 @@
 Drives ``--sales`` sales from ``--terminals`` real terminal agents against a
 real host (SQLite, or a private PostgreSQL cluster), with network faults on
 every terminal's link, SIGKILLs of host and agent processes and PostgreSQL
-crash-restarts; lets every terminal recover; settles the run's business days;
-checks the invariants of DESIGN.md. Prints the faults injected by kind and the
-invariant results (``--json``: the whole report). Exit 0 when every invariant
-holds, 1 when one does not, 2 when the run could not be carried out.
+crash-restarts; with ``--network-share``, that share of the sales paid with WeChat
+Pay codes through the WeChat Pay simulator, with faults between the hosts and the
+network and host kills during network calls; lets every terminal recover; settles
+the run's business days; checks the invariants of DESIGN.md (the network's too).
+Prints the faults injected by kind and the invariant results (``--json``: the whole
+report). Exit 0 when every invariant holds, 1 when one does not, 2 when the run could
+not be carried out.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ def chaos(
         None, "--dir", help="Keep the run's files here (default: a temporary folder)."
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the temporary folder of a clean run."),
+    network_share: float = typer.Option(
+        0.0,
+        "--network-share",
+        min=0.0,
+        max=1.0,
+        help="Share of sales paid with WeChat Pay codes through the network simulator.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Drive sales under faults, recover, settle, and check every invariant."""
@@ -71,6 +81,7 @@ def chaos(
         db_restarts=db_restarts,
         directory=directory,
         keep=keep,
+        network_share=network_share,
     )
     # With --json the progress bar goes to stderr, so stdout is the report alone.
     console = Console(stderr=as_json)
@@ -161,6 +172,16 @@ def render(data: dict[str, Any], console: Any) -> None:
     for inv in data["invariants"]:
         for example in inv["examples"][:10]:
             console.print(f"  [red]{inv['name']}[/]: {example}")
+
+    network = data.get("network")
+    if network:
+        console.print(
+            f"network {network['network']}: {network['sales']} sales "
+            f"({network['share']:.0%} of the run), {network['requests']} requests through "
+            f"the hosts' fault proxies; outcomes {network['outcomes']}; legs {network['legs']}; "
+            f"orders at the network {network['orders']}; {network['statement_lines']} "
+            f"statement lines; the network's books {network['books']}"
+        )
 
     s = data["settlement"]
     console.print(

@@ -174,10 +174,14 @@ def journal(
     transaction. ``release``: the caller's call is over, give up the lease."""
     now = ctx.now()
     with ctx.db.write() as session:
-        record = session.get(NetworkLeg, leg_pk, with_for_update=True)
-        assert record is not None  # legs are never deleted
-        row = session.get(Payment, record.payment_id, with_for_update=True)
+        # The payment's lock first, then the leg's: the order a terminal's reverse takes
+        # them in (reverse_payment, then request_reverse), so the two never deadlock.
+        payment_pk = session.scalar(select(NetworkLeg.payment_id).where(NetworkLeg.id == leg_pk))
+        assert payment_pk is not None  # legs are never deleted
+        row = session.get(Payment, payment_pk, with_for_update=True)
         assert row is not None
+        record = session.get(NetworkLeg, leg_pk, with_for_update=True, populate_existing=True)
+        assert record is not None
         leg = Leg.from_dict(json.loads(record.leg))
         steps: list[Step] = []
         for event in events:

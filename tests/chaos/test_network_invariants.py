@@ -1,0 +1,309 @@
+"""The network's invariants: each holds on a consistent world and catches its breach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from scanpay.chaos.invariants import (
+    Facts,
+    HostLeg,
+    HostPayment,
+    InvariantResult,
+    MoveKind,
+    Movement,
+    NetworkFacts,
+    NetworkOrder,
+    NetworkStatementLine,
+    SettledLine,
+    TerminalSale,
+    check_all,
+    customers_lost_what_terminals_show,
+    network_agrees,
+    network_books_balance,
+    network_charged_once,
+    network_nothing_pending,
+    network_unpaid_moved_nothing,
+)
+
+T = "T000001"
+WX = "wechat_pay"
+CAP, RET = MoveKind.CAPTURE, MoveKind.RETURN
+
+
+def world() -> Facts:
+    """Six sales on one terminal, every party agreeing:
+
+    W1 approved 1000 through the network (trade P1 paid); W2 declined by the network
+    (P2 PAYERROR); W3 approved then reversed by the terminal (P3 paid, then revoked);
+    W4 in doubt past the deadline, reversed by the leg (P4 closed unpaid); W5
+    cancelled before it was sent; B1 approved 250 from a built-in wallet.
+    """
+    sales = [
+        TerminalSale(T, "W1", "APPROVED", 1000, 0, True),
+        TerminalSale(T, "W2", "DECLINED", 400, 0, True),
+        TerminalSale(T, "W3", "REVERSED", 300, 0, True),
+        TerminalSale(T, "W4", "DECLINED", 200, 0, True),
+        TerminalSale(T, "W5", "CANCELLED", 900, 0, False),
+        TerminalSale(T, "B1", "APPROVED", 250, 0, True),
+    ]
+    payments = [
+        HostPayment(T, "W1", "SUCCESS", 1000, 0, WX),
+        HostPayment(T, "W2", "FAILED", 400, 0, WX),
+        HostPayment(T, "W3", "REVERSED", 300, 0, WX),
+        HostPayment(T, "W4", "FAILED", 200, 0, WX),
+        HostPayment(T, "B1", "SUCCESS", 250),
+    ]
+    movements = [
+        Movement("W1", CAP, 1000),
+        Movement("W3", CAP, 300),
+        Movement("W3", RET, 300),
+        Movement("B1", CAP, 250),
+    ]
+    settled = [
+        SettledLine("W1", "payment", 1000),
+        SettledLine("W3", "payment", 300),
+        SettledLine("W3", "reversal", 300),
+        SettledLine("B1", "payment", 250),
+    ]
+    network = NetworkFacts(
+        network=WX,
+        sales=frozenset({"W1", "W2", "W3", "W4", "W5"}),
+        legs=[
+            HostLeg("W1", "P1", "APPROVED", 1000),
+            HostLeg("W2", "P2", "DECLINED", 400),
+            HostLeg("W3", "P3", "REVERSED", 300),
+            HostLeg("W4", "P4", "REVERSED", 200),
+        ],
+        orders=[
+            NetworkOrder("P1", "SUCCESS", 1000, 0, "1"),
+            NetworkOrder("P2", "PAYERROR", 400, 0, "2"),
+            NetworkOrder("P3", "REVOKED", 300, 300, "1"),
+            NetworkOrder("P4", "CLOSED", 200, 0, "1"),
+        ],
+        statement=[
+            NetworkStatementLine("P1", "payment", 1000),
+            NetworkStatementLine("P3", "payment", 300),
+            NetworkStatementLine("P3", "refund", 300, "REVERSE4200"),
+        ],
+        wallets_opened=20_100,
+        wallets_now={"1": 19_000, "2": 100},
+        merchant_received=1000,
+        books_balanced=True,
+        books={"funded": 20_100, "wallets": 19_100, "merchants": 1000},
+    )
+    return Facts(
+        sales=sales,
+        payments=payments,
+        movements=movements,
+        settled=settled,
+        wallets_opened=5_000,
+        wallets_now={"A": 4_750},  # B1 only: the network's sales paid at the network
+        ledger_entries=4,
+        chains_checked=30,
+        network=network,
+    )
+
+
+def _n(facts: Facts) -> NetworkFacts:
+    assert facts.network is not None
+    return facts.network
+
+
+def _net(facts: Facts, **changes: object) -> Facts:
+    return replace(facts, network=replace(_n(facts), **changes))
+
+
+def test_the_consistent_world_keeps_every_invariant() -> None:
+    results = check_all(world())
+    assert [r.name for r in results if not r.ok] == []
+    network = {r.name: r for r in results if r.name.startswith("network_")}
+    assert set(network) == {
+        "network_charged_once",
+        "network_unpaid_moved_nothing",
+        "network_nothing_pending",
+        "network_agrees",
+        "network_books_balance",
+    }
+    assert network["network_charged_once"].checked == 1
+    assert network["network_unpaid_moved_nothing"].checked == 4
+    assert all(r.checked > 0 for r in network.values())
+
+
+def test_without_a_network_its_invariants_are_not_judged() -> None:
+    facts = replace(world(), network=None)
+    names = {r.name for r in check_all(facts)}
+    assert not any(n.startswith("network_") for n in names)
+    assert network_charged_once(facts).checked == 0
+
+
+def test_the_built_in_wallets_answer_only_for_built_in_sales() -> None:
+    assert customers_lost_what_terminals_show(world()).ok
+    # Without the network's facts W1's 1000 would be owed by the built-in wallets.
+    broken = customers_lost_what_terminals_show(replace(world(), network=None))
+    assert not broken.ok and "terminals show 1250" in broken.violations[0]
+
+
+def test_a_declined_payment_the_terminal_reversed_after_is_no_disagreement() -> None:
+    """The terminal never heard W2's decline and reversed it: the host's payment is
+    REVERSED, the leg stays DECLINED (final; it ignores the reverse), nothing moved."""
+    facts = world()
+    payments = [
+        replace(p, status="REVERSED") if p.out_trade_no == "W2" else p for p in facts.payments
+    ]
+    facts = replace(facts, payments=payments)
+    assert network_agrees(facts).ok
+    # An approved leg whose payment the host calls reversed is still one.
+    assert not network_agrees(_legs(facts, "P2", status="APPROVED")).ok
+
+
+def _orders(facts: Facts, trade_no: str, **changes: object) -> Facts:
+    assert facts.network is not None
+    orders = [replace(o, **changes) if o.trade_no == trade_no else o for o in facts.network.orders]
+    return _net(facts, orders=orders)
+
+
+def _legs(facts: Facts, trade_no: str, **changes: object) -> Facts:
+    assert facts.network is not None
+    legs = [replace(g, **changes) if g.trade_no == trade_no else g for g in facts.network.legs]
+    return _net(facts, legs=legs)
+
+
+def _charged_twice(f: Facts) -> Facts:
+    """W1 paid again under a second trade number (a retry the host did not dedupe)."""
+    return _net(
+        f,
+        legs=[*_n(f).legs, HostLeg("W1", "P1b", "APPROVED", 1000)],
+        orders=[*_n(f).orders, NetworkOrder("P1b", "SUCCESS", 1000)],
+        statement=[*_n(f).statement, NetworkStatementLine("P1b", "payment", 1000)],
+    )
+
+
+def _without_statement_line(f: Facts) -> Facts:
+    return _net(f, statement=[s for s in _n(f).statement if s.trade_no != "P1"])
+
+
+def _unknown_order(f: Facts) -> Facts:
+    return _net(f, orders=[*_n(f).orders, NetworkOrder("PX", "CLOSED", 10)])
+
+
+def _leg_of_a_built_in_sale(f: Facts) -> Facts:
+    return _net(f, legs=[*_n(f).legs, HostLeg("B1", "PB", "DECLINED", 250)])
+
+
+def _still_user_paying(f: Facts) -> Facts:
+    payments = [
+        replace(p, status="USER_PAYING") if p.out_trade_no == "W4" else p for p in f.payments
+    ]
+    return replace(f, payments=payments)
+
+
+BREACHES: dict[str, tuple[Callable[[Facts], Facts], Callable[[Facts], InvariantResult], str]] = {
+    "paid twice at the network": (_charged_twice, network_charged_once, "2 paid orders"),
+    "paid another amount": (
+        lambda f: _orders(f, "P1", total=999),
+        network_charged_once,
+        "paid 999 at the network",
+    ),
+    "approved, never paid at the network": (
+        lambda f: _orders(f, "P1", state="CLOSED"),
+        network_charged_once,
+        "0 paid orders",
+    ),
+    "approved without a leg": (
+        lambda f: _net(f, legs=[g for g in _n(f).legs if g.trade_no != "P1"]),
+        network_charged_once,
+        "no network leg",
+    ),
+    "the statement lacks the payment": (
+        _without_statement_line,
+        network_charged_once,
+        "statement has payments []",
+    ),
+    "declined, the network kept it": (
+        lambda f: _orders(f, "P2", state="SUCCESS"),
+        network_unpaid_moved_nothing,
+        "P2 SUCCESS at the network",
+    ),
+    "reversed, nothing given back": (
+        lambda f: _orders(f, "P3", refunded=0),
+        network_unpaid_moved_nothing,
+        "the network kept 300",
+    ),
+    "reversed, the statement shows no refund": (
+        lambda f: _net(f, statement=[s for s in _n(f).statement if s.kind != "refund"]),
+        network_unpaid_moved_nothing,
+        "statement nets 300",
+    ),
+    "a leg left reversing": (
+        lambda f: _legs(f, "P4", status="REVERSING"),
+        network_nothing_pending,
+        "leg still REVERSING",
+    ),
+    "an order left open at the network": (
+        lambda f: _orders(f, "P4", state="NOTPAY"),
+        network_nothing_pending,
+        "P4: NOTPAY",
+    ),
+    "a routed payment still waiting": (
+        _still_user_paying,
+        network_nothing_pending,
+        "routed payment still USER_PAYING",
+    ),
+    "an order the host has no leg for": (_unknown_order, network_agrees, "host has no leg"),
+    "a built-in sale at the network": (
+        _leg_of_a_built_in_sale,
+        network_agrees,
+        "not paid with the network's code",
+    ),
+    "leg and host payment disagree": (
+        lambda f: _legs(f, "P1", status="REVERSED"),
+        network_agrees,
+        "leg REVERSED, the host's payment SUCCESS",
+    ),
+    "leg and order disagree": (
+        lambda f: _orders(f, "P2", state="REVOKED", refunded=400),
+        network_agrees,
+        "leg DECLINED, the network's order REVOKED",
+    ),
+    "a statement line for no order": (
+        lambda f: _net(
+            f,
+            statement=[*_n(f).statement, NetworkStatementLine("PZ", "payment", 5)],
+        ),
+        network_agrees,
+        "no such order",
+    ),
+    "a day without its statement": (
+        lambda f: _net(f, statement_problems=["2026-12-07: no statement (no answer)"]),
+        network_agrees,
+        "no statement",
+    ),
+    "the network's books off": (
+        lambda f: _net(f, books_balanced=False),
+        network_books_balance,
+        "do not balance",
+    ),
+    "customers out more than shown": (
+        lambda f: _net(f, wallets_now={"1": 18_900, "2": 100}),
+        network_books_balance,
+        "customers are out 1100, terminals show 1000",
+    ),
+    "the merchant got less": (
+        lambda f: _net(f, merchant_received=700),
+        network_books_balance,
+        "the merchant got 700",
+    ),
+}
+
+
+@pytest.mark.parametrize("breach", sorted(BREACHES))
+def test_each_breach_is_caught(breach: str) -> None:
+    change, check, words = BREACHES[breach]
+    assert check(world()).ok
+    result = check(change(world()))
+    assert not result.ok, breach
+    assert any(words in v for v in result.violations), result.violations
+    assert not all(r.ok for r in check_all(change(world())))

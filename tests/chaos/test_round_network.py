@@ -1,0 +1,74 @@
+"""CI's short chaos round with the payment network on SQLite, and proof that the command
+reads the network's own books: a charge the host never made fails it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.rounds import check_network_round, network_round_args, run_chaos_cli
+from scanpay.chaos import harness
+
+
+@pytest.mark.slow
+def test_chaos_round_with_the_network_on_sqlite_keeps_every_invariant(tmp_path: Path) -> None:
+    code, report, stderr = run_chaos_cli(*network_round_args("sqlite", tmp_path / "run"))
+    check_network_round(code, report, stderr)
+    assert report["config"]["hosts"] == 1
+
+
+def _charge_behind_the_hosts_back(run: Any) -> str:
+    """A payment at the network for the run's merchant, straight through the adapter and
+    the run's channel: the network charges a customer, the host never hears of it."""
+    from scanpay.networks import registry
+    from scanpay.networks.port import Channel, ChannelMode, Outcome, PayRequest
+
+    assert run.sim is not None
+    adapter = registry.create("wechat_pay", {"gateway": run.sim.url, "pay_timeout": "60"})
+    merchant = run.net_merchant
+    channel = Channel(
+        "wechat_pay",
+        ChannelMode.DIRECT,
+        merchant["appid"],
+        merchant["mchid"],
+        secrets=run.net_secrets,
+    )
+    wallet = run.net_wallets[0][0].wallet_id
+    code = run.sim_admin("POST", f"/sim/wallets/{wallet}/codes", None)["auth_code"]
+    answer = adapter.pay(PayRequest(channel, "SABOTAGE1", code, 777, "CNY", "behind the host"))
+    assert answer.outcome is Outcome.APPROVED
+    return "SABOTAGE1"
+
+
+def test_a_charge_the_host_never_made_fails_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recover = harness.ChaosRun.recover
+    charged: list[str] = []
+
+    def recover_then_sabotage(self: harness.ChaosRun) -> None:
+        recover(self)
+        charged.append(_charge_behind_the_hosts_back(self))
+
+    monkeypatch.setattr(harness.ChaosRun, "recover", recover_then_sabotage)
+    code, report, _ = run_chaos_cli(
+        "--sales",
+        "6",
+        "--fault-rate",
+        "0",
+        "--terminals",
+        "1",
+        "--network-share",
+        "1",
+        "--dir",
+        str(tmp_path / "run"),
+    )
+    assert code == 1
+    assert report["ok"] is False
+    broken = {i["name"]: i for i in report["invariants"] if not i["ok"]}
+    assert set(broken) == {"network_agrees", "network_books_balance"}, broken
+    assert any(charged[0] in e for e in broken["network_agrees"]["examples"])
+    assert any("customers are out" in e for e in broken["network_books_balance"]["examples"])
+    assert report["network"]["sales"] == 6

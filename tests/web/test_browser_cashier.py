@@ -215,7 +215,7 @@ def test_camera_sale(browser: Any, world: World, tmp_path: Path) -> None:
     try:
         context = with_camera.new_context(viewport={"width": 1024, "height": 600})
         page = context.new_page()
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(60_000)
         watch = PageWatch(page, (world.agent + "/",))
         # Record every guidance the screen draws over the video.
         page.add_init_script(

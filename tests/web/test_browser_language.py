@@ -37,7 +37,7 @@ def _open(browser: Any, world: World, locale: str) -> tuple[Any, Any, PageWatch]
         locale=locale, viewport={"width": 1024, "height": 600}, has_touch=True
     )
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)
     watch = PageWatch(page, (world.agent + "/",))
     page.goto(world.agent + "/#/login")
     page.wait_for_selector("[data-screen=login] h1")

@@ -74,7 +74,7 @@ def owner(request: pytest.FixtureRequest, browser: Any, world: World) -> Iterato
     screen, locale = request.param
     context = browser.new_context(locale=locale, viewport=SCREENS[screen])
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(world.host + "/portal/login")
@@ -163,7 +163,7 @@ def operator(request: pytest.FixtureRequest, browser: Any, world: World) -> Iter
     screen, locale = request.param
     context = browser.new_context(locale=locale, viewport=SCREENS[screen])
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(world.host + "/portal/login")

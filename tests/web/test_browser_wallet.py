@@ -248,7 +248,7 @@ def test_the_wallet_page_camera_reads_the_till_qr(
     try:
         context = phone_browser.new_context(viewport={"width": 390, "height": 844})
         phone = context.new_page()
-        phone.set_default_timeout(20_000)
+        phone.set_default_timeout(60_000)
         watch = PageWatch(phone, (world.host + "/",))
         wallet_login(phone, world, alice, pin)
         phone.click("#tab-scan")

@@ -193,7 +193,7 @@ def watched_page(browser: Any, world: World, **options: Any) -> Iterator[Any]:
     thrown."""
     context = browser.new_context(**options)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)
     allowed = (world.agent + "/", world.host + "/")
     if world.stack.sim is not None:
         allowed += (world.sim + "/",)

@@ -1,7 +1,10 @@
 """The host's services: one module per concept; transactions and row locks live here.
 
 - :mod:`.merchants`, :mod:`.terminals`, :mod:`.auth` (request signatures and nonces),
-- :mod:`.wallets` (the built-in issuer), :mod:`.payments`, :mod:`.ledger`,
+- :mod:`.wallets` (the built-in issuer's accounts and codes), :mod:`.payments`,
+  :mod:`.payment_routing` (each code to its issuer), :mod:`.builtin_wallet` (the
+  built-in wallet behind the network port), :mod:`.network_legs` and
+  :mod:`.leg_sweeper` (remote networks), :mod:`.channels`, :mod:`.ledger`,
 - :mod:`.refunds`, :mod:`.orders` (merchant-presented, and the wallet's side),
   :mod:`.stickers` (whom a merchant QR pays),
 - :mod:`.risk` (limits and the rules' history), :mod:`.audit` (the hash-chained trail),

@@ -1,17 +1,23 @@
 """Who decides a new payment: the risk rules first, then the code's issuer.
 
-The code is parsed and routed by what it is: a payment network's code (WeChat
-Pay's 18 digits, an EMV code by its AID...) goes to that network through the
-merchant's channel, the call made after commit
-(:mod:`~scanpay.host.services.network_legs`); a code of no network the merchant
-has a channel for is declined (57, ``no_channel``); the built-in wallet's code is
-decided here, in the payment's transaction.
+The code is parsed and routed by what it is, every issuer behind the network port
+and answering a pay the same way (:class:`~scanpay.networks.port.PayAnswer`): a
+WeChat Pay code (18 digits, 10–15), an EMV code by its AID... goes to its network
+through the merchant's channel; the built-in wallet's code to the built-in wallet
+(:mod:`~scanpay.host.services.builtin_wallet`). A code of a network the merchant
+has no channel for is declined (57, ``no_channel``).
+
+Issuers differ only in *when* they answer. The built-in wallet answers inside the
+payment's transaction (its accounts are the host's own ledger). A remote network
+is called after commit: here its leg is journaled as sent and the payment waits
+USER_PAYING; :mod:`~scanpay.host.services.network_legs` makes the call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -22,10 +28,7 @@ from scanpay.codes import (
     parse_payment_code,
 )
 from scanpay.codes.mask import mask_text
-from scanpay.host.db.models import (
-    Payment,
-    WalletAccount,
-)
+from scanpay.host.db.models import Payment, WalletAccount
 from scanpay.host.domain.payment_state import (
     Authorised,
     Declined,
@@ -34,46 +37,95 @@ from scanpay.host.domain.payment_state import (
 )
 from scanpay.host.domain.risk import Kind, RiskDecision, RiskOutcome
 from scanpay.host.domain.wallet_codes import BUILTIN_AID
-from scanpay.host.services import risk, wallets
+from scanpay.host.services import network_legs, risk
 from scanpay.host.services.auth import TerminalIdentity
+from scanpay.host.services.builtin_wallet import BUILTIN_NETWORK, BuiltinWallet
 from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.payment_views import risk_reason
-from scanpay.networks.port import Channel
-from scanpay.protocol.models import (
-    PaymentRequest,
-)
+from scanpay.networks.errors import NetworkError
+from scanpay.networks.port import Channel, Outcome, PayAnswer, PayRequest
+from scanpay.protocol.models import PaymentRequest
+from scanpay.protocol.result_codes import RESULT_CODES
 
-__all__ = ["Decided", "authorise"]
+__all__ = ["Decided", "NewPayment", "authorise"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A payment request being decided, with what routing needs to know around it."""
+
+    auth: TerminalIdentity
+    request: PaymentRequest
+    mcc: str
+    merchant_name: str
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Decided:
     """What authorising a new payment decided: the state machine's event, the risk
-    decision, the payer's built-in account, and the network channel it is routed to."""
+    decision, the payer's account at the host (when the host is the issuer), and —
+    for a network called after commit — its journaled leg and the call to make."""
 
     event: Event
     risk: RiskDecision | None = None
     payer: WalletAccount | None = None
-    channel: Channel | None = None
+    leg_pk: int | None = None
+    call: PayRequest | None = None
 
 
-def authorise(
-    ctx: HostContext,
-    session: Session,
-    mcc: str,
-    auth: TerminalIdentity,
-    request: PaymentRequest,
-    row: Payment,
-    now: datetime,
-) -> Decided:
-    """Parse the code, ask the risk rules, then route it to its issuer: a payment
-    network through the merchant's channel (the call is made after commit), or the
-    built-in wallet.
+class _Issuer(Protocol):
+    """One payment's issuer, as routing drives it (bound to the payment's transaction)."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def account(self) -> WalletAccount | None: ...
+
+    @property
+    def claimed(self) -> str | None: ...
+
+    def pay(self, request: PayRequest) -> PayAnswer: ...
+
+    def deadline(self, now: datetime) -> datetime: ...
+
+
+class _RemoteNetwork:
+    """A network reached over the wire: :meth:`pay` journals the leg as sent and
+    answers USER_PAYING; the call itself is made after commit, outside any
+    transaction (:func:`network_legs.pay`)."""
+
+    account: WalletAccount | None = None
+    claimed: str | None = None
+
+    def __init__(
+        self, ctx: HostContext, session: Session, channel: Channel, row: Payment, now: datetime
+    ) -> None:
+        self._ctx, self._session, self.channel = ctx, session, channel
+        self._row, self._now = row, now
+        self.leg_pk: int | None = None
+
+    def pay(self, request: PayRequest) -> PayAnswer:
+        row = self._row
+        row.network = self.channel.network
+        # Journaled before the call: a crash from here on leaves a leg to recover.
+        self.leg_pk = network_legs.open_leg(self._ctx, self._session, row, self._now)
+        return PayAnswer(Outcome.USER_PAYING, "09", RESULT_CODES["09"].message)
+
+    def deadline(self, now: datetime) -> datetime:
+        # What the terminal counts down to: the leg's own deadline from the pay call.
+        return now + timedelta(seconds=self._ctx.leg_rules.deadline)
+
+
+def authorise(ctx: HostContext, session: Session, sale: NewPayment, row: Payment) -> Decided:
+    """Parse the code, find its issuer, ask the risk rules, then the issuer.
 
     The risk rules run before the issuer looks at the code: a terminal locked
     for too many failed codes gets no code checked at all.
     """
+    request = sale.request
     try:
         code = parse_payment_code(request.auth_code, wallet_rules=ctx.wallet_rules)
     except CodeError:
@@ -85,84 +137,65 @@ def authorise(
     if isinstance(code, WalletCode):
         row.wallet, row.payer = code.wallet, mask_text(code.payload)
     else:
-        row.wallet = "scanpay" if BUILTIN_AID in code.aids else code.scheme
+        row.wallet = BUILTIN_NETWORK if BUILTIN_AID in code.aids else code.scheme
         row.payer = mask_text(code.pan) if code.pan else None
-    if row.wallet != "scanpay":
-        return _route(ctx, session, mcc, auth, request, row, now)
-    claimed = wallets.claimed_account(ctx, code)
-    account = wallets.load_claimed(session, claimed)  # read once: risk rules and issuer
-    claimed_pk = account.id if account is not None else None
-    decision = _risk(ctx, session, mcc, auth, request, row, claimed_pk, claimed)
+    issuer = _issuer(ctx, session, sale, row, code)
+    if isinstance(issuer, Decided):
+        return issuer
+    decision = _risk(ctx, session, sale, row, issuer)
     if decision.outcome is RiskOutcome.DECLINE:
-        return Decided(Declined(decision.code), decision, account)
-    answer = wallets.authorise_code(
-        ctx,
-        session,
-        code,
-        amount=request.amount,
-        currency=row.currency,
-        training=request.training,
-        account=account,
-    )
-    if answer.account is not None:
-        row.wallet_account_id = answer.account.id
-    if answer.verdict is wallets.CodeVerdict.DECLINE:
-        row.reason = answer.reason
-        if answer.reason in wallets.CODE_FAILURES:
-            risk.record_failure(ctx, session, "terminal", auth.terminal_id, answer.reason or "")
-        return Decided(Declined(answer.code), decision, answer.account)
-    if answer.verdict is wallets.CodeVerdict.PIN:
-        row.pin_deadline = wallets.pin_deadline(ctx, now)
-        return Decided(PinRequired(), decision, answer.account)
-    return Decided(Authorised(), decision, answer.account)
+        return Decided(Declined(decision.code), decision, issuer.account)
+    try:
+        call = PayRequest(
+            channel=issuer.channel,
+            trade_no=row.public_id,
+            auth_code=request.auth_code,
+            amount=row.amount,
+            currency=row.currency,
+            description=((request.description or "").strip() or sale.merchant_name)[:127],
+        )
+    except NetworkError:  # a code no network could take (spaces in it...): nothing sent
+        row.reason = "bad_code"
+        return Decided(Declined("14"), decision)
+    answer = issuer.pay(call)
+    payer = issuer.account
+    row.wallet_account_id = payer.id if payer is not None else None
+    event: Event
+    if answer.outcome is Outcome.DECLINED:
+        row.reason = answer.network_code
+        event = Declined(answer.result_code)
+    elif answer.outcome is Outcome.USER_PAYING:
+        row.pin_deadline = issuer.deadline(sale.now)
+        event = PinRequired()
+    else:
+        # An issuer answering in the transaction has the final word: approved or not.
+        assert answer.outcome is Outcome.APPROVED, answer.outcome
+        event = Authorised()
+    if isinstance(issuer, _RemoteNetwork):
+        return Decided(event, decision, payer, issuer.leg_pk, call)
+    return Decided(event, decision, payer)
 
 
-def _risk(
+def _issuer(
     ctx: HostContext,
     session: Session,
-    mcc: str,
-    auth: TerminalIdentity,
-    request: PaymentRequest,
+    sale: NewPayment,
     row: Payment,
-    wallet_pk: int | None,
-    wallet: str | None,
-) -> RiskDecision:
-    """The risk rules' decision on a new payment (its flags and decline reason set)."""
-    decision = risk.evaluate(
-        ctx,
-        session,
-        kind=Kind.PAYMENT,
-        merchant_pk=auth.merchant_pk,
-        merchant_id=auth.merchant_id,
-        mcc=mcc,
-        amount=request.amount,
-        currency=row.currency,
-        training=request.training,
-        terminal_pk=auth.terminal_pk,
-        terminal_id=auth.terminal_id,
-        wallet_pk=wallet_pk,
-        wallet=wallet,
-        exclude_payment=row.id,
-    )
-    row.risk_flags = decision.flags
-    if decision.outcome is RiskOutcome.DECLINE:
-        row.reason = risk_reason(decision)
-    return decision
-
-
-def _route(
-    ctx: HostContext,
-    session: Session,
-    mcc: str,
-    auth: TerminalIdentity,
-    request: PaymentRequest,
-    row: Payment,
-    now: datetime,
-) -> Decided:
-    """A code another network issued: through the merchant's channel to that network,
-    the payment waiting (USER_PAYING) while the network decides."""
+    code: WalletCode | ConsumerPresentedCode,
+) -> _Issuer | Decided:
+    """The code's issuer, or the decline of a code no issuer of this merchant takes."""
+    auth = sale.auth
+    if row.wallet == BUILTIN_NETWORK:
+        return BuiltinWallet(
+            ctx,
+            session,
+            code,
+            merchant_id=auth.merchant_id,
+            terminal_id=auth.terminal_id,
+            training=sale.request.training,
+        )
     assert row.wallet is not None
-    if request.training:
+    if sale.request.training:
         # Training sales never reach a real network.
         row.reason = "training_mismatch"
         return Decided(Declined("57"))
@@ -170,10 +203,31 @@ def _route(
     if channel is None:
         row.reason = "no_channel"
         return Decided(Declined("57"))
-    decision = _risk(ctx, session, mcc, auth, request, row, None, None)
+    return _RemoteNetwork(ctx, session, channel, row, sale.now)
+
+
+def _risk(
+    ctx: HostContext, session: Session, sale: NewPayment, row: Payment, issuer: _Issuer
+) -> RiskDecision:
+    """The risk rules' decision on a new payment (its flags and decline reason set)."""
+    auth, request, account = sale.auth, sale.request, issuer.account
+    decision = risk.evaluate(
+        ctx,
+        session,
+        kind=Kind.PAYMENT,
+        merchant_pk=auth.merchant_pk,
+        merchant_id=auth.merchant_id,
+        mcc=sale.mcc,
+        amount=request.amount,
+        currency=row.currency,
+        training=request.training,
+        terminal_pk=auth.terminal_pk,
+        terminal_id=auth.terminal_id,
+        wallet_pk=account.id if account is not None else None,
+        wallet=issuer.claimed,
+        exclude_payment=row.id,
+    )
+    row.risk_flags = decision.flags
     if decision.outcome is RiskOutcome.DECLINE:
-        return Decided(Declined(decision.code), decision)
-    row.network = channel.network
-    # What the terminal counts down to: the leg's own deadline from the pay call.
-    row.pin_deadline = now + timedelta(seconds=ctx.leg_rules.deadline)
-    return Decided(PinRequired(), decision, None, channel)
+        row.reason = risk_reason(decision)
+    return decision

@@ -71,6 +71,9 @@ def apply_event(
     if step.effect in (Effect.CAPTURE, Effect.RETURN):
         book = Book.TRAINING if row.training else Book.REAL
         source = _payer_code(session, row, book, payer, now)
+        if known is not None and payer is not None and payer.number is not None:
+            # The payer's ledger account, read with the payer: one query less per sale.
+            known.setdefault(source, (payer.ledger_account_id, AccountKind.WALLET, payer.currency))
         clearing = ledger.clearing_code(merchant_public_id(row.merchant_id), book)
         if step.effect is Effect.CAPTURE:
             entry = rules.capture(book, row.currency, source, clearing, row.amount)

@@ -42,13 +42,12 @@ from scanpay.host.services import audit, ledger, network_legs
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
-from scanpay.host.services.payment_routing import authorise
+from scanpay.host.services.payment_routing import NewPayment, authorise
 from scanpay.host.services.payment_steps import apply_event, audit_step
 from scanpay.host.services.payment_views import to_body
-from scanpay.host.services.pin_waits import expire_if_due
+from scanpay.host.services.pin_waits import expire_if_due, pin_due
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
-from scanpay.networks.port import PayRequest
 from scanpay.protocol.models import (
     Payment as PaymentBody,
 )
@@ -249,22 +248,14 @@ def _create_once(
         row.request_hash, row.amount, row.training = digest, request.amount, request.training
         row.description, row.operator_id = request.description, request.operator_id
         _claim_new(session, row)
-        decided = authorise(ctx, session, opening.mcc, auth, request, row, now)
-        payer = decided.payer
+        sale = NewPayment(auth, request, opening.mcc, opening.name, now)
+        decided = authorise(ctx, session, sale, row)
         known: dict[str, ledger.KnownAccount] = {}
         if opening.clearing_pk is not None:
             kind = AccountKind(opening.clearing_kind)
             known[clearing] = (opening.clearing_pk, kind, opening.clearing_currency)
-        if payer is not None and payer.number is not None:
-            # A wallet's own ledger account is opened with it: a wallet account, its currency.
-            code = ledger.wallet_code(payer.number)
-            known[code] = (payer.ledger_account_id, AccountKind.WALLET, payer.currency)
-        apply_event(session, row, decided.event, now, new=True, payer=payer, known=known)
+        apply_event(session, row, decided.event, now, new=True, payer=decided.payer, known=known)
         _store(session, row)
-        leg_pk = None
-        if decided.channel is not None:
-            # Journaled before the call: a crash from here on leaves a leg to recover.
-            leg_pk = network_legs.open_leg(ctx, session, row, now)
         audit_step(
             ctx,
             session,
@@ -286,19 +277,12 @@ def _create_once(
             row.code,
             row.payer,
         )
-        if decided.channel is None:
+        if decided.call is None:
             return Created(to_body(row, now), False)
-        call = PayRequest(
-            channel=decided.channel,
-            trade_no=row.public_id,
-            auth_code=request.auth_code,
-            amount=row.amount,
-            currency=row.currency,
-            description=((request.description or "").strip() or opening.name)[:127],
-        )
-    # The network is called outside any transaction, the payment committed USER_PAYING.
-    assert leg_pk is not None
-    return Created(network_legs.pay(ctx, leg_pk, call, to_body), False)
+        assert decided.leg_pk is not None
+    # A remote network is called outside any transaction, the payment committed
+    # USER_PAYING with its leg journaled as sent.
+    return Created(network_legs.pay(ctx, decided.leg_pk, decided.call, to_body), False)
 
 
 def _replay(
@@ -341,13 +325,7 @@ def get_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str) -> 
             # Another merchant's trade number looks exactly like one that does not exist.
             raise HostError("25", field="out_trade_no")
         now = ctx.now()
-        due = (
-            row.status == PaymentState.USER_PAYING
-            and row.network is None
-            and row.pin_deadline is not None
-            and now >= row.pin_deadline
-        )
-        if not due:
+        if not pin_due(row, now):
             return to_body(row, now)
     with ctx.db.write() as session:
         row = _find(session, auth.merchant_pk, out_trade_no, lock=True)

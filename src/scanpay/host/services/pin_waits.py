@@ -41,19 +41,25 @@ from scanpay.protocol.models import (
     Payment as PaymentBody,
 )
 
-__all__ = ["Confirmation", "confirm_with_pin", "expire_due", "expire_if_due"]
+__all__ = ["Confirmation", "confirm_with_pin", "expire_due", "expire_if_due", "pin_due"]
 
 log = logging.getLogger("scanpay.host.payments")
 
 
+def pin_due(row: Payment, now: datetime) -> bool:
+    """Whether ``row`` waits for a PIN whose deadline has passed (a payment at a remote
+    network waits for its leg instead, not for a clock)."""
+    return (
+        row.status == PaymentState.USER_PAYING
+        and row.network is None
+        and row.pin_deadline is not None
+        and now >= row.pin_deadline
+    )
+
+
 def expire_if_due(ctx: HostContext, session: Session, row: Payment, now: datetime) -> bool:
     """Fail a USER_PAYING payment whose PIN deadline passed (the caller holds its row lock)."""
-    if (
-        row.status == PaymentState.USER_PAYING
-        and row.network is None  # a network's payment waits for its leg, not a clock
-        and row.pin_deadline
-        and now >= row.pin_deadline
-    ):
+    if pin_due(row, now):
         apply_event(session, row, Expire(), now)
         row.reason = "pin_timeout"
         audit_step(ctx, session, row, audit.HOST, "payment.expire", now, before="USER_PAYING")

@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy import select
 
-from host.kit import make_merchant, migrate, postgres_available, postgres_database, remember
-from networks.wechat.kit import v3_secrets
+from host.kit import remember
+from host.network_kit import host_database, wechat_merchant
 from scanpay.host import HostSettings, create_app
 from scanpay.host.db.models import LedgerAccount, Merchant, NetworkLeg, Payment, parse_public_id
 from scanpay.host.domain.ledger import Book
-from scanpay.host.services import channels, ledger, terminals
+from scanpay.host.services import ledger, terminals
 from scanpay.host.services.context import HostContext
 from scanpay.networks.leg import Leg, LegStatus
 from scanpay.sim.wechat import SimSettings
@@ -37,7 +37,7 @@ from scanpay.sim.wechat.clock import SystemClock
 from scanpay.terminal.journal import Journal, JournalEvent
 from scanpay.terminal.sale import FINAL_STATES, Sale
 from sim.kit import Merchant as SimMerchant
-from support import app_in_thread, require
+from support import app_in_thread
 from terminal.harness import FAST, AgentHandle, add_operators, start_agent
 
 __all__ = [
@@ -120,10 +120,6 @@ class Simulator:
         assert response.status_code < 300, (response.status_code, response.text)
         return response.json()
 
-    def merchant(self) -> SimMerchant:
-        """A new direct merchant whose replies are signed in public-key mode."""
-        return SimMerchant(self.admin("POST", "/sim/merchants", json={"kind": "direct"}))
-
     def wallet(self, balance: int) -> int:
         """A new customer's WeChat wallet holding ``balance`` fen; its id."""
         return int(self.admin("POST", "/sim/wallets", json={"balance": balance})["wallet_id"])
@@ -194,12 +190,7 @@ def network_host(folder: Path, backend: str) -> Iterator[NetworkHost]:
     """A simulator and a host on ``backend`` (``sqlite`` or ``postgresql``; the latter
     skips, or fails in CI, without a PostgreSQL server)."""
     with ExitStack() as stack:
-        if backend == "sqlite":
-            url = f"sqlite:///{folder / 'host.db'}"
-        else:
-            require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
-            url = stack.enter_context(postgres_database())
-        migrate(url)
+        url = stack.enter_context(host_database(folder, backend))
         sim = stack.enter_context(running_simulator(folder))
         settings = HostSettings(
             database_url=url,
@@ -313,20 +304,7 @@ def _merchant_pk(session: Any, merchant_id: str) -> int:
 @contextmanager
 def open_till(host: NetworkHost, folder: Path, balance: int = 100_000) -> Iterator[Till]:
     """A new shop on ``host`` (see :class:`Till`); the agent is stopped at the end."""
-    ctx = host.ctx
-    merchant_id = make_merchant(ctx)
-    wechat = host.sim.merchant()
-    secrets = {"api": "v3", **v3_secrets(wechat, "public_key")}
-    remember(secrets["private_key"], secrets["api_v3_key"])
-    channels.add_channel(
-        ctx,
-        merchant_id,
-        network="wechat_pay",
-        mode="direct",
-        app_id=wechat.appid,
-        mch_id=wechat.mchid,
-        secrets=secrets,
-    )
+    merchant_id, wechat = wechat_merchant(host.ctx, host.sim)
     directory = folder / "terminal"
     _activate(host, merchant_id, directory)
     add_operators(directory)

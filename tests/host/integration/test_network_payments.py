@@ -30,13 +30,10 @@ from host.kit import (
     SignedClient,
     make_merchant,
     make_terminal,
-    migrate,
-    postgres_available,
-    postgres_database,
     remember,
     serve_in_thread,
 )
-from networks.wechat.kit import v3_secrets
+from host.network_kit import host_database, wechat_merchant
 from scanpay.cli import app
 from scanpay.host import HostSettings, ManualClock
 from scanpay.host.db.models import (
@@ -48,14 +45,13 @@ from scanpay.host.db.models import (
     parse_public_id,
 )
 from scanpay.host.domain.ledger import Book
-from scanpay.host.services import audit, channels, ledger, leg_sweeper, network_legs, payments
+from scanpay.host.services import audit, ledger, leg_sweeper, network_legs, payments
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.networks.leg import Leg, LegStatus
 from scanpay.protocol.models import PaymentRequest
 from sim.kit import Merchant as SimMerchant
 from sim.kit import RunningSim, running_sim
-from support import require
 
 DEADLINE = 45.0  # WeChat Pay's, the default
 AMOUNT = 1_234
@@ -138,12 +134,7 @@ def stack(
 ) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("network")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'host.db'}"
-        else:
-            require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
-            url = stack.enter_context(postgres_database())
-        migrate(url)
+        url = stack.enter_context(host_database(folder, request.param))
         sim = stack.enter_context(running_sim(folder))
         settings = HostSettings(
             database_url=url,
@@ -163,19 +154,7 @@ def stack(
 @pytest.fixture
 def shop(stack: Stack) -> Iterator[Shop]:
     ctx = stack.ctx
-    merchant_id = make_merchant(ctx)
-    wechat = stack.sim.merchant(kind="direct", mode="public_key")
-    secrets = {"api": "v3", **v3_secrets(wechat, "public_key")}
-    remember(secrets["private_key"], secrets["api_v3_key"])
-    channels.add_channel(
-        ctx,
-        merchant_id,
-        network="wechat_pay",
-        mode="direct",
-        app_id=wechat.appid,
-        mch_id=wechat.mchid,
-        secrets=secrets,
-    )
+    merchant_id, wechat = wechat_merchant(ctx, stack.sim)
     wallet = stack.sim.wallet(100_000)
     yield Shop(
         stack, merchant_id, make_terminal(stack.host, merchant_id), wechat, wallet["wallet_id"]

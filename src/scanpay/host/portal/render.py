@@ -4,7 +4,8 @@ Templates live in ``templates/`` and autoescape everything; scripts and styles
 come only from ``/portal/static/`` (a strict Content-Security-Policy: no
 inline script or style, no other origin). Every page carries the viewer's
 language (``t``), the CSRF token for its forms and the host's timezone for
-times; a day close's differences are sentences in that language (``difference``).
+times; a day close's differences are sentences in that language (``difference``),
+and so is why a payment failed (``reason``, :func:`reason_markup`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from scanpay.host.portal.texts import has_text, translate
+from scanpay.host.portal.texts import has_text, reason_text, translate
 from scanpay.money import format_amount
 from scanpay.protocol.differences import describe_difference
 
-__all__ = ["CSP", "PAGE_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "group_digits", "render"]
+__all__ = [
+    "CSP",
+    "PAGE_HEADERS",
+    "STATIC_DIR",
+    "TEMPLATE_DIR",
+    "group_digits",
+    "reason_markup",
+    "render",
+]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -65,6 +74,24 @@ def _money(minor: int | None, currency: str = "CNY") -> str:
     if minor is None:
         return ""
     return group_digits(format_amount(int(minor), currency))
+
+
+def reason_markup(reason: str | None, lang: str) -> Markup:
+    """Why a payment (or refund) failed, for a page in ``lang``: the words of
+    :func:`~scanpay.host.portal.texts.reason_text`; a network's decline keeps its stored
+    ``network:CODE`` beside the words, small and muted, so support can still quote the
+    network's own code. A reason without words is shown as stored. Pages only: the
+    exports carry no reason (were one added, it would be the stored value, for machines)."""
+    if not reason:
+        return Markup("")
+    words = reason_text(reason)
+    if words is None:
+        return Markup("{}").format(reason)
+    if has_text(f"reason.{reason}"):
+        return Markup("{}").format(words.get(lang))
+    return Markup('{} <span class="muted small reason-code">{}</span>').format(
+        words.get(lang), reason
+    )
 
 
 _env = Environment(
@@ -115,6 +142,9 @@ def render(
         # minor units); people read the sentence the terminal's Z-report prints.
         return describe_difference(diff, currency).get(lang)
 
+    def reason(value: str | None) -> Markup:
+        return reason_markup(value, lang)
+
     def svg(markup: str) -> Markup:
         # Only the server's own chart and QR renderers produce these (escaped inside).
         return Markup(markup)
@@ -125,6 +155,7 @@ def render(
         "dt": dt,
         "day": day,
         "difference": difference,
+        "reason": reason,
         "url": _url,
         "svg": svg,
     }

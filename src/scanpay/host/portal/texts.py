@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from scanpay.codes.names import NETWORK_NAMES
 from scanpay.i18n import Text, normalize_language
+from scanpay.networks.results import decline_message
 
-__all__ = ["MCC_CHOICES", "TEXTS", "has_text", "text_of", "translate"]
+__all__ = ["MCC_CHOICES", "TEXTS", "has_text", "reason_text", "text_of", "translate"]
 
 # key: (zh-CN, en)
 TEXTS: dict[str, tuple[str, str]] = {
@@ -645,3 +646,22 @@ def text_of(key: str, /, **values: object) -> Text:
     """The text of ``key`` in both languages (for errors that carry a :class:`Text`)."""
     zh, en = TEXTS[key]
     return Text(zh, en).format(**values) if values else Text(zh, en)
+
+
+def reason_text(reason: str) -> Text | None:
+    """The words for a payment's stored ``reason``: the portal's own for the host's
+    reasons (``insufficient_funds``: ``reason.<reason>``), the network's for a decline a
+    network answered (``wechat_pay:NOTENOUGH``: :func:`~scanpay.networks.decline_message`);
+    None for a reason neither knows (the caller shows it as it is stored).
+
+    >>> reason_text("wechat_pay:NOTENOUGH").en
+    'Insufficient balance; ask for another card or way to pay'
+    >>> reason_text("wechat_pay:NO_SUCH_CODE") is None, reason_text("nonsense") is None
+    (True, True)
+    """
+    if has_text(f"reason.{reason}"):
+        return text_of(f"reason.{reason}")
+    network, colon, code = reason.partition(":")
+    if not (colon and network and code):
+        return None
+    return decline_message(network, code)

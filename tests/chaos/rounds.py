@@ -8,7 +8,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from scanpay.chaos.harness import FAULT_KINDS, NETWORK_FAULT_KINDS
+from scanpay.chaos.faults import FAULT_KINDS
+from scanpay.chaos.network import NETWORK_FAULT_KINDS
 from scanpay.cli import app
 
 #: The CI round: 300 sales at 20 % faults from 4 terminals.

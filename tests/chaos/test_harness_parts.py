@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from scanpay.chaos.config import ChaosConfig, SalePlan
 from scanpay.chaos.customers import (
     CodeBook,
     CodeKind,
@@ -17,7 +18,7 @@ from scanpay.chaos.customers import (
     NetworkWallet,
     Role,
 )
-from scanpay.chaos.harness import ChaosConfig, SalePlan, _schedule
+from scanpay.chaos.faults import schedule
 from scanpay.codes import parse_payment_code
 from scanpay.host.domain.wallet_codes import (
     CodeFormat,
@@ -143,8 +144,8 @@ def test_the_kill_schedule() -> None:
     config = ChaosConfig(sales=1000, fault_rate=0.2, db="postgresql", terminals=3, seed=5)
     hosts, agents, restarts = config.strikes()
     assert (hosts, agents, restarts) == (4, 13, 1)
-    strikes = _schedule(config)
-    assert strikes == _schedule(config)  # seeded
+    strikes = schedule(config)
+    assert strikes == schedule(config)  # seeded
     kinds = Counter(s.kind for s in strikes)
     assert kinds == {"host": hosts, "agent": agents, "postgres": restarts}
     assert [s.at for s in strikes] == sorted(s.at for s in strikes)
@@ -156,9 +157,9 @@ def test_the_kill_schedule() -> None:
         ["SUBMITTED", "APPROVED", "CONFIRMED", "UNKNOWN", "USER_PAYING", "REVERSING", "DECLINED"]
     )
     sqlite = ChaosConfig(sales=1000, fault_rate=0.2, db="sqlite", terminals=3)
-    assert not [s for s in _schedule(sqlite) if s.kind == "postgres"]
+    assert not [s for s in schedule(sqlite) if s.kind == "postgres"]
     calm = ChaosConfig(sales=1000, fault_rate=0.0)
-    assert _schedule(calm) == [] and calm.strikes() == (0, 0, 0)
+    assert schedule(calm) == [] and calm.strikes() == (0, 0, 0)
     assert ChaosConfig(sales=10, fault_rate=0.2).strikes() == (1, 4, 0)  # at least one each
 
 
@@ -197,13 +198,13 @@ def test_network_sale_plans_leave_the_built_in_plans_as_they_were() -> None:
 
 def test_with_a_network_every_other_host_kill_waits_for_a_call_in_flight() -> None:
     config = ChaosConfig(sales=2000, fault_rate=0.2, db="sqlite", network_share=0.5, seed=4)
-    hosts = [s for s in _schedule(config) if s.kind == "host"]
+    hosts = [s for s in schedule(config) if s.kind == "host"]
     assert len(hosts) == config.strikes()[0] == 8
     assert sum(s.in_call for s in hosts) == 4
     # The same blows fall as without a network; only the aim differs.
     calm = ChaosConfig(sales=2000, fault_rate=0.2, db="sqlite", seed=4)
-    assert [replace(s, in_call=False) for s in _schedule(config)] == _schedule(calm)
-    assert not any(s.in_call for s in _schedule(calm))
+    assert [replace(s, in_call=False) for s in schedule(config)] == schedule(calm)
+    assert not any(s.in_call for s in schedule(calm))
 
 
 def test_the_network_code_book_asks_the_simulator_for_each_kind() -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from scanpay.chaos.invariants import (
+from scanpay.chaos.facts import (
     Facts,
     HostPayment,
     HostRefund,
@@ -16,6 +16,8 @@ from scanpay.chaos.invariants import (
     SettledLine,
     TerminalRefund,
     TerminalSale,
+)
+from scanpay.chaos.invariants import (
     charged_once,
     check_all,
     customers_lost_what_terminals_show,

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from scanpay.chaos.invariants import (
+from scanpay.chaos.facts import (
     Facts,
     HostLeg,
     HostPayment,
@@ -19,8 +19,9 @@ from scanpay.chaos.invariants import (
     NetworkStatementLine,
     SettledLine,
     TerminalSale,
-    check_all,
-    customers_lost_what_terminals_show,
+)
+from scanpay.chaos.invariants import check_all, customers_lost_what_terminals_show
+from scanpay.chaos.network_invariants import (
     network_agrees,
     network_books_balance,
     network_charged_once,

@@ -1,4 +1,4 @@
-"""Reading what every party says, after the run, into :class:`~scanpay.chaos.invariants.Facts`.
+"""Reading what every party says, after the run, into :class:`~scanpay.chaos.facts.Facts`.
 
 Runs once every host process and terminal agent has stopped, so nothing can
 change under the reads:
@@ -34,12 +34,14 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from scanpay.chaos.invariants import (
+from scanpay.chaos.facts import (
+    Facts,
     HostLeg,
     HostPayment,
     HostRefund,
     MoveKind,
     Movement,
+    NetworkFacts,
     NetworkOrder,
     NetworkStatementLine,
     SettledLine,
@@ -57,6 +59,7 @@ __all__ = [
     "SettlementFacts",
     "business_days",
     "flatten",
+    "gather_facts",
     "read_host",
     "read_journal",
     "read_network",
@@ -281,6 +284,41 @@ def settle_days(
 def flatten(items: Iterable[list[Any]]) -> list[Any]:
     """``[a, b] + [c] + ...``: the lists of several journals as one."""
     return [x for part in items for x in part]
+
+
+def gather_facts(
+    journals: Sequence[JournalFacts],
+    host: HostFacts,
+    settled: SettlementFacts,
+    wallets_opened: int,
+    network: NetworkFacts | None = None,
+) -> Facts:
+    """What was read, as the invariants see it: every terminal's journal, the host's
+    side, the settled days, what the customers' wallets were loaded with in all, and
+    the network's side when the run paid through one."""
+    chain_problems = [
+        f"{j.terminal_id}: journal chain broken at event {j.chain_broken_at}"
+        for j in journals
+        if j.chain_broken_at is not None
+    ]
+    if host.audit_problem:
+        chain_problems.append(host.audit_problem)
+    return Facts(
+        sales=flatten(j.sales for j in journals),
+        refunds=flatten(j.refunds for j in journals),
+        reversals_waiting=flatten(j.reversals_waiting for j in journals),
+        payments=host.payments,
+        host_refunds=host.refunds,
+        movements=host.movements,
+        settled=settled.lines,
+        wallets_opened=wallets_opened,
+        wallets_now=host.wallets,
+        ledger_entries=host.ledger_entries,
+        ledger_problems=host.ledger_problems,
+        chains_checked=sum(j.events for j in journals) + host.audit_records,
+        chain_problems=chain_problems,
+        network=network,
+    )
 
 
 @dataclass

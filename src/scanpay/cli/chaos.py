@@ -64,7 +64,8 @@ def chaos(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scanpay.chaos.harness import ChaosConfig, ChaosError, run_chaos
+    from scanpay.chaos.config import ChaosConfig, ChaosError
+    from scanpay.chaos.harness import run_chaos
 
     if db not in ("sqlite", "postgresql"):
         typer.echo("--db is sqlite or postgresql", err=True)

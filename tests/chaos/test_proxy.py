@@ -160,19 +160,21 @@ def test_upstream_error_without_a_header_passes_untouched(upstream: _Upstream) -
 def test_in_flight_counts_a_call_until_its_reply_is_handed_over(upstream: _Upstream) -> None:
     plan = _plan(Fault.DELAY)
     replies: list[int] = []
-    with FaultProxy(*upstream.server_address[:2], plan=plan, delay_seconds=1.0) as proxy:
+    # Held for 3 s, watched until the caller is done: a busy machine may start the
+    # caller late or pause this thread, and neither may read as "never in flight".
+    with FaultProxy(*upstream.server_address[:2], plan=plan, delay_seconds=3.0) as proxy:
         assert proxy.in_flight == 0
         caller = threading.Thread(
-            target=lambda: replies.append(httpx.post(proxy.url + "/x", content=b"held").status_code)
+            target=lambda: replies.append(
+                httpx.post(proxy.url + "/x", content=b"held", timeout=60).status_code
+            )
         )
         caller.start()
         seen_in_flight = False
-        for _ in range(500):  # the held reply keeps it in flight for a second
-            if proxy.in_flight == 1:
-                seen_in_flight = True
-                break
+        while caller.is_alive() and not seen_in_flight:
+            seen_in_flight = proxy.in_flight == 1
             threading.Event().wait(0.002)
-        caller.join(10)
+        caller.join(60)
         assert seen_in_flight
         assert replies == [200]
         assert proxy.in_flight == 0

@@ -101,10 +101,10 @@ def make_tls_pair(folder: Path) -> TlsPair:
     ``scanpay host certs`` makes it (with the openssl tool)."""
     import typer
 
-    from scanpay.cli.host import _make_certs
+    from scanpay.cli.host.server import make_certs
 
     try:
-        made = _make_certs(folder, ["localhost", "127.0.0.1"], 30)
+        made = make_certs(folder, ["localhost", "127.0.0.1"], 30)
     except typer.Exit:
         raise StackError("the openssl command is needed to make a certificate") from None
     return TlsPair(Path(made["certfile"]), Path(made["keyfile"]), made["fingerprint_sha256"])

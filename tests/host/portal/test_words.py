@@ -13,7 +13,10 @@ from host.portal.portal_kit import add_user, logged_in
 from scanpay.host.portal.texts import TEXTS
 from support import ROOT
 
-_SOURCES = [*(ROOT / "src" / "scanpay" / "host").rglob("*.py"), ROOT / "src/scanpay/cli/host.py"]
+_SOURCES = [
+    *(ROOT / "src" / "scanpay" / "host").rglob("*.py"),
+    *(ROOT / "src/scanpay/cli/host").rglob("*.py"),
+]
 # An action is the quoted "<subject>.<verb>" right after an audit.record( / _audit( call
 # (within its first few arguments), or merchants' f"merchant.{action}".
 _CALL = re.compile(

@@ -22,6 +22,7 @@ from scanpay.cli.host import (
     ledger,
     merchant,
     operations,
+    reconcile,
     risk,
     server,
     settle,
@@ -30,8 +31,6 @@ from scanpay.cli.host import (
     wallet,
 )
 from scanpay.cli.host._shared import remember
-
-# `scanpay.stack` makes its TLS pairs as `scanpay host certs` does.
 
 __all__ = ["app"]
 
@@ -70,3 +69,4 @@ app.add_typer(risk.review_app, name="review")
 app.add_typer(user.app, name="user")
 app.add_typer(key.app, name="key")
 app.add_typer(channel.app, name="channel")
+app.add_typer(reconcile.app, name="reconcile")

@@ -47,6 +47,8 @@ __all__ = [
     "PortalLoginAttempt",
     "PortalSession",
     "PortalUser",
+    "ReconciliationBreak",
+    "ReconciliationRun",
     "Refund",
     "RiskLimit",
     "Settlement",
@@ -401,6 +403,59 @@ class NetworkLeg(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReconciliationRun(Base):
+    """One day's reconciliation of one network statement (issue 17; migration 0010):
+    a merchant's direct channel (``channel_key`` its id, ``M000001``) or one of the
+    acquirer's service-provider accounts (``account:LABEL``). ``status`` ``done`` or
+    ``statement_not_ready`` (``network_code`` says why); ``matched`` and its breaks are
+    those of the last run that had a statement. Run again, the row is reused."""
+
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (UniqueConstraint("day", "network", "channel_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The statement's day, in the network's time zone.
+    day: Mapped[date] = mapped_column(Date)
+    network: Mapped[str] = mapped_column(String(32))
+    channel_key: Mapped[str] = mapped_column(String(64))
+    #: The merchant of a direct channel; None for a service-provider account.
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    network_code: Mapped[str | None] = mapped_column(String(64))
+    matched: Mapped[int] = mapped_column(Integer)
+    #: How many lines the statement had.
+    lines: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReconciliationBreak(Base):
+    """A difference a reconciliation run found (``kind``:
+    :class:`scanpay.host.domain.reconciliation.BreakKind`), and the operator's decision
+    on it once made (``resolved_at``, ``resolved_by``, ``resolution``). A run again
+    replaces its unresolved breaks and keeps the resolved ones."""
+
+    __tablename__ = "reconciliation_breaks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    trade_no: Mapped[str] = mapped_column(String(64))
+    refund_no: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    #: The payment's merchant, or the direct channel's when the host has no payment.
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    host_amount: Mapped[int | None] = mapped_column(BigInteger)
+    network_amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(String(256))
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)
 
 
 class Refund(Base):

@@ -273,6 +273,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.order.close": ("关闭订单", "order closed"),
     "action.order.expire": ("订单过期", "order expired"),
     "action.payment.reverse_first": ("先于收款的撤销", "reversal before the payment"),
+    "action.reconciliation.run": ("对账", "reconciliation"),
+    "action.reconciliation.resolve": ("处理对账差异", "reconciliation break resolved"),
     "action.payment.after_reversal": ("撤销后到达的收款", "payment after its reversal"),
     "action.refund.auto": ("自动退款", "automatic refund"),
     "action.application.submit": ("提交入网申请", "application submitted"),

@@ -1,0 +1,195 @@
+"""``scanpay host reconcile``: each network's statement of a day against the host's books.
+
+``run`` fetches the statements and records what does not match (a *break*); ``runs``
+and ``breaks`` read them back; ``resolve`` records an operator's decision on one. Lines
+are in the operator's language (:func:`~scanpay.cli.language.cli_language`); the values
+an operator types back (ids, trade numbers, kinds) stay as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from scanpay.cli.host._shared import EXIT_REFUSED, JsonOption, actor, each, emit, run, usage
+from scanpay.cli.language import cli_language
+from scanpay.host.domain.reconciliation import KIND_TEXTS, BreakKind
+from scanpay.host.services import reconciliation, reconciliation_records
+from scanpay.host.services.reconciliation_records import BreakInfo, RunInfo, RunStatus
+from scanpay.i18n import Text
+from scanpay.money import MoneyError, format_amount
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Daily reconciliation with each payment network's statement.")
+
+RUN_LINE = Text(
+    "{day} {network} {channel}：{status}，对上 {matched} 笔，"
+    "差异 {open} 笔未处理、{resolved} 笔已处理",
+    "{day} {network} {channel}: {status}, {matched} matched, {open} open breaks,"
+    " {resolved} resolved",
+)
+STATUS = {
+    RunStatus.DONE: Text("已对账", "reconciled"),
+    RunStatus.STATEMENT_NOT_READY: Text("对账单未就绪", "statement not ready"),
+}
+BREAK_LINE = Text(
+    "  #{id} {kind}（{words}）{trade}  本机构 {host}  网络 {network}",
+    "  #{id} {kind} ({words}) {trade}  host {host}  network {network}",
+)
+RESOLVED = Text(
+    "    已处理：{resolution}（{who}，{when}）", "    resolved: {resolution} ({who}, {when})"
+)
+NOTHING = Text("没有对账记录", "no reconciliation runs")
+NO_BREAKS = Text("没有对账差异", "no breaks")
+BAD_DAY = ("日期格式为 YYYY-MM-DD", "the day is YYYY-MM-DD")
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        usage(*BAD_DAY)
+
+
+def _money(amount: int | None, currency: str | None) -> str:
+    if amount is None:
+        return "-"
+    try:
+        return f"{format_amount(amount, currency)} {currency}" if currency else str(amount)
+    except MoneyError:  # a statement's currency we do not know: its minor units as given
+        return f"{amount} {currency}"
+
+
+def _show_break(item: BreakInfo, language: str) -> None:
+    trade = item.trade_no + (f"/{item.refund_no}" if item.refund_no else "")
+    words = KIND_TEXTS[item.kind].get(language)
+    typer.echo(
+        BREAK_LINE.format(
+            id=item.id,
+            kind=item.kind.value,
+            words=words,
+            trade=trade,
+            host=_money(item.host_amount, item.currency),
+            network=_money(item.network_amount, item.currency),
+        ).get(language)
+    )
+    if item.resolved_at is not None:
+        line = RESOLVED.format(
+            resolution=item.resolution,
+            who=item.resolved_by,
+            when=f"{item.resolved_at:%Y-%m-%d %H:%M}",
+        )
+        typer.echo(line.get(language))
+
+
+def _show_run(item: RunInfo, language: str) -> None:
+    line = RUN_LINE.format(
+        day=item.day.isoformat(),
+        network=item.network,
+        channel=item.channel_key,
+        status=STATUS[item.status].get(language),
+        matched=item.matched,
+        open=item.open_breaks,
+        resolved=item.resolved_breaks,
+    )
+    typer.echo(line.get(language))
+    for found in item.breaks:
+        _show_break(found, language)
+
+
+@app.command("run")
+def run_command(
+    day: str = typer.Option(..., "--day", help="The network's day, YYYY-MM-DD."),
+    network: str | None = typer.Option(None, "--network", help="One network (default: all)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Fetch each channel's statement of DAY, match it with the host's records and
+    record the breaks; exit 1 when a break is open or a statement was not ready."""
+    wanted = _day(day)
+    assert wanted is not None
+    runs = run(
+        as_json,
+        lambda ctx: reconciliation.reconcile(ctx, wanted, network, actor=actor()),
+    )
+    language = cli_language()
+    emit(as_json, [r.to_dict() for r in runs], lambda: _show_runs(runs, language))
+    if any(r.open_breaks or r.status is not RunStatus.DONE for r in runs):
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def _show_runs(runs: list[RunInfo], language: str) -> None:
+    if not runs:
+        typer.echo(NOTHING.get(language))
+    each(runs, lambda r: _show_run(r, language))
+
+
+@app.command("runs")
+def runs_command(
+    day: str | None = typer.Option(None, "--day", help="YYYY-MM-DD"),
+    network: str | None = typer.Option(None, "--network"),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    as_json: bool = JsonOption,
+) -> None:
+    """The recorded runs, newest day first."""
+    wanted = _day(day)
+    runs = run(
+        as_json,
+        lambda ctx: reconciliation_records.list_runs(ctx, day=wanted, network=network, limit=limit),
+    )
+    language = cli_language()
+    emit(as_json, [r.to_dict() for r in runs], lambda: _show_runs(runs, language))
+
+
+@app.command("breaks")
+def breaks_command(
+    day: str | None = typer.Option(None, "--day", help="YYYY-MM-DD"),
+    network: str | None = typer.Option(None, "--network"),
+    merchant: str | None = typer.Option(None, "--merchant", help="M... (one merchant's)"),
+    kind: BreakKind | None = typer.Option(None, "--kind"),
+    open_only: bool = typer.Option(False, "--open", help="Only those not resolved yet."),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    as_json: bool = JsonOption,
+) -> None:
+    """The breaks found, newest day first."""
+    wanted = _day(day)
+    items = run(
+        as_json,
+        lambda ctx: reconciliation_records.list_breaks(
+            ctx,
+            day=wanted,
+            network=network,
+            merchant=merchant,
+            kind=kind,
+            resolved=False if open_only else None,
+            limit=limit,
+        ),
+    )
+    language = cli_language()
+
+    def human() -> None:
+        if not items:
+            typer.echo(NO_BREAKS.get(language))
+        for item in items:
+            typer.echo(f"{item.day.isoformat()} {item.network} {item.channel_key}")
+            _show_break(item, language)
+
+    emit(as_json, [i.to_dict() for i in items], human)
+
+
+@app.command("resolve")
+def resolve_command(
+    break_id: int = typer.Argument(..., help="The break's number (#N in `breaks`)."),
+    resolution: str = typer.Option(..., "--resolution", help="What was decided, in words."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Record the operator's decision on a break (audited; once only)."""
+    item = run(
+        as_json,
+        lambda ctx: reconciliation_records.resolve_break(ctx, break_id, resolution, actor()),
+    )
+    language = cli_language()
+    emit(as_json, item.to_dict(), lambda: _show_break(item, language))

@@ -12,18 +12,31 @@ it points at.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from host.kit import make_merchant, migrate, postgres_available, postgres_database, remember
+from host.kit import (
+    RunningHost,
+    make_merchant,
+    migrate,
+    postgres_available,
+    postgres_database,
+    remember,
+    serve_in_thread,
+)
 from networks.wechat.kit import v3_secrets
-from scanpay.host.services import channels
+from scanpay.host.clock import ManualClock
+from scanpay.host.services import channels, leg_sweeper
 from scanpay.host.services.context import HostContext
+from scanpay.host.settings import HostSettings
 from sim.kit import Merchant as SimMerchant
+from sim.kit import RunningSim, running_sim
 from support import require
 
-__all__ = ["SimAdmin", "host_database", "wechat_merchant"]
+__all__ = ["SimAdmin", "Stack", "host_database", "sim_and_host", "wechat_merchant"]
 
 
 class SimAdmin(Protocol):
@@ -68,3 +81,55 @@ def wechat_merchant(ctx: HostContext, sim: SimAdmin) -> tuple[str, SimMerchant]:
         secrets=secrets,
     )
     return merchant_id, wechat
+
+
+@dataclass
+class Stack:
+    """The simulator and a host whose WeChat Pay adapter points at it, on clocks the
+    test moves together."""
+
+    sim: RunningSim
+    host: RunningHost
+
+    @property
+    def ctx(self) -> HostContext:
+        return self.host.ctx
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks: the customer's password delay runs on the network's."""
+        self.host.clock.advance(seconds)
+        self.sim.clock.advance(seconds)
+
+    def set(self, when: datetime) -> None:
+        """Both clocks at ``when`` (time only moves forward)."""
+        assert when >= self.host.clock.now()
+        self.host.clock.set(when)
+        self.sim.clock.set(when)
+
+    def sweep(self) -> int:
+        return leg_sweeper.run_due(self.ctx)
+
+
+@contextmanager
+def sim_and_host(folder: Path, backend: str, start: datetime | None = None) -> Iterator[Stack]:
+    """The WeChat Pay simulator and a host on ``backend`` served on loopback, both clocks
+    at ``start`` (default: now). No background sweepers: each test drives the legs
+    itself, so nothing races it. The simulator's books must balance at the end."""
+    with ExitStack() as stack:
+        url = stack.enter_context(host_database(folder, backend))
+        sim = stack.enter_context(running_sim(folder))
+        when = start or datetime.now(UTC).replace(microsecond=0)
+        if start is not None:
+            sim.clock.set(start)
+        settings = HostSettings(
+            database_url=url,
+            min_terminal_version="1.0.0",
+            data_dir=str(folder),
+            # Patient calls on a busy machine; the lost-reply test waits this long once.
+            networks={"wechat_pay": {"gateway": sim.url, "pay_timeout": "8"}},
+        )
+        host = stack.enter_context(
+            serve_in_thread(settings, ManualClock(when), backend, sweep=False)
+        )
+        yield Stack(sim, host)
+        sim.books_balance()

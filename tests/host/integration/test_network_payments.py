@@ -16,9 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,16 +24,13 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from host.kit import (
-    RunningHost,
     SignedClient,
     make_merchant,
     make_terminal,
     remember,
-    serve_in_thread,
 )
-from host.network_kit import host_database, wechat_merchant
+from host.network_kit import Stack, sim_and_host, wechat_merchant
 from scanpay.cli import app
-from scanpay.host import HostSettings, ManualClock
 from scanpay.host.db.models import (
     LedgerAccount,
     Merchant,
@@ -51,30 +46,9 @@ from scanpay.host.services.context import HostContext
 from scanpay.networks.leg import Leg, LegStatus
 from scanpay.protocol.models import PaymentRequest
 from sim.kit import Merchant as SimMerchant
-from sim.kit import RunningSim, running_sim
 
 DEADLINE = 45.0  # WeChat Pay's, the default
 AMOUNT = 1_234
-
-
-@dataclass
-class Stack:
-    """The simulator and a host whose WeChat Pay adapter points at it."""
-
-    sim: RunningSim
-    host: RunningHost
-
-    @property
-    def ctx(self) -> HostContext:
-        return self.host.ctx
-
-    def advance(self, seconds: float) -> None:
-        """Move both clocks: the customer's password delay runs on the network's."""
-        self.host.clock.advance(seconds)
-        self.sim.clock.advance(seconds)
-
-    def sweep(self) -> int:
-        return leg_sweeper.run_due(self.ctx)
 
 
 @dataclass
@@ -132,23 +106,8 @@ def trade() -> str:
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("network")
-    with ExitStack() as stack:
-        url = stack.enter_context(host_database(folder, request.param))
-        sim = stack.enter_context(running_sim(folder))
-        settings = HostSettings(
-            database_url=url,
-            min_terminal_version="1.0.0",
-            data_dir=str(folder),
-            # Patient calls on a busy machine; the lost-reply test waits this long once.
-            networks={"wechat_pay": {"gateway": sim.url, "pay_timeout": "8"}},
-        )
-        clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        # No background sweepers: each test drives the legs itself, so nothing races it.
-        host = stack.enter_context(serve_in_thread(settings, clock, backend, sweep=False))
-        yield Stack(sim, host)
-        sim.books_balance()
+    with sim_and_host(tmp_path_factory.mktemp("network"), request.param) as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -28,23 +27,21 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 from typer.testing import CliRunner, Result
 
+from host import network_kit
 from host.kit import (
-    RunningHost,
     SignedClient,
     make_merchant,
     make_terminal,
     remember,
-    serve_in_thread,
 )
-from host.network_kit import host_database, wechat_merchant
+from host.network_kit import host_database, sim_and_host, wechat_merchant
 from networks.wechat.kit import v3_secrets
 from scanpay.cli import app as cli_app
-from scanpay.host import HostSettings, ManualClock
 from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from scanpay.host.db.models import Base, Payment, parse_public_id
 from scanpay.host.domain.reconciliation import BreakKind
-from scanpay.host.services import audit, channels, ledger, leg_sweeper, network_accounts
+from scanpay.host.services import audit, channels, ledger, network_accounts
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.services.reconciliation_records import (
@@ -56,7 +53,7 @@ from scanpay.host.services.reconciliation_records import (
     resolve_break,
 )
 from sim.kit import Merchant as SimMerchant
-from sim.kit import RunningSim, running_sim, v3_call
+from sim.kit import v3_call
 
 K = BreakKind
 AMOUNT = 1_234
@@ -70,26 +67,8 @@ ALICE = audit.Actor.operator("alice")
 START = datetime(2026, 3, 2, 12, 0, tzinfo=BEIJING)
 
 
-@dataclass
-class Stack:
-    """The simulator and a host whose WeChat Pay adapter points at it."""
-
-    sim: RunningSim
-    host: RunningHost
-
-    @property
-    def ctx(self) -> HostContext:
-        return self.host.ctx
-
-    def advance(self, seconds: float) -> None:
-        """Move both clocks (the customer's password delay runs on the network's)."""
-        self.host.clock.advance(seconds)
-        self.sim.clock.advance(seconds)
-
-    def set(self, when: datetime) -> None:
-        assert when >= self.host.clock.now()  # time only moves forward
-        self.host.clock.set(when)
-        self.sim.clock.set(when)
+class Stack(network_kit.Stack):
+    """The simulator and a host, with the days of the network's statements."""
 
     def new_day(self, at: time = time(12, 0)) -> date:
         """Both clocks on the next Beijing day (at ``at``): a day no other test used."""
@@ -97,9 +76,6 @@ class Stack:
         day = today + timedelta(days=1)
         self.set(datetime.combine(day, at, BEIJING))
         return day
-
-    def sweep(self) -> int:
-        return leg_sweeper.run_due(self.ctx)
 
     def run_of(self, runs: list[RunInfo], key: str) -> RunInfo:
         [run] = [r for r in runs if r.channel_key == key]
@@ -194,23 +170,10 @@ def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("reconciliation")
-    with ExitStack() as stack:
-        url = stack.enter_context(host_database(folder, request.param))
-        sim = stack.enter_context(running_sim(folder))
-        sim.clock.set(START)
-        settings = HostSettings(
-            database_url=url,
-            min_terminal_version="1.0.0",
-            data_dir=str(folder),
-            networks={"wechat_pay": {"gateway": sim.url, "pay_timeout": "8"}},
-        )
-        clock = ManualClock(START)
-        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        # No background sweepers: each test drives the legs itself.
-        host = stack.enter_context(serve_in_thread(settings, clock, backend, sweep=False))
-        yield Stack(sim, host)
-        sim.books_balance()
-        assert audit.verify(host.ctx).ok
+    with sim_and_host(folder, request.param, START) as running:
+        stack = Stack(running.sim, running.host)
+        yield stack
+        assert audit.verify(stack.ctx).ok
 
 
 def _shop(stack: Stack) -> Shop:

@@ -11,7 +11,8 @@ users (owner, accountant, read-only) and the acquirer's operators:
   terminals (self-test reports, key rotation);
 - operator: applications (licence check, duplicates, approve/reject),
   merchants (approve/suspend, fee rate), merchants' network channels and the
-  acquirer's network accounts, risk limits, audit chain verification.
+  acquirer's network accounts, reconciliation (each day's runs and breaks,
+  resolved in words), risk limits, audit chain verification.
 
 Pure rules live in :mod:`.roles`, :mod:`.filters`, :mod:`.forms`,
 :mod:`.licence`, :mod:`.throttle`, :mod:`.stats`, :mod:`.charts`,
@@ -30,11 +31,18 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Serve the portal on the host ``app`` (its routes stay out of the OpenAPI document)."""
-    from scanpay.host.portal import routes_channels, routes_merchant, routes_operator, routes_public
+    from scanpay.host.portal import (
+        routes_channels,
+        routes_merchant,
+        routes_operator,
+        routes_public,
+        routes_reconciliation,
+    )
     from scanpay.host.portal.pages import install_handlers
 
     app.include_router(routes_public.router)
     app.include_router(routes_merchant.router)
     app.include_router(routes_operator.router)
     app.include_router(routes_channels.router)
+    app.include_router(routes_reconciliation.router)
     install_handlers(app)

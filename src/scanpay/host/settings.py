@@ -37,6 +37,13 @@ variable                                meaning (default)
 ``SCANPAY_NETWORK__<NAME>__<OPTION>``   an option of network ``<name>``'s adapter, e.g.
                                        ``SCANPAY_NETWORK__WECHAT_PAY__GATEWAY`` (the real
                                        gateway by default; the simulator in ``make run``)
+``SCANPAY_RECONCILE_AT``                when a network's day is reconciled by itself, on the
+                                        next day, in the network's own time zone (``10:00``:
+                                        WeChat Pay's bill is out after 10:00 Beijing time);
+                                        ``off``: only by ``scanpay host reconcile run``
+``SCANPAY_RECONCILE_RETRY``             seconds before a day whose statement was not ready
+                                        is asked for again (``1800``)
+``SCANPAY_RECONCILE_DAYS``              how many of the latest due days are caught up (``3``)
 ``SCANPAY_LEGACY_SIGNATURE_UNTIL``      last day (ISO date) version 1 terminals, whose
                                         replies are not bound to their requests, are
                                         served (``2027-06-30``); ``none``: refuse now
@@ -46,9 +53,10 @@ variable                                meaning (default)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +66,12 @@ from scanpay.host.domain.versions import parse_version
 from scanpay.host.domain.wallet_codes import CodeFormat
 
 __all__ = ["HostSettings", "normalize_database_url"]
+
+#: The most days back the scheduled reconciliation catches up: networks keep their
+#: statements a few months only (WeChat Pay: three), and each day is a call per channel.
+_MAX_RECONCILE_DAYS = 90
+#: The longest wait before a statement not ready is asked for again: a day.
+_MAX_RECONCILE_RETRY = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +102,10 @@ class HostSettings:
     network_reverse_after: float = 15.0
     network_poll: float = 5.0
     network_pay_timeout: float = 6.0
+    #: When a day's statements are due on the next day, in each network's zone (None: off).
+    reconcile_at: time | None = time(10, 0)
+    reconcile_retry: float = 1800.0
+    reconcile_days: int = 3
     #: Each network adapter's options by network name (``{"wechat_pay": {"gateway": ...}}``).
     networks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -117,6 +135,12 @@ class HostSettings:
         for name in ("header_timeout", "keep_alive_timeout", "max_connections"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.reconcile_at is not None and self.reconcile_at.tzinfo is not None:
+            raise ValueError("reconcile_at is a wall time (in each network's own zone)")
+        if not 0 < self.reconcile_retry <= _MAX_RECONCILE_RETRY:  # NaN too
+            raise ValueError(f"reconcile_retry must be positive, at most {_MAX_RECONCILE_RETRY}")
+        if not 1 <= self.reconcile_days <= _MAX_RECONCILE_DAYS:
+            raise ValueError(f"reconcile_days must be 1 to {_MAX_RECONCILE_DAYS}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HostSettings:
@@ -134,6 +158,7 @@ class HostSettings:
             "max_body": "SCANPAY_MAX_BODY",
             "keep_alive_timeout": "SCANPAY_KEEP_ALIVE_TIMEOUT",
             "max_connections": "SCANPAY_MAX_CONNECTIONS",
+            "reconcile_days": "SCANPAY_RECONCILE_DAYS",
         }
         values: dict[str, Any] = {}
         for name, var in ints.items():
@@ -149,6 +174,7 @@ class HostSettings:
             ("network_reverse_after", "SCANPAY_NETWORK_REVERSE_AFTER"),
             ("network_poll", "SCANPAY_NETWORK_POLL"),
             ("network_pay_timeout", "SCANPAY_NETWORK_PAY_TIMEOUT"),
+            ("reconcile_retry", "SCANPAY_RECONCILE_RETRY"),
         ):
             if env.get(var):
                 try:
@@ -176,6 +202,8 @@ class HostSettings:
         given: dict[str, Any] = {name: env[var] for name, var in texts.items() if env.get(var)}
         if env.get("SCANPAY_LEGACY_SIGNATURE_UNTIL"):
             given["legacy_signature_until"] = _parse_day(env["SCANPAY_LEGACY_SIGNATURE_UNTIL"])
+        if env.get("SCANPAY_RECONCILE_AT"):
+            given["reconcile_at"] = _parse_time_of_day(env["SCANPAY_RECONCILE_AT"])
         return replace(settings, **given) if given else settings
 
     @property
@@ -199,6 +227,16 @@ def _parse_day(text: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError("SCANPAY_LEGACY_SIGNATURE_UNTIL is an ISO date or 'none'") from None
+
+
+def _parse_time_of_day(text: str) -> time | None:
+    value = text.strip().lower()
+    if value == "off":
+        return None
+    found = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value)
+    if found:
+        return time(int(found[1]), int(found[2]))
+    raise ValueError("SCANPAY_RECONCILE_AT is a time of day (HH:MM) or 'off'")
 
 
 def _is_key_hex(text: str) -> bool:

@@ -4,26 +4,78 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from scanpay.cli.host._shared import EXIT_REFUSED, JsonOption, emit, run, usage
-from scanpay.host.services import operations
+from scanpay.cli.host.reconcile import RUN_LINE, STATUS
+from scanpay.cli.language import cli_language
+from scanpay.host.services import operations, reconcile_schedule
+from scanpay.host.services.context import HostContext
+from scanpay.host.services.reconciliation_records import RunInfo
+from scanpay.i18n import Text
 
 __all__ = ["backup_command", "restore_command", "sweep_command"]
 
+NONE_DUE = Text("没有到期的对账", "no reconciliation due")
+SCHEDULE_OFF = Text(
+    "定时对账已关闭（SCANPAY_RECONCILE_AT=off）",
+    "scheduled reconciliation is off (SCANPAY_RECONCILE_AT=off)",
+)
 
-def sweep_command(as_json: bool = JsonOption) -> None:
-    """Expire orders past their time and payments past their PIN deadline now.
 
-    serve does this every SCANPAY_SWEEP_INTERVAL seconds in each process.
+def sweep_command(
+    reconcile: bool = typer.Option(
+        False,
+        "--reconcile",
+        help="Also reconcile each network's days that are due (SCANPAY_RECONCILE_AT).",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Expire orders past their time and payments past their PIN deadline now; with
+    --reconcile, also reconcile each network's statements that are due.
+
+    serve does this in each process: the expiry every SCANPAY_SWEEP_INTERVAL seconds,
+    the due reconciliations about once a minute (one process at a time per network).
+    JSON: the counts, and with --reconcile "reconciled": the runs made.
     """
-    done = run(as_json, operations.sweep)
-    emit(
-        as_json,
-        done,
-        lambda: typer.echo(f"expired {done['orders']} orders, {done['payments']} payments"),
-    )
+
+    def chores(ctx: HostContext) -> tuple[dict[str, int], list[RunInfo] | None, bool]:
+        done = operations.sweep(ctx)
+        if not reconcile:
+            return done, None, False
+        off = reconcile_schedule.schedule_of(ctx.settings) is None
+        return done, reconcile_schedule.reconcile_due(ctx), off
+
+    done, runs, off = run(as_json, chores)
+    data: dict[str, Any] = dict(done)
+    if runs is not None:
+        data["reconciled"] = [r.to_dict() for r in runs]
+
+    def human() -> None:
+        typer.echo(f"expired {done['orders']} orders, {done['payments']} payments")
+        if runs is not None:
+            _show_reconciled(runs, off)
+
+    emit(as_json, data, human)
+
+
+def _show_reconciled(runs: list[RunInfo], off: bool) -> None:
+    language = cli_language()
+    if off or not runs:
+        typer.echo((SCHEDULE_OFF if off else NONE_DUE).get(language))
+    for item in runs:  # without the breaks: `scanpay host reconcile breaks` lists them
+        line = RUN_LINE.format(
+            day=item.day.isoformat(),
+            network=item.network,
+            channel=item.channel_key,
+            status=STATUS[item.status].get(language),
+            matched=item.matched,
+            open=item.open_breaks,
+            resolved=item.resolved_breaks,
+        )
+        typer.echo(line.get(language))
 
 
 def backup_command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,7 +34,7 @@ from scanpay.host.clock import Clock
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.logs import configure_logging
 from scanpay.host.portal import install as _install_portal
-from scanpay.host.services import leg_sweeper, operations
+from scanpay.host.services import leg_sweeper, operations, reconcile_schedule
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
@@ -42,6 +43,9 @@ from scanpay.host.wallet_page import install as _install_wallet_page
 __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("scanpay.host")
+
+#: Seconds between two looks at the networks' due statements (issue 17's scheduled run).
+_RECONCILE_EVERY = 60.0
 
 _DESCRIPTION = """The acquiring host's API.
 
@@ -91,6 +95,19 @@ async def _drive_legs_forever(ctx: HostContext) -> None:
         await asyncio.sleep(every)
 
 
+async def _reconcile_forever(ctx: HostContext, stop: threading.Event) -> None:
+    """Reconcile the networks' days that are due (``SCANPAY_RECONCILE_AT``, issue 17)
+    about once a minute, the first look a minute after start; one process at a time
+    works a network (:mod:`~scanpay.host.services.reconcile_schedule`). ``stop`` is set
+    when the app stops: a pass in hand begins no other day."""
+    while True:
+        await asyncio.sleep(_RECONCILE_EVERY)
+        try:
+            await run_in_threadpool(reconcile_schedule.reconcile_due, ctx, stop=stop)
+        except Exception:  # tried again on the next look, never fatal
+            log.exception("scheduled reconciliation failed")
+
+
 def create_app(
     settings: HostSettings | None = None,
     *,
@@ -101,7 +118,8 @@ def create_app(
     """The host application. The database is opened (and migrated) at startup.
 
     ``clock`` replaces the system clock (tests move time with a ManualClock);
-    ``sweep`` runs the expiry sweeper in the background.
+    ``sweep`` runs the background loops: the expiry sweeper, the network legs, and the
+    scheduled reconciliation (unless ``SCANPAY_RECONCILE_AT`` is ``off``).
     """
 
     @asynccontextmanager
@@ -124,9 +142,13 @@ def create_app(
             if sweep
             else []
         )
+        stopping = threading.Event()
+        if sweep and ctx.settings.reconcile_at is not None:
+            sweepers.append(asyncio.create_task(_reconcile_forever(ctx, stopping)))
         try:
             yield
         finally:
+            stopping.set()
             for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -121,6 +121,7 @@ def check_network_round(code: int, report: dict[str, Any], stderr: str) -> None:
         "network_nothing_pending",
         "network_agrees",
         "network_books_balance",
+        "network_day_reconciles",
     } <= names
     assert all(i["ok"] and i["checked"] > 0 for i in report["invariants"]), summary(report)
     missing = sorted(k for k in NETWORK_FAULT_KINDS if report["faults"].get(k, 0) <= 0)
@@ -132,6 +133,10 @@ def check_network_round(code: int, report: dict[str, Any], stderr: str) -> None:
     assert network["legs"].get("APPROVED", 0) == network["orders"].get("SUCCESS", 0) > 0
     assert network["statement_lines"] >= network["orders"]["SUCCESS"]
     assert network["merchant_received"] > 0
+    # The host's own reconciliation of the run's days matched the statement, no break.
+    reconciled = network["reconciliation"]
+    assert reconciled["runs"] == reconciled["done"] >= 1, reconciled
+    assert reconciled["matched"] > 0 and reconciled["breaks"] == 0, reconciled
     # The built-in wallet's sales still run beside the network's.
     built_in = {k: v for k, v in report["by_code"].items() if not k.startswith("wx_")}
     assert sum(sum(v.values()) for v in built_in.values()) > 0

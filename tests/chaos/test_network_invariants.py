@@ -17,6 +17,8 @@ from scanpay.chaos.facts import (
     NetworkFacts,
     NetworkOrder,
     NetworkStatementLine,
+    ReconciledBreak,
+    ReconciledRun,
     SettledLine,
     TerminalSale,
 )
@@ -25,12 +27,14 @@ from scanpay.chaos.network_invariants import (
     network_agrees,
     network_books_balance,
     network_charged_once,
+    network_day_reconciles,
     network_nothing_pending,
     network_unpaid_moved_nothing,
 )
 
 T = "T000001"
 WX = "wechat_pay"
+DAY = "2026-12-08"
 CAP, RET = MoveKind.CAPTURE, MoveKind.RETURN
 
 
@@ -40,7 +44,8 @@ def world() -> Facts:
     W1 approved 1000 through the network (trade P1 paid); W2 declined by the network
     (P2 PAYERROR); W3 approved then reversed by the terminal (P3 paid, then revoked);
     W4 in doubt past the deadline, reversed by the leg (P4 closed unpaid); W5
-    cancelled before it was sent; B1 approved 250 from a built-in wallet.
+    cancelled before it was sent; B1 approved 250 from a built-in wallet. The host's
+    reconciliation of the day matched the statement's two trades (P1 paid, P3 revoked).
     """
     sales = [
         TerminalSale(T, "W1", "APPROVED", 1000, 0, True),
@@ -94,6 +99,7 @@ def world() -> Facts:
         merchant_received=1000,
         books_balanced=True,
         books={"funded": 20_100, "wallets": 19_100, "merchants": 1000},
+        reconciled=[ReconciledRun(DAY, "M000001", "done", None, matched=2, lines=3)],
     )
     return Facts(
         sales=sales,
@@ -127,8 +133,10 @@ def test_the_consistent_world_keeps_every_invariant() -> None:
         "network_nothing_pending",
         "network_agrees",
         "network_books_balance",
+        "network_day_reconciles",
     }
     assert network["network_charged_once"].checked == 1
+    assert network["network_day_reconciles"].checked == 1 + 3  # the run and its lines
     assert network["network_unpaid_moved_nothing"].checked == 4
     assert all(r.checked > 0 for r in network.values())
 
@@ -298,6 +306,82 @@ BREACHES: dict[str, tuple[Callable[[Facts], Facts], Callable[[Facts], InvariantR
         "the merchant got 700",
     ),
 }
+
+
+# Every kind of break the host's reconciliation names (host/domain/reconciliation.py).
+BREAK_KINDS = (
+    "network_only",
+    "host_only",
+    "amount_mismatch",
+    "currency_mismatch",
+    "refund_network_only",
+    "refund_host_only",
+    "refund_amount_mismatch",
+    "duplicate_line",
+    "unknown_status",
+)
+
+
+def _runs(f: Facts, *runs: ReconciledRun) -> Facts:
+    return _net(f, reconciled=list(runs))
+
+
+@pytest.mark.parametrize("kind", BREAK_KINDS)
+def test_each_kind_of_break_fails_the_day(kind: str) -> None:
+    broken = ReconciledRun(
+        DAY,
+        "M000001",
+        "done",
+        None,
+        matched=1,
+        lines=3,
+        breaks=[ReconciledBreak(kind, "P3", "as the matcher said")],
+    )
+    result = network_day_reconciles(_runs(world(), broken))
+    assert not result.ok
+    assert result.violations == (f"{DAY} M000001: {kind} break on P3: as the matcher said",)
+    assert not all(r.ok for r in check_all(_runs(world(), broken)))
+
+
+def test_every_break_of_every_day_is_counted() -> None:
+    clean = ReconciledRun(DAY, "M000001", "done", None, matched=2, lines=2)
+    late = ReconciledRun(
+        "2026-12-09",
+        "M000001",
+        "done",
+        None,
+        matched=0,
+        lines=2,
+        breaks=[ReconciledBreak("host_only", "P5"), ReconciledBreak("network_only", "P6")],
+    )
+    result = network_day_reconciles(_runs(world(), clean, late))
+    assert result.violation_count == 2
+    assert result.violations == (
+        "2026-12-09 M000001: host_only break on P5",
+        "2026-12-09 M000001: network_only break on P6",
+    )
+    assert result.checked == 2 + 4
+    assert network_day_reconciles(_runs(world(), clean, replace(late, breaks=[]))).ok
+
+
+def test_a_statement_not_ready_fails_the_day_with_its_reason() -> None:
+    waiting = ReconciledRun(DAY, "M000001", "statement_not_ready", "NO_STATEMENT_EXIST")
+    result = network_day_reconciles(_runs(world(), waiting))
+    assert not result.ok
+    assert result.violations == (f"{DAY} M000001: statement_not_ready (NO_STATEMENT_EXIST)",)
+    # No reason given is still a failure, and says so.
+    bare = network_day_reconciles(_runs(world(), replace(waiting, network_code=None)))
+    assert bare.violations == (f"{DAY} M000001: statement_not_ready (no reason given)",)
+
+
+def test_network_sales_never_reconciled_fail_the_day() -> None:
+    result = network_day_reconciles(_runs(world()))
+    assert not result.ok
+    assert "were not reconciled" in result.violations[0]
+    # A run with no sales through the network has nothing to reconcile.
+    quiet = _net(world(), sales=frozenset(), reconciled=[])
+    assert network_day_reconciles(quiet).ok
+    assert network_day_reconciles(replace(world(), network=None)).checked == 0
 
 
 @pytest.mark.parametrize("breach", sorted(BREACHES))

@@ -1,8 +1,10 @@
 """CI's short chaos round with the payment network on SQLite, and proof that the command
-reads the network's own books: a charge the host never made fails it."""
+reads the network's own books: a charge the host never made fails it (and the host's
+reconciliation of the day finds it)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,13 @@ def test_chaos_round_with_the_network_on_sqlite_keeps_every_invariant(tmp_path: 
     code, report, stderr = run_chaos_cli(*network_round_args("sqlite", tmp_path / "run"))
     check_network_round(code, report, stderr)
     assert report["config"]["hosts"] == 1
+    # The facts the invariant judged: each network day of the run reconciled by the
+    # host, done, the statement's trades matched, not one break.
+    facts = json.loads((tmp_path / "run" / "facts.json").read_text())
+    runs = facts["network"]["reconciled"]
+    assert runs and all(r["status"] == "done" for r in runs), runs
+    assert sum(r["matched"] for r in runs) > 0
+    assert [b for r in runs for b in r["breaks"]] == []
 
 
 def _charge_behind_the_hosts_back(run: Any) -> str:
@@ -69,7 +78,14 @@ def test_a_charge_the_host_never_made_fails_the_command(
     assert code == 1
     assert report["ok"] is False
     broken = {i["name"]: i for i in report["invariants"] if not i["ok"]}
-    assert set(broken) == {"network_agrees", "network_books_balance"}, broken
+    assert set(broken) == {
+        "network_agrees",
+        "network_books_balance",
+        "network_day_reconciles",
+    }, broken
     assert any(charged[0] in e for e in broken["network_agrees"]["examples"])
+    # The host's reconciliation sees the charge on the statement, not in its books.
+    assert broken["network_day_reconciles"]["violations"] == 1
+    assert f"network_only break on {charged[0]}" in broken["network_day_reconciles"]["examples"][0]
     assert any("customers are out" in e for e in broken["network_books_balance"]["examples"])
     assert report["network"]["sales"] == 6

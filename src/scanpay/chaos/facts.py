@@ -22,9 +22,10 @@ numbers carry its own id).
 A sale paid with a payment network's code (WeChat Pay) is also followed on the
 network's side, through :class:`NetworkFacts`: the host's journaled legs, the
 network's own orders and its statement of the day, the customers' wallets and the
-merchant's balance there, and the network's own books. The network knows a sale by
-the host's trade number for it (the payment's id, one per payment request), not
-the terminal's.
+merchant's balance there, the network's own books, and the host's own daily
+reconciliation of each network day of the run (:class:`ReconciledRun`). The network
+knows a sale by the host's trade number for it (the payment's id, one per payment
+request), not the terminal's.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ __all__ = [
     "NetworkFacts",
     "NetworkOrder",
     "NetworkStatementLine",
+    "ReconciledBreak",
+    "ReconciledRun",
     "SettledLine",
     "TerminalRefund",
     "TerminalSale",
@@ -180,6 +183,34 @@ class NetworkStatementLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReconciledBreak:
+    """A break the host's reconciliation found (open, as the run left it)."""
+
+    kind: str
+    """``network_only``, ``host_only``, ``amount_mismatch``... (the host's ``BreakKind``)."""
+    trade_no: str
+    """The trade number the network knows the trade by."""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciledRun:
+    """One run of the host's own daily reconciliation of a network day of the run."""
+
+    day: str
+    """The network's day (ISO date; WeChat Pay's are Beijing days)."""
+    channel: str
+    """The run's channel key at the host (the merchant's id for a direct channel)."""
+    status: str
+    """``done``, or ``statement_not_ready`` (then ``network_code`` says why)."""
+    network_code: str | None = None
+    matched: int = 0
+    lines: int = 0
+    """The statement's lines."""
+    breaks: Sequence[ReconciledBreak] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkFacts:
     """What the payment network says, and what of the host and the run concerns it."""
 
@@ -199,6 +230,8 @@ class NetworkFacts:
     books_balanced: bool = True
     """The network's own check: every unit funded is in a wallet or with a merchant."""
     books: Mapping[str, int] = field(default_factory=dict)
+    reconciled: Sequence[ReconciledRun] = ()
+    """The host's reconciliation of each network day of the run (none without sales)."""
 
 
 @dataclass(frozen=True, slots=True)

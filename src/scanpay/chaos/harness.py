@@ -32,9 +32,10 @@ What runs (all real, all on loopback):
 Then faults stop, every terminal recovers (sales in doubt resolved, reversals
 acknowledged, refunds settled; sales never sent are cancelled by the cashier),
 the hosts finish every network leg (queries and reverses), every process stops,
-the run's business days are settled and the facts of all parties - the
-network's orders, statement and books included - are judged by
-:mod:`scanpay.chaos.invariants`.
+the run's business days are settled, the network days of a run with network sales
+are reconciled by the host's own ``reconcile`` (against the network's statement), and
+the facts of all parties - the network's orders, statement, books and that
+reconciliation included - are judged by :mod:`scanpay.chaos.invariants`.
 
 The seed fixes the sale plans (amounts, code kinds, cancels, refunds, PIN
 delays), every fault draw's sequence and the kill schedule; thread timing on a
@@ -368,7 +369,7 @@ class ChaosRun:
             ctx.close()
         network = None
         if self.network is not None:
-            network = self.network.facts(host.legs, self.records, self.started_at)
+            network = self.network.facts(host.legs, self.records, self.started_at, self.settings)
         facts = gather_facts(journals, host, settled, self.customers_opened, network)
         results = check_all(facts)
         results.append(

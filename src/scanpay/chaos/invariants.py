@@ -32,6 +32,7 @@ from scanpay.chaos.network_invariants import (
     network_agrees,
     network_books_balance,
     network_charged_once,
+    network_day_reconciles,
     network_nothing_pending,
     network_unpaid_moved_nothing,
 )
@@ -367,6 +368,7 @@ _NETWORK = (
     network_nothing_pending,
     network_agrees,
     network_books_balance,
+    network_day_reconciles,
 )
 
 

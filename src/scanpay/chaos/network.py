@@ -11,7 +11,10 @@ the terminals'.
 
 :class:`ChaosNetwork` holds that side of a run: the simulator, the proxies, the run's
 merchant there and its channel at the host, the customers' wallets; it reads the
-network's facts for the invariants and its figures for the report.
+network's facts for the invariants and its figures for the report. Among the facts:
+the host's own daily reconciliation (``scanpay host reconcile run``) of each network
+day of the run, run in this process on the run's host database once every process
+has stopped, its statement fetched straight from the simulator.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 import random
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ import httpx
 from scanpay.chaos.collect import read_network
 from scanpay.chaos.config import DELAY_PAST_TIMEOUT, ChaosConfig, ChaosError, SaleRecord
 from scanpay.chaos.customers import NetworkBook, NetworkCodeKind, NetworkWallet
-from scanpay.chaos.facts import Facts, HostLeg, NetworkFacts
+from scanpay.chaos.facts import Facts, HostLeg, NetworkFacts, ReconciledBreak, ReconciledRun
 from scanpay.chaos.faults import Switch
 from scanpay.chaos.processes import ManagedProcess
 from scanpay.chaos.proxy import Fault, FaultProxy, RandomFaults
@@ -180,22 +184,25 @@ class ChaosNetwork:
         return NetworkBook(self.wallets[index], rng, self.admin, dict(_NETWORK_SECONDS))
 
     def facts(
-        self, legs: list[HostLeg], records: list[SaleRecord], started_at: datetime
+        self,
+        legs: list[HostLeg],
+        records: list[SaleRecord],
+        started_at: datetime,
+        settings: HostSettings,
     ) -> NetworkFacts:
         """The network's side: the simulator's books and orders, the statement of each
-        Beijing day of the run through the host's adapter (straight, no proxy)."""
-        from zoneinfo import ZoneInfo
-
+        Beijing day of the run through the host's adapter (straight, no proxy), and,
+        when the run had network sales, the host's reconciliation of each of those days
+        (on the host's database of ``settings``: call it once every process stopped)."""
+        from scanpay.host.services.reconciliation import network_zone
         from scanpay.networks import registry
         from scanpay.networks.port import Channel, ChannelMode
 
-        beijing = ZoneInfo("Asia/Shanghai")
+        beijing = network_zone("wechat_pay")
         first = started_at.astimezone(beijing).date()
         last = datetime.now(UTC).astimezone(beijing).date()
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        adapter = registry.create(
-            "wechat_pay", {"gateway": self.sim.url, "statement_timeout": "60"}
-        )
+        adapter = registry.create("wechat_pay", self._adapter_options())
         channel = Channel(
             "wechat_pay",
             ChannelMode.DIRECT,
@@ -211,6 +218,7 @@ class ChaosNetwork:
             for r in records
             if r.plan.network is not None and r.out_trade_no is not None
         )
+        reconciled = self._reconcile(settings, days) if sales else []
         return NetworkFacts(
             network="wechat_pay",
             sales=sales,
@@ -223,7 +231,48 @@ class ChaosNetwork:
             merchant_received=side.merchant_balance,
             books_balanced=side.balanced,
             books=side.books,
+            reconciled=reconciled,
         )
+
+    def _adapter_options(self) -> dict[str, str]:
+        """The host's WeChat Pay adapter straight at the simulator (the proxies are down
+        by then), with time for a day's statement."""
+        return {"gateway": self.sim.url, "statement_timeout": "60"}
+
+    def _reconcile(self, settings: HostSettings, days: list[date]) -> list[ReconciledRun]:
+        """Each of ``days`` reconciled by the host's own ``reconcile``, in this process,
+        on the run's host database with the hosts' settings (master key, the channel's
+        sealed secrets), the adapter's gateway the simulator itself."""
+        from scanpay.host.services.context import HostContext
+        from scanpay.host.services.reconciliation import reconcile
+
+        host = replace(
+            settings,
+            networks={**settings.networks, "wechat_pay": self._adapter_options()},
+        )
+        ctx = HostContext.open(host)
+        try:
+            found: list[ReconciledRun] = []
+            for day in days:
+                for info in reconcile(ctx, day, "wechat_pay"):
+                    found.append(
+                        ReconciledRun(
+                            day=info.day.isoformat(),
+                            channel=info.channel_key,
+                            status=info.status.value,
+                            network_code=info.network_code,
+                            matched=info.matched,
+                            lines=info.lines,
+                            breaks=[
+                                ReconciledBreak(b.kind.value, b.trade_no, b.detail)
+                                for b in info.breaks
+                                if not b.resolved
+                            ],
+                        )
+                    )
+            return found
+        finally:
+            ctx.close()
 
     def report(
         self, facts: Facts, faults: Counter[str], records: list[SaleRecord]
@@ -254,10 +303,31 @@ class ChaosNetwork:
             "legs": dict(Counter(leg.status for leg in facts.network.legs)),
             "orders": dict(Counter(o.state for o in facts.network.orders)),
             "statement_lines": len(facts.network.statement),
+            "reconciliation": _reconciliation_totals(facts.network),
             "merchant_received": facts.network.merchant_received,
             "books": dict(facts.network.books),
             "settings": dict(NETWORK_SETTINGS),
         }
+
+
+def _reconciliation_totals(facts: NetworkFacts) -> dict[str, Any]:
+    """The host's reconciliation of the run's network days, in all: runs (done of them),
+    statement lines, matched, breaks by kind, and the same in one short line."""
+    runs = facts.reconciled
+    kinds = Counter(b.kind for run in runs for b in run.breaks)
+    totals: dict[str, Any] = {
+        "runs": len(runs),
+        "done": sum(run.status == "done" for run in runs),
+        "lines": sum(run.lines for run in runs),
+        "matched": sum(run.matched for run in runs),
+        "breaks": sum(kinds.values()),
+        "break_kinds": dict(sorted(kinds.items())),
+    }
+    totals["summary"] = (
+        f"{totals['done']}/{totals['runs']} day runs done, {totals['matched']} matched of "
+        f"{totals['lines']} statement lines, {totals['breaks']} breaks"
+    )
+    return totals
 
 
 def open_legs(settings: HostSettings) -> int:

@@ -5,7 +5,8 @@ invariants of :mod:`scanpay.chaos.invariants` - its capture takes the money from
 network's clearing account instead of a wallet - and here on the network's side,
 through :class:`~scanpay.chaos.facts.NetworkFacts`: the host's journaled legs, the
 network's own orders and its statement of the day, the customers' wallets and the
-merchant's balance there, and the network's own books. The network knows a sale by
+merchant's balance there, the network's own books, and the host's own daily
+reconciliation of each network day of the run. The network knows a sale by
 the host's trade number for it (the payment's id, one per payment request), not the
 terminal's. Each check passes, having checked nothing, when the run had no network;
 :func:`~scanpay.chaos.invariants.check_all` runs them only when it had one
@@ -34,6 +35,7 @@ __all__ = [
     "network_agrees",
     "network_books_balance",
     "network_charged_once",
+    "network_day_reconciles",
     "network_nothing_pending",
     "network_unpaid_moved_nothing",
 ]
@@ -300,3 +302,31 @@ def network_books_balance(facts: Facts) -> InvariantResult:
             f"the merchant got {net.merchant_received} at the network, terminals show {shown}"
         )
     return verdict(name, text, len(net.wallets_now) + 1, found)
+
+
+def network_day_reconciles(facts: Facts) -> InvariantResult:
+    """The host's own daily reconciliation of every network day of the run, once it
+    recovered, found the network's statement (each run ``done``) and no break: every
+    line of the statement matched the host's trades and every trade the host captured
+    is on it. A statement not ready is a failure, with its reason."""
+    name, text = (
+        "network_day_reconciles",
+        "the host's reconciliation of each network day of the run is done, zero breaks",
+    )
+    if facts.network is None:
+        return _skipped(name, text)
+    runs = facts.network.reconciled
+    found: list[str] = []
+    if facts.network.sales and not runs:
+        found.append("the run's network days were not reconciled")
+    for run in runs:
+        where = f"{run.day} {run.channel}"
+        if run.status != "done":
+            reason = run.network_code or "no reason given"
+            found.append(f"{where}: {run.status} ({reason})")
+        found.extend(
+            f"{where}: {b.kind} break on {b.trade_no}" + (f": {b.detail}" if b.detail else "")
+            for b in run.breaks
+        )
+    checked = len(runs) + sum(run.lines for run in runs)
+    return verdict(name, text, checked, found)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from scanpay.chaos.faults import FAULT_KINDS
 from scanpay.chaos.network import NETWORK_FAULT_KINDS
 from scanpay.cli import app
+from scanpay.cli.chaos import render
 
 #: The CI round: 300 sales at 20 % faults from 4 terminals.
 SALES = 300
@@ -32,6 +35,13 @@ def run_chaos_cli(*args: str) -> tuple[int, dict[str, Any], str]:
     result = CliRunner().invoke(app, ["chaos", *args, "--json"])
     report = json.loads(result.stdout) if result.stdout.strip() else {}
     return result.exit_code, report, result.stderr
+
+
+def text_report(report: dict[str, Any], language: str) -> str:
+    """What ``scanpay chaos`` without ``--json`` prints of ``report``, in ``language``."""
+    out = StringIO()
+    render(report, Console(file=out, width=300, color_system=None), language)
+    return out.getvalue()
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -137,6 +147,10 @@ def check_network_round(code: int, report: dict[str, Any], stderr: str) -> None:
     reconciled = network["reconciliation"]
     assert reconciled["runs"] == reconciled["done"] >= 1, reconciled
     assert reconciled["matched"] > 0 and reconciled["breaks"] == 0, reconciled
+    # The text report has the same line, in the reader's language.
+    figures = f"{reconciled['done']}/{reconciled['runs']}"
+    assert f"the host's reconciliation: {figures} day runs done" in text_report(report, "en")
+    assert f"本机构对账：{figures} 个对账日已完成" in text_report(report, "zh-CN")
     # The built-in wallet's sales still run beside the network's.
     built_in = {k: v for k, v in report["by_code"].items() if not k.startswith("wx_")}
     assert sum(sum(v.values()) for v in built_in.values()) > 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chaos.rounds import check_network_round, network_round_args, run_chaos_cli
+from chaos.rounds import check_network_round, network_round_args, run_chaos_cli, text_report
 from scanpay.chaos import harness
 
 
@@ -86,6 +86,16 @@ def test_a_charge_the_host_never_made_fails_the_command(
     assert any(charged[0] in e for e in broken["network_agrees"]["examples"])
     # The host's reconciliation sees the charge on the statement, not in its books.
     assert broken["network_day_reconciles"]["violations"] == 1
-    assert f"network_only break on {charged[0]}" in broken["network_day_reconciles"]["examples"][0]
+    # The break's detail, as the host's reconciliation says it (in English here).
+    assert broken["network_day_reconciles"]["examples"][0].endswith(
+        f"network_only break on {charged[0]}: no such payment at the host"
+    )
+    # The text report's reconciliation line, in either language, has the break.
+    reconciled = report["network"]["reconciliation"]
+    assert (reconciled["breaks"], reconciled["break_kinds"]) == (1, {"network_only": 1})
+    english = text_report(report, "en")
+    assert "the host's reconciliation: " in english and "1 breaks (network_only 1)" in english
+    chinese = text_report(report, "zh-CN")
+    assert "本机构对账：" in chinese and "差异 1 笔 (network_only 1)" in chinese
     assert any("customers are out" in e for e in broken["network_books_balance"]["examples"])
     assert report["network"]["sales"] == 6

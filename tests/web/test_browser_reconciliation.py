@@ -10,28 +10,23 @@ break); the day is reconciled by the host's service, as the nightly job does.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from host.kit import make_terminal, remember
-from host.network_kit import Stack, sim_and_host, wechat_merchant
+from host.network_kit import BEIJING, Shop, Stack, sim_and_host
 from host.portal.portal_kit import PASSWORD, add_user
 from scanpay.host.domain.reconciliation import KIND_TEXTS, BreakKind
+from scanpay.host.domain.reconciliation_detail import DETAIL_TEXTS, DetailCode
 from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.services.reconciliation_records import BreakInfo, list_breaks
-from sim.kit import Merchant as SimMerchant
-from sim.kit import v3_call
 
 pytestmark = pytest.mark.browser
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 5, 4, 12, 0, tzinfo=BEIJING)
 
 
@@ -44,42 +39,19 @@ class Scene:
     email: str
 
 
-def _sale_at_the_network(stack: Stack, wechat: SimMerchant, wallet_id: int) -> str:
-    no = "X" + uuid.uuid4().hex[:20]
-    status, body = v3_call(
-        stack.sim.client(wechat),
-        "POST",
-        "/v3/pay/transactions/codepay",
-        {
-            "appid": wechat.appid,
-            "mchid": wechat.mchid,
-            "description": "sold elsewhere",
-            "out_trade_no": no,
-            "payer": {"auth_code": remember(stack.sim.code(wallet_id))},
-            "amount": {"total": 777},
-            "scene_info": {"device_id": "POS-9"},
-        },
-    )
-    assert status == 200, body
-    return no
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     folder: Path = tmp_path_factory.mktemp("reconciliation-browser")
     with sim_and_host(folder, "sqlite", START) as stack:
-        merchant_id, wechat = wechat_merchant(stack.ctx, stack.sim)
-        wallet_id = int(stack.sim.wallet(100_000)["wallet_id"])
-        terminal = make_terminal(stack.host, merchant_id)
-        sale = terminal.pay("N" + uuid.uuid4().hex[:20], 1_234, remember(stack.sim.code(wallet_id)))
-        assert sale.json()["status"] == "SUCCESS", sale.text
-        foreign = _sale_at_the_network(stack, wechat, wallet_id)
+        shop = Shop.open(stack, balance=100_000)
+        shop.pay()
+        foreign = shop.pay_at_the_network()
         day = START.date()
         [run] = reconcile(stack.ctx, day, "wechat_pay")
         assert (run.matched, run.open_breaks) == (1, 1)
         [found] = run.breaks
         assert (found.kind, found.trade_no) == (BreakKind.NETWORK_ONLY, foreign)
-        yield Scene(stack, day, merchant_id, found, add_user(stack.host, "operator"))
+        yield Scene(stack, day, shop.merchant_id, found, add_user(stack.host, "operator"))
 
 
 @pytest.fixture
@@ -120,6 +92,8 @@ def test_an_operator_resolves_a_break_on_the_reconciliation_page(page: Any, scen
     row = page.locator(f"tr[data-break='{found.id}']")
     row.wait_for()
     assert KIND_TEXTS[BreakKind.NETWORK_ONLY].en in row.inner_text()
+    detail = row.locator("td.detail").inner_text().strip()
+    assert detail == DETAIL_TEXTS[DetailCode.NO_SUCH_PAYMENT].en
     assert row.locator("td.network-amount").inner_text().strip() == "7.77 CNY"
     row.locator("input[name=resolution]").fill("refunded to the customer at the platform")
     row.locator("button[type=submit]").click()

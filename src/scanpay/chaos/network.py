@@ -264,7 +264,11 @@ class ChaosNetwork:
                             matched=info.matched,
                             lines=info.lines,
                             breaks=[
-                                ReconciledBreak(b.kind.value, b.trade_no, b.detail)
+                                ReconciledBreak(
+                                    b.kind.value,
+                                    b.trade_no,
+                                    b.detail_text.en if b.detail_text else "",
+                                )
                                 for b in info.breaks
                                 if not b.resolved
                             ],

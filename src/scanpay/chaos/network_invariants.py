@@ -16,7 +16,9 @@ terminal's. Each check passes, having checked nothing, when the run had no netwo
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 
 from scanpay.chaos.facts import (
     CAPTURED_STATES,
@@ -107,21 +109,34 @@ class _Network:
         return paid, sum(paid) - back
 
 
-def _skipped(name: str, description: str) -> InvariantResult:
-    return verdict(name, description, 0, [])
+_Check = Callable[[Facts, _Network], tuple[int, list[str]]]
 
 
-def network_charged_once(facts: Facts) -> InvariantResult:
+def _judged(name: str, description: str) -> Callable[[_Check], Callable[[Facts], InvariantResult]]:
+    """An invariant from ``check(facts, network)`` -> (how many things it checked, the
+    violations found): passed, having checked nothing, when the run had no network."""
+
+    def invariant(check: _Check) -> Callable[[Facts], InvariantResult]:
+        @wraps(check)
+        def judge(facts: Facts) -> InvariantResult:
+            if facts.network is None:
+                return verdict(name, description, 0, [])
+            checked, found = check(facts, _Network.of(facts.network))
+            return verdict(name, description, checked, found)
+
+        return judge
+
+    return invariant
+
+
+@_judged(
+    "network_charged_once",
+    "every network sale shown APPROVED is one paid order of its amount at the network",
+)
+def network_charged_once(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """Every sale paid with a network's code that a terminal shows APPROVED was paid
     exactly once at the network: one leg, one paid order of its amount, the money
     moved once, one payment line on the network's statement."""
-    name, text = (
-        "network_charged_once",
-        "every network sale shown APPROVED is one paid order of its amount at the network",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
-    net = _Network.of(facts.network)
     found: list[str] = []
     checked = 0
     for sale in facts.sales:
@@ -152,20 +167,17 @@ def network_charged_once(facts: Facts) -> InvariantResult:
                 found.append(
                     f"{sale_name(sale)}: the network's statement has payments {lines}, net {stated}"
                 )
-    return verdict(name, text, checked, found)
+    return checked, found
 
 
-def network_unpaid_moved_nothing(facts: Facts) -> InvariantResult:
+@_judged(
+    "network_unpaid_moved_nothing",
+    "every network sale shown DECLINED, CANCELLED or REVERSED moved no money there",
+)
+def network_unpaid_moved_nothing(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """Every sale paid with a network's code that a terminal shows DECLINED, CANCELLED or
     REVERSED moved no money at the network once the reverses ran: each of its orders is
     closed, revoked or failed (or there is none), and the statement nets it to zero."""
-    name, text = (
-        "network_unpaid_moved_nothing",
-        "every network sale shown DECLINED, CANCELLED or REVERSED moved no money there",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
-    net = _Network.of(facts.network)
     found: list[str] = []
     checked = 0
     for sale in facts.sales:
@@ -186,44 +198,39 @@ def network_unpaid_moved_nothing(facts: Facts) -> InvariantResult:
             _, stated = net.stated(sale.out_trade_no)
             if stated:
                 found.append(f"{sale_name(sale)}: the network's statement nets {stated}")
-    return verdict(name, text, checked, found)
+    return checked, found
 
 
-def network_nothing_pending(facts: Facts) -> InvariantResult:
+@_judged(
+    "network_nothing_pending",
+    "every network leg is final, no routed payment or network order left open",
+)
+def network_nothing_pending(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """After recovery every network leg the host journaled is final, no payment routed to
     the network still waits (USER_PAYING), and the network holds no order open."""
-    name, text = (
-        "network_nothing_pending",
-        "every network leg is final, no routed payment or network order left open",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
     found: list[str] = []
-    for leg in facts.network.legs:
+    for leg in net.facts.legs:
         if leg.status not in _LEG_FINAL:
             found.append(f"{leg.out_trade_no} ({leg.trade_no}): leg still {leg.status}")
     for p in facts.payments:
         if p.network is not None and p.status == "USER_PAYING":
             found.append(f"{p.terminal_id}/{p.out_trade_no}: routed payment still USER_PAYING")
-    for order in facts.network.orders:
+    for order in net.facts.orders:
         if order.state in _ORDER_PENDING:
             found.append(f"order {order.trade_no}: {order.state} at the network")
-    checked = len(facts.network.legs) + len(facts.network.orders)
-    return verdict(name, text, checked, found)
+    checked = len(net.facts.legs) + len(net.facts.orders)
+    return checked, found
 
 
-def network_agrees(facts: Facts) -> InvariantResult:
+@_judged(
+    "network_agrees",
+    "host payments and legs, network orders and statement agree one-to-one",
+)
+def network_agrees(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """One-to-one: every payment the host routed has one leg; each leg's end, the host's
     payment and the network's order say the same (trade number, amount, state); every
     order at the network and every line of its statement is a leg's; the statement's
     lines are the orders' money; only sales paid with the network's codes reach it."""
-    name, text = (
-        "network_agrees",
-        "host payments and legs, network orders and statement agree one-to-one",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
-    net = _Network.of(facts.network)
     found = [f"statement: {problem}" for problem in net.facts.statement_problems]
     payments = {p.out_trade_no: p for p in facts.payments}
     for p in facts.payments:
@@ -273,51 +280,47 @@ def network_agrees(facts: Facts) -> InvariantResult:
     for trade_no in sorted(stated - set(net.orders)):
         found.append(f"statement line for {trade_no}: the network has no such order")
     checked = len(net.facts.legs) + len(net.facts.orders) + len(net.facts.statement)
-    return verdict(name, text, checked, found)
+    return checked, found
 
 
-def network_books_balance(facts: Facts) -> InvariantResult:
+@_judged(
+    "network_books_balance",
+    "the network's books balance; its wallets lost, its merchant got, what was shown",
+)
+def network_books_balance(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """The network's books balance (its own check), no customer's wallet there is
     negative, and what its customers lost and its merchant received is exactly what the
     terminals show as paid with its codes."""
-    name, text = (
-        "network_books_balance",
-        "the network's books balance; its wallets lost, its merchant got, what was shown",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
-    net = facts.network
+    network = net.facts
     found: list[str] = []
-    if not net.books_balanced:
-        found.append(f"the network's books do not balance: {dict(net.books)}")
+    if not network.books_balanced:
+        found.append(f"the network's books do not balance: {dict(network.books)}")
     found.extend(
-        f"wallet {w} at the network: {b}" for w, b in sorted(net.wallets_now.items()) if b < 0
+        f"wallet {w} at the network: {b}" for w, b in sorted(network.wallets_now.items()) if b < 0
     )
-    shown = sum(expected_net(s) for s in facts.sales if s.out_trade_no in net.sales)
-    lost = net.wallets_opened - sum(net.wallets_now.values())
+    shown = sum(expected_net(s) for s in facts.sales if s.out_trade_no in network.sales)
+    lost = network.wallets_opened - sum(network.wallets_now.values())
     if lost != shown:
         found.append(f"the network's customers are out {lost}, terminals show {shown}")
-    if net.merchant_received != shown:
+    if network.merchant_received != shown:
         found.append(
-            f"the merchant got {net.merchant_received} at the network, terminals show {shown}"
+            f"the merchant got {network.merchant_received} at the network, terminals show {shown}"
         )
-    return verdict(name, text, len(net.wallets_now) + 1, found)
+    return len(network.wallets_now) + 1, found
 
 
-def network_day_reconciles(facts: Facts) -> InvariantResult:
+@_judged(
+    "network_day_reconciles",
+    "the host's reconciliation of each network day of the run is done, zero breaks",
+)
+def network_day_reconciles(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     """The host's own daily reconciliation of every network day of the run, once it
     recovered, found the network's statement (each run ``done``) and no break: every
     line of the statement matched the host's trades and every trade the host captured
     is on it. A statement not ready is a failure, with its reason."""
-    name, text = (
-        "network_day_reconciles",
-        "the host's reconciliation of each network day of the run is done, zero breaks",
-    )
-    if facts.network is None:
-        return _skipped(name, text)
-    runs = facts.network.reconciled
+    runs = net.facts.reconciled
     found: list[str] = []
-    if facts.network.sales and not runs:
+    if net.facts.sales and not runs:
         found.append("the run's network days were not reconciled")
     for run in runs:
         where = f"{run.day} {run.channel}"
@@ -329,4 +332,4 @@ def network_day_reconciles(facts: Facts) -> InvariantResult:
             for b in run.breaks
         )
     checked = len(runs) + sum(run.lines for run in runs)
-    return verdict(name, text, checked, found)
+    return checked, found

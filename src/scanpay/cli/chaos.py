@@ -8,8 +8,9 @@ Pay codes through the WeChat Pay simulator, with faults between the hosts and th
 network and host kills during network calls; lets every terminal recover; settles
 the run's business days; checks the invariants of DESIGN.md (the network's too).
 Prints the faults injected by kind and the invariant results (``--json``: the whole
-report). Exit 0 when every invariant holds, 1 when one does not, 2 when the run could
-not be carried out.
+report); the host's reconciliation of the network's days in the locale's language.
+Exit 0 when every invariant holds, 1 when one does not, 2 when the run could not be
+carried out.
 """
 
 from __future__ import annotations
@@ -20,12 +21,24 @@ from typing import Any
 
 import typer
 
-__all__ = ["app", "render"]
+from scanpay.cli.language import cli_language
+from scanpay.i18n import Text
+
+__all__ = ["RECONCILED", "app", "render"]
 
 app = typer.Typer(help="Prove exactly-once under faults: sales, kills, restarts, invariants.")
 
 EXIT_VIOLATION = 1
 EXIT_ERROR = 2
+
+#: The host's reconciliation of the run's network days, in all (the JSON's
+#: ``network.reconciliation``).
+RECONCILED = Text(
+    "本机构对账：{done}/{runs} 个对账日已完成，对账单 {lines} 笔中对上 {matched} 笔，"
+    "差异 {breaks} 笔{kinds}",
+    "the host's reconciliation: {done}/{runs} day runs done, {matched} matched of "
+    "{lines} statement lines, {breaks} breaks{kinds}",
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -109,13 +122,14 @@ def chaos(
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
     else:
-        render(data, console)
+        render(data, console, cli_language())
     if not report.ok:
         raise typer.Exit(EXIT_VIOLATION)
 
 
-def render(data: dict[str, Any], console: Any) -> None:
-    """The report as rich tables: outcomes, faults by kind, invariants, settlement."""
+def render(data: dict[str, Any], console: Any, language: str = "en") -> None:
+    """The report as rich tables: outcomes, faults by kind, invariants, settlement; the
+    reconciliation line in ``language``."""
     from rich.table import Table
 
     from scanpay.money import format_amount
@@ -183,6 +197,10 @@ def render(data: dict[str, Any], console: Any) -> None:
             f"orders at the network {network['orders']}; {network['statement_lines']} "
             f"statement lines; the network's books {network['books']}"
         )
+        reconciled = network["reconciliation"]
+        kinds = ", ".join(f"{k} {n}" for k, n in reconciled["break_kinds"].items())
+        line = RECONCILED.format(**reconciled, kinds=f" ({kinds})" if kinds else "")
+        console.print(line.get(language), markup=False)
 
     s = data["settlement"]
     console.print(

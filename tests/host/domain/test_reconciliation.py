@@ -25,6 +25,13 @@ from scanpay.host.domain.reconciliation import (
     is_reversal,
     match,
 )
+from scanpay.host.domain.reconciliation_detail import (
+    DETAIL_TEXTS,
+    Detail,
+    DetailCode,
+    detail_text,
+)
+from scanpay.i18n import Text
 from scanpay.networks.port import StatementKind, StatementLine
 
 K = BreakKind
@@ -324,9 +331,44 @@ def test_what_each_break_says() -> None:
         currency="CNY",
     )
     assert by_trade["B1"].kind is K.NETWORK_ONLY
-    assert (by_trade["B1"].payment_id, by_trade["B1"].detail) == (42, "the host has it FAILED")
+    failed_detail = by_trade["B1"].detail
+    assert (by_trade["B1"].payment_id, failed_detail) == (
+        42,
+        Detail(DetailCode.HOST_STATUS, ("FAILED",)),
+    )
+    assert failed_detail is not None
+    assert failed_detail.text() == Text("本机构记录的状态为 FAILED", "the host has it FAILED")
     assert by_trade["C1"].kind is K.NETWORK_ONLY and by_trade["C1"].payment_id is None
     assert (by_trade["C1"].network_amount, by_trade["C1"].currency) == (200, "HKD")
+    assert by_trade["C1"].detail == Detail(DetailCode.NO_SUCH_PAYMENT)
+
+
+def test_every_kind_of_detail_is_said_in_both_languages_and_read_back_as_stored() -> None:
+    world = World()
+    _captured(world, "A1", 500)
+    world.lines.append(payment_line("A1", 500, "HKD"))
+    world.lines.append(payment_line("B1", 300, status="NOTPAY"))
+    world.lines += [payment_line("C1", 200), payment_line("C1", 200)]
+    details = {b.trade_no: b.detail for b in world.run().breaks}
+    assert details["A1"] == Detail(DetailCode.NETWORK_CURRENCY, ("HKD",))
+    assert details["B1"] == Detail(DetailCode.STATUS, ("NOTPAY",))
+    seen = Detail(DetailCode.SEEN_ALREADY, ("payment", "SUCCESS"))
+    assert seen in {b.detail for b in world.run().breaks if b.trade_no == "C1"}
+    assert seen.text() == Text("支付记录（SUCCESS）重复出现", "payment line SUCCESS seen already")
+    assert set(DETAIL_TEXTS) == set(DetailCode)
+    for code in DetailCode:
+        values = {DetailCode.SEEN_ALREADY: ("refund", "A:B")}.get(code, ("X:Y",))
+        detail = Detail(code, values) if "{" in DETAIL_TEXTS[code].en else Detail(code)
+        assert Detail.parse(detail.stored()) == detail  # a network's ":" kept in its value
+        said = detail_text(detail.stored())
+        assert said is not None and said.zh_cn != said.en and "{" not in said.zh_cn + said.en
+    # Nothing, an older row's English note, a code with the wrong values: shown as stored.
+    assert detail_text("") is None
+    for stored in ("no line on the statement", "status", "no_line:x", "nonsense:1"):
+        assert Detail.parse(stored) is None
+        assert detail_text(stored) == Text(stored, stored)
+    with pytest.raises(ValueError):
+        Detail(DetailCode.HOST_STATUS)
 
 
 def test_a_reversal_is_told_from_a_refund_by_its_number() -> None:

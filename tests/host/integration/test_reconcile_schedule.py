@@ -16,37 +16,29 @@ from __future__ import annotations
 import json
 import threading
 import time as clock_time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from host import network_kit
-from host.kit import SignedClient, make_terminal, remember, serve_in_thread
-from host.network_kit import sim_and_host, wechat_merchant
-from scanpay.cli import app as cli_app
+from host.kit import serve_in_thread
+from host.network_kit import BEIJING, WECHAT, Shop, host_cli, run_audits, run_of, stack_fixture
 from scanpay.cli.host import _shared
 from scanpay.host.api import app as host_app
 from scanpay.host.clock import Clock
 from scanpay.host.db.engine import Database
-from scanpay.host.services import audit, channels, reconcile_schedule
+from scanpay.host.services import audit, reconcile_schedule
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconcile_schedule import claim, due, reconcile_due
 from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.services.reconciliation_records import RunInfo, RunStatus, list_runs
 from scanpay.host.settings import HostSettings
-from sim.kit import Merchant as SimMerchant
 
-BEIJING = ZoneInfo("Asia/Shanghai")  # WeChat Pay's days, and its 10:00
-WECHAT = "wechat_pay"
 DAY = timedelta(days=1)
-AMOUNT = 1_234
 #: Days between one test's day and the next test's: the schedule looks 3 days back.
 GAP = 5
 START = datetime(2026, 3, 2, 12, 0, tzinfo=BEIJING)
@@ -56,66 +48,20 @@ DONE, NOT_READY = RunStatus.DONE, RunStatus.STATEMENT_NOT_READY
 class Stack(network_kit.Stack):
     """The simulator and a host, moved from day to day in Beijing."""
 
-    def new_day(self) -> date:
-        """Both clocks at noon on a day no test used, :data:`GAP` days on."""
-        today = self.host.clock.now().astimezone(BEIJING).date()
-        day = today + GAP * DAY
-        self.set(datetime.combine(day, time(12, 0), BEIJING))
-        return day
+    def new_day(self, days: int = GAP, at: time = time(12, 0)) -> date:
+        """Both clocks on a day no test used, :data:`GAP` days on."""
+        return super().new_day(days, at)
 
     def next_day_at(self, day: date, hour: int, minute: int = 0, second: int = 0) -> None:
         """Both clocks on the day after ``day``, at that time in Beijing."""
         self.set(datetime.combine(day + DAY, time(hour, minute, second), BEIJING))
 
 
-@dataclass
-class Shop:
-    """A merchant with a direct WeChat Pay channel to its own merchant at the simulator."""
-
-    stack: Stack
-    merchant_id: str
-    wechat: SimMerchant
-    terminal: SignedClient
-    wallet_id: int
-
-    def pay(self, amount: int = AMOUNT) -> None:
-        no = "N" + uuid.uuid4().hex[:20]
-        code = remember(self.stack.sim.code(self.wallet_id))
-        answer = self.terminal.pay(no, amount, code)
-        assert answer.status_code == 200 and answer.json()["status"] == "SUCCESS", answer.text
-
-    def lose_the_key(self) -> None:
-        """The channel's private key gone: its statement cannot be had (not ready)."""
-        channels.update_channel(self.stack.ctx, self.merchant_id, WECHAT, drop=["private_key"])
-
-    def get_the_key_back(self) -> None:
-        key = self.wechat.data["client_private_key"]
-        channels.update_channel(
-            self.stack.ctx, self.merchant_id, WECHAT, secrets={"private_key": key}
-        )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("reconcile_schedule")
-    with sim_and_host(folder, request.param, START) as running:
-        stack = Stack(running.sim, running.host)
-        yield stack
-        assert audit.verify(stack.ctx).ok
-
-
-def _shop(stack: Stack) -> Shop:
-    merchant_id, wechat = wechat_merchant(stack.ctx, stack.sim)
-    terminal = make_terminal(stack.host, merchant_id)
-    wallet = int(stack.sim.wallet(1_000_000)["wallet_id"])
-    return Shop(stack, merchant_id, wechat, terminal, wallet)
+stack = stack_fixture("reconcile_schedule", START, Stack)
 
 
 def _run_of(runs: list[RunInfo], shop: Shop, day: date) -> RunInfo:
-    [run] = [r for r in runs if r.channel_key == shop.merchant_id and r.day == day]
-    return run
+    return run_of(runs, shop.merchant_id, day)
 
 
 def _stored(stack: Stack, shop: Shop, day: date) -> RunInfo:
@@ -124,8 +70,7 @@ def _stored(stack: Stack, shop: Shop, day: date) -> RunInfo:
 
 
 def _audits(stack: Stack, shop: Shop, day: date) -> list[audit.AuditEntry]:
-    subject = f"{WECHAT}/{shop.merchant_id}/{day.isoformat()}"
-    return audit.history(stack.ctx, subject=("reconciliation", subject))
+    return run_audits(stack.ctx, shop.merchant_id, day)
 
 
 def _days(runs: list[RunInfo]) -> set[date]:
@@ -163,7 +108,7 @@ def test_a_day_is_reconciled_once_from_ten_oclock_beijing_time_the_next_day(
     stack: Stack,
 ) -> None:
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     shop.pay(amount=1)
 
@@ -195,7 +140,7 @@ def test_a_statement_not_ready_is_asked_for_again_only_after_the_retry_interval(
     stack: Stack,
 ) -> None:
     day = stack.new_day()
-    ready, waiting = _shop(stack), _shop(stack)
+    ready, waiting = Shop.open(stack), Shop.open(stack)
     ready.pay()
     waiting.pay()
     waiting.lose_the_key()
@@ -229,7 +174,7 @@ def test_a_statement_not_ready_is_asked_for_again_only_after_the_retry_interval(
 
 def test_a_day_is_given_up_once_older_than_the_days_back(stack: Stack) -> None:
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     shop.lose_the_key()
     _flush(stack, day)
@@ -251,7 +196,7 @@ def test_a_day_is_given_up_once_older_than_the_days_back(stack: Stack) -> None:
 
 def test_off_disables_it_and_the_hour_is_the_settings(stack: Stack) -> None:
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     with (
         _host_process(stack, reconcile_at=None) as off,
@@ -270,7 +215,7 @@ def test_off_disables_it_and_the_hour_is_the_settings(stack: Stack) -> None:
 
 def test_two_processes_at_once_do_the_day_once(stack: Stack) -> None:
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     _flush(stack, day)
     stack.next_day_at(day, 10)
@@ -311,7 +256,7 @@ def test_a_day_that_fails_is_logged_and_the_next_days_go_on(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     _flush(stack, day)
     stack.set(datetime.combine(day + DAY, time(12, 0), BEIJING))
@@ -355,7 +300,7 @@ def test_the_host_process_runs_it_by_itself_unless_off(
 
     monkeypatch.setattr(reconcile_schedule, "reconcile_due", failing_twice)
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     stack.next_day_at(day, 10)
     settings: HostSettings = stack.ctx.settings
@@ -381,19 +326,6 @@ def test_the_host_process_runs_it_by_itself_unless_off(
     assert len(looks) == stopped  # the loop stopped with the app
 
 
-def _cli(stack: Stack, *args: str, lang: str = "en_US.UTF-8", **env: str) -> Result:
-    settings = stack.ctx.settings
-    environment = {
-        "SCANPAY_DATABASE_URL": settings.database_url,
-        "SCANPAY_DATA_DIR": settings.data_dir,
-        "SCANPAY_NETWORK__WECHAT_PAY__GATEWAY": stack.sim.url,
-        "LC_ALL": lang,
-        "LANG": lang,
-        **env,
-    }
-    return CliRunner().invoke(cli_app, ["host", *args], env=environment)
-
-
 def test_sweep_runs_the_due_days_with_reconcile(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -406,24 +338,24 @@ def test_sweep_runs_the_due_days_with_reconcile(
 
     monkeypatch.setattr(_shared, "HostContext", OnTheTestsClock)
     day = stack.new_day()
-    shop = _shop(stack)
+    shop = Shop.open(stack)
     shop.pay()
     _flush(stack, day)
     stack.next_day_at(day, 10)
 
-    plain = _cli(stack, "sweep", "--json")
+    plain = host_cli(stack, "sweep", "--json")
     assert plain.exit_code == 0, plain.output
     assert set(json.loads(plain.output)) == {"orders", "payments"}  # no reconciliation
-    off = _cli(stack, "sweep", "--reconcile", lang="zh_CN.UTF-8", SCANPAY_RECONCILE_AT="off")
+    off = host_cli(stack, "sweep", "--reconcile", lang="zh_CN.UTF-8", SCANPAY_RECONCILE_AT="off")
     assert off.exit_code == 0 and "定时对账已关闭" in off.output, off.output
     assert list_runs(stack.ctx, day=day) == []
 
-    ran = _cli(stack, "sweep", "--reconcile", "--json")
+    ran = host_cli(stack, "sweep", "--reconcile", "--json")
     assert ran.exit_code == 0, ran.output
     reconciled = json.loads(ran.output)["reconciled"]
     [mine] = [r for r in reconciled if r["channel_key"] == shop.merchant_id]
     assert (mine["day"], mine["status"], mine["matched"]) == (day.isoformat(), "done", 1)
     assert {r["day"] for r in reconciled} == {day.isoformat()}
-    again = _cli(stack, "sweep", "--reconcile")
+    again = host_cli(stack, "sweep", "--reconcile")
     assert again.exit_code == 0 and "no reconciliation due" in again.output, again.output
     assert len(_audits(stack, shop, day)) == 1

@@ -19,98 +19,31 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from host import network_kit
-from host.kit import SignedClient, make_terminal, remember
-from host.network_kit import sim_and_host, wechat_merchant
+from host.network_kit import AMOUNT, BEIJING, Shop, Stack, run_audits, stack_fixture
 from host.portal.portal_kit import PortalClient, add_user, logged_in
-from scanpay.host.db.models import AuditLog, Payment, ReconciliationBreak, ReconciliationRun
+from scanpay.host.db.models import AuditLog, ReconciliationBreak, ReconciliationRun
 from scanpay.host.domain.reconciliation import KIND_TEXTS, BreakKind
+from scanpay.host.domain.reconciliation_detail import DETAIL_TEXTS, DetailCode
 from scanpay.host.portal.render import TEMPLATE_DIR
 from scanpay.host.portal.texts import TEXTS
 from scanpay.host.services import audit
 from scanpay.host.services.reconciliation_records import BreakInfo, list_breaks, list_runs
-from sim.kit import Merchant as SimMerchant
-from sim.kit import v3_call
 
-BEIJING = ZoneInfo("Asia/Shanghai")  # the bill's days are Beijing days
 START = datetime(2026, 4, 6, 12, 0, tzinfo=BEIJING)
-AMOUNT = 1_234
 HOME = "/portal/operator/reconciliation"
 DAY_PAGE = HOME + "/day"
 NOT_FOUND = "No such page or record"
 BAD_FORM = "The form expired or did not come from this site"
 TEMPLATES = ("op_reconciliation.html", "op_reconciliation_day.html", "_reconciliation.html")
 
-
-class Stack(network_kit.Stack):
-    def new_day(self) -> date:
-        """Both clocks at noon of the next Beijing day: a day no other test used."""
-        day = self.host.clock.now().astimezone(BEIJING).date() + timedelta(days=1)
-        self.set(datetime.combine(day, time(12, 0), BEIJING))
-        return day
-
-
-@dataclass
-class Shop:
-    """A merchant of the host, direct to its own merchant at the simulator."""
-
-    stack: Stack
-    merchant_id: str
-    terminal: SignedClient
-    wechat: SimMerchant
-    wallet_id: int
-
-    def code(self) -> str:
-        return remember(self.stack.sim.code(self.wallet_id))
-
-    def pay(self, amount: int = AMOUNT) -> str:
-        """A sale through the host; its trade number at the network (``P…``)."""
-        no = "N" + uuid.uuid4().hex[:20]
-        answer = self.terminal.pay(no, amount, self.code())
-        assert answer.status_code == 200 and answer.json()["status"] == "SUCCESS", answer.text
-        with self.stack.ctx.db.read() as session:
-            found = session.scalar(select(Payment.public_id).where(Payment.out_trade_no == no))
-        assert found is not None
-        return found
-
-    def change(self, trade_no: str, **values: Any) -> None:
-        """Change the host's payment in its database (a planted break)."""
-        with self.stack.ctx.db.write() as session:
-            row = session.scalar(select(Payment).where(Payment.public_id == trade_no))
-            assert row is not None
-            for name, value in values.items():
-                setattr(row, name, value)
-
-    def pay_at_the_network(self, amount: int) -> str:
-        """A sale at the simulator under a number the host never sent."""
-        no = "X" + uuid.uuid4().hex[:20]
-        status, body = v3_call(
-            self.stack.sim.client(self.wechat),
-            "POST",
-            "/v3/pay/transactions/codepay",
-            {
-                "appid": self.wechat.appid,
-                "mchid": self.wechat.mchid,
-                "description": "sold elsewhere",
-                "out_trade_no": no,
-                "payer": {"auth_code": self.code()},
-                "amount": {"total": amount},
-                "scene_info": {"device_id": "POS-9"},
-            },
-        )
-        assert status == 200, body
-        return no
+stack = stack_fixture("reconciliation-pages", START, Stack)
 
 
 @dataclass
@@ -126,22 +59,9 @@ class Day:
     email: str
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("reconciliation-pages")
-    with sim_and_host(folder, request.param, START) as running:
-        made = Stack(running.sim, running.host)
-        yield made
-        assert audit.verify(made.ctx).ok
-
-
 def _new_day(stack: Stack) -> Day:
     day = stack.new_day()
-    merchant_id, wechat = wechat_merchant(stack.ctx, stack.sim)
-    wallet = int(stack.sim.wallet(1_000_000)["wallet_id"])
-    shop = Shop(stack, merchant_id, make_terminal(stack.host, merchant_id), wechat, wallet)
+    shop = Shop.open(stack)
     changed, _, _ = (shop.pay() for _ in range(3))
     shop.change(changed, amount=AMOUNT + 1)
     foreign = shop.pay_at_the_network(777)
@@ -249,9 +169,7 @@ def test_run_now_and_the_list_shows_each_runs_counts_newest_day_first(stack: Sta
     assert "reconciled" in row and "WeChat Pay" in row
     [mine] = [r for r in runs if r.channel_key == scene.shop.merchant_id]
     assert (mine.matched, mine.lines, mine.open_breaks) == (2, 4, 2)
-    [record] = audit.history(
-        stack.ctx, subject=("reconciliation", f"wechat_pay/{mine.channel_key}/{scene.day}")
-    )
+    [record] = run_audits(stack.ctx, mine.channel_key, scene.day)
     assert record.actor == f"operator:{scene.email}"
 
     # The day before too: newest day first.
@@ -290,6 +208,11 @@ def test_a_days_breaks_in_words_with_their_amounts_in_both_languages(stack: Stac
     stray = _row(en, f'data-trade="{scene.foreign}"')
     assert KIND_TEXTS[BreakKind.NETWORK_ONLY].en in stray
     assert (_cell(stray, "host-amount"), _cell(stray, "network-amount")) == ("-", "7.77 CNY")
+    # The matcher's detail, in the reader's language: English here, Chinese below.
+    no_payment = DETAIL_TEXTS[DetailCode.NO_SUCH_PAYMENT]
+    assert (_cell(stray, "detail"), _cell(mismatch, "detail")) == (no_payment.en, "-")
+    zh_stray = _row(zh, f'data-trade="{scene.foreign}"')
+    assert _cell(zh_stray, "detail") == no_payment.zh_cn == "本机构没有该笔支付"
     assert scene.shop.merchant_id in stray
     for found in breaks.values():
         assert f'id="resolve-{found.id}"' in en and f'id="resolve-{found.id}"' in zh
@@ -328,9 +251,9 @@ def _label_keys() -> set[str]:
 
 
 def _visible(page: str) -> str:
-    """A page's words: no tags, no values (codes, the matcher's details), no attributes."""
+    """A page's words (the matcher's details among them): no tags, no values (codes), no
+    attributes."""
     page = re.sub(r"<code\b.*?</code>", " ", page, flags=re.S)
-    page = re.sub(r'<td class="[^"]*\bdetail\b[^"]*">.*?</td>', " ", page, flags=re.S)
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     page = re.sub(r'<a [^>]*lang="en"[^>]*>English</a>', " ", page)  # the language switch
     return html.unescape(re.sub(r"<[^>]+>", " ", page))

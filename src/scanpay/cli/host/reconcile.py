@@ -38,6 +38,7 @@ BREAK_LINE = Text(
     "  #{id} {kind}（{words}）{trade}  本机构 {host}  网络 {network}",
     "  #{id} {kind} ({words}) {trade}  host {host}  network {network}",
 )
+DETAIL = Text("    说明：{detail}", "    detail: {detail}")
 RESOLVED = Text(
     "    已处理：{resolution}（{who}，{when}）", "    resolved: {resolution} ({who}, {when})"
 )
@@ -77,6 +78,9 @@ def _show_break(item: BreakInfo, language: str) -> None:
             network=_money(item.network_amount, item.currency),
         ).get(language)
     )
+    detail = item.detail_text
+    if detail is not None:
+        typer.echo(DETAIL.format(detail=detail.get(language)).get(language))
     if item.resolved_at is not None:
         line = RESOLVED.format(
             resolution=item.resolution,

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from scanpay.host.domain.reconciliation_detail import Detail, DetailCode
 from scanpay.i18n import Text
 from scanpay.networks.port import StatementKind, StatementLine
 
@@ -175,8 +176,8 @@ class Break:
     network_amount: int | None = None
     currency: str | None = None
     """The host's currency when it has the trade, else the network's."""
-    detail: str = ""
-    """A short note in English (what the host has it as, the other currency...)."""
+    detail: Detail | None = None
+    """What else there is to say (what the host has it as, the other currency...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +249,7 @@ def _break_order(item: Break) -> tuple[str, str, str, str, int, int, str, str]:
         -1 if item.host_amount is None else item.host_amount,
         -1 if item.network_amount is None else item.network_amount,
         item.currency or "",
-        item.detail,
+        item.detail.stored() if item.detail is not None else "",
     )
 
 
@@ -260,7 +261,7 @@ def _duplicate(line: StatementLine) -> Break:
         transaction_id=line.transaction_id,
         network_amount=line.amount,
         currency=line.currency,
-        detail=f"{line.kind.value} line {line.status} seen already",
+        detail=Detail(DetailCode.SEEN_ALREADY, (line.kind.value, line.status)),
     )
 
 
@@ -279,7 +280,7 @@ def _sort_lines(lines: Iterable[StatementLine], breaks: list[Break]) -> dict[str
                     transaction_id=line.transaction_id,
                     network_amount=line.amount,
                     currency=line.currency,
-                    detail=f"status {line.status}",
+                    detail=Detail(DetailCode.STATUS, (line.status,)),
                 )
             )
             continue
@@ -328,7 +329,7 @@ def _payment(
             payment_id=host.payment_id,
             host_amount=host.amount,
             currency=host.currency,
-            detail="no line on the statement",
+            detail=Detail(DetailCode.NO_LINE),
         )
     shown = lines.charged or lines.revoked or lines.reversal
     assert shown is not None
@@ -343,7 +344,7 @@ def _payment(
             host_amount=host.amount,
             network_amount=lines.charged.amount if lines.charged is not None else None,
             currency=host.currency,
-            detail="reversed at the network",
+            detail=Detail(DetailCode.REVERSED_AT_NETWORK),
         )
     charged = lines.charged
     assert charged is not None
@@ -356,14 +357,15 @@ def _payment(
             host_amount=host.amount if host is not None else None,
             network_amount=charged.amount,
             currency=host.currency if host is not None else charged.currency,
-            detail="no such payment at the host"
+            detail=Detail(DetailCode.NO_SUCH_PAYMENT)
             if host is None
-            else f"the host has it {host.status}",
+            else Detail(DetailCode.HOST_STATUS, (host.status,)),
         )
     if charged.currency != host.currency:
-        kind, detail = BreakKind.CURRENCY_MISMATCH, f"network {charged.currency}"
+        kind = BreakKind.CURRENCY_MISMATCH
+        detail: Detail | None = Detail(DetailCode.NETWORK_CURRENCY, (charged.currency,))
     elif charged.amount != host.amount:
-        kind, detail = BreakKind.AMOUNT_MISMATCH, ""
+        kind, detail = BreakKind.AMOUNT_MISMATCH, None
     else:
         return None
     return Break(
@@ -402,7 +404,7 @@ def _refunds(
                         payment_id=payment_id,
                         host_amount=ours.amount,
                         currency=ours.currency,
-                        detail="no line on the statement",
+                        detail=Detail(DetailCode.NO_LINE),
                     )
                 )
         elif ours is None:
@@ -415,7 +417,7 @@ def _refunds(
                     payment_id=payment_id,
                     network_amount=line.amount,
                     currency=line.currency,
-                    detail="no such refund at the host",
+                    detail=Detail(DetailCode.NO_SUCH_REFUND),
                 )
             )
         elif line.amount != ours.amount or line.currency != ours.currency:
@@ -429,7 +431,9 @@ def _refunds(
                     host_amount=ours.amount,
                     network_amount=line.amount,
                     currency=ours.currency,
-                    detail="" if line.currency == ours.currency else f"network {line.currency}",
+                    detail=None
+                    if line.currency == ours.currency
+                    else Detail(DetailCode.NETWORK_CURRENCY, (line.currency,)),
                 )
             )
         else:

@@ -324,7 +324,7 @@ def _fill(row: ReconciliationBreak, found: Break, merchant_pk: int | None, now: 
     row.host_amount = found.host_amount
     row.network_amount = found.network_amount
     row.currency = _cut(found.currency, 3)
-    row.detail = found.detail[:256]
+    row.detail = found.detail.stored()[:256] if found.detail is not None else ""
     row.found_at = now
 
 

@@ -23,6 +23,7 @@ from scanpay.host.db.models import (
     parse_public_id,
 )
 from scanpay.host.domain.reconciliation import BreakKind
+from scanpay.host.domain.reconciliation_detail import detail_text
 from scanpay.host.errors import HostError
 from scanpay.host.services import audit
 from scanpay.host.services.context import HostContext
@@ -113,6 +114,8 @@ class BreakInfo:
     network_amount: int | None
     currency: str | None
     detail: str
+    """The detail as stored (a :class:`~scanpay.host.domain.reconciliation_detail.Detail`'s
+    code and values, ``""`` for none); :attr:`detail_text` says it in words."""
     found_at: datetime
     resolved_at: datetime | None
     resolved_by: str | None
@@ -122,7 +125,13 @@ class BreakInfo:
     def resolved(self) -> bool:
         return self.resolved_at is not None
 
+    @property
+    def detail_text(self) -> Text | None:
+        """The detail in both languages; None for none."""
+        return detail_text(self.detail)
+
     def to_dict(self) -> dict[str, Any]:
+        words = self.detail_text
         return {
             "id": self.id,
             "run_id": self.run_id,
@@ -139,6 +148,7 @@ class BreakInfo:
             "network_amount": self.network_amount,
             "currency": self.currency,
             "detail": self.detail,
+            "detail_text": words.as_dict() if words is not None else None,
             "found_at": self.found_at.isoformat(),
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "resolved_by": self.resolved_by,

@@ -134,6 +134,16 @@ def test_refund_no_answer_is_sent_again_with_backoff_and_same_number() -> None:
     assert weird.refund.state == RefundState.UNKNOWN
 
 
+def test_refund_processing_at_a_network_is_asked_again_until_final() -> None:
+    step = advance_refund(opened(), RefundReplied(11.0, "PROCESSING", "09"))
+    assert step.refund.state == RefundState.UNKNOWN and not step.refund.settled
+    assert step.refund.wake_at is not None and step.refund.wake_at > 11.0
+    due = advance_refund(step.refund, RefundTick(step.refund.wake_at))
+    assert due.commands == (SendRefund("T1-7-R1", 2),)  # the same number again
+    done = advance_refund(due.refund, RefundReplied(30.0, "SUCCESS", "00", None, "RF1"))
+    assert done.refund.state == RefundState.SUCCESS and done.refund.refund_id == "RF1"
+
+
 def test_refund_recovered_sends_again_and_settled_ignores_all() -> None:
     refund = advance_refund(opened(), RefundRecovered(50.0)).refund
     assert advance_refund(refund, RefundTick(50.0)).commands == (SendRefund("T1-7-R1", 2),)

@@ -416,8 +416,11 @@ class Network(Protocol):
         """Refund part or all of a paid trade (idempotent on ``refund_no``)."""
         ...
 
-    def refund_query(self, channel: Channel, refund_no: str) -> RefundAnswer:
-        """A refund's state at the network."""
+    def refund_query(
+        self, channel: Channel, refund_no: str, trade_no: str | None = None
+    ) -> RefundAnswer:
+        """A refund's state at the network. ``trade_no``: the refunded trade's number,
+        which some networks (Alipay) find a refund by; the host always gives it."""
         ...
 
     def statement(self, channel: Channel, day: date) -> Statement:

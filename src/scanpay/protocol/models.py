@@ -188,6 +188,9 @@ class TransactionsPage(_Response):
 class RefundStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
+    PROCESSING = "PROCESSING"
+    """Sent back through the payment's network, which has not given its final word:
+    ask again (the same request, or GET the refund) until SUCCESS or FAILED."""
 
 
 class RefundRequest(_Request):

@@ -9,6 +9,9 @@ and body, with backoff, until the host gives a definite answer::
             -> FAILED (the first send provably never left: not sent)
             -> UNKNOWN -> (send again) -> SUCCESS | FAILED
 
+A refund of a payment taken through a payment network may answer PROCESSING (sent
+back through the network, not final there yet): it is asked again like a lost answer.
+
 A refund whose only send provably never reached the host (:class:`RefundNotSent`:
 the host's certificate refused in the TLS handshake, or the connection refused,
 before the request's first byte) is not in doubt: nothing on the host carries its
@@ -244,6 +247,10 @@ def advance_refund(
         return RefundStep(refund, (), f"{refund.state.value}: {event.name} ignored")
     bump = refund.version + 1
     if isinstance(event, RefundReplied):
+        if event.status == "PROCESSING":
+            # A payment network's refund not yet final there: ask the host again later
+            # (same number, same body) until it has the network's last word.
+            return advance_refund(refund, RefundNoAnswer(event.now, "processing"), policy)
         if event.status not in ("SUCCESS", "FAILED"):
             return advance_refund(refund, RefundNoAnswer(event.now, f"status {event.status!r}"))
         return RefundStep(

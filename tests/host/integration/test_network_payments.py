@@ -297,14 +297,6 @@ def _identity(shop: Shop) -> TerminalIdentity:
         )
 
 
-def test_a_network_payment_is_not_refunded_here_yet(shop: Shop) -> None:
-    no = trade()
-    assert shop.pay(shop.code(), no=no)["status"] == "SUCCESS"
-    refused = shop.terminal.refund("R" + no[1:], no, 100)
-    assert refused.status_code >= 400 and refused.json()["code"] == "57", refused.text
-    assert shop.merchant_balance() == AMOUNT
-
-
 class _Counting:
     """The real adapter, counting its calls by kind (two drivers must never double one)."""
 

@@ -44,7 +44,7 @@ from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from scanpay.host.db.models import Base
 from scanpay.host.domain.reconciliation import BreakKind
-from scanpay.host.services import audit, channels, ledger, network_accounts
+from scanpay.host.services import audit, channels, ledger, network_accounts, network_refunds
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.services.reconciliation_records import (
@@ -120,6 +120,25 @@ def test_a_clean_day_matches_every_trade_with_no_break(stack: Stack) -> None:
     assert record.merchant_id == shop.merchant_id
     assert list_runs(stack.ctx, day=day, channel_key=shop.merchant_id) == [_without_breaks(run)]
     assert ledger.check(stack.ctx).ok
+
+
+def test_refunds_made_through_the_network_match_their_lines(stack: Stack) -> None:
+    """A refund of a WeChat payment goes back through WeChat Pay under the host refund's
+    id: the bill's refund lines are the host's refunds, answered at once or later."""
+    day = stack.new_day()
+    shop = Shop.open(stack)
+    at_once = shop.payment(shop.pay()).out_trade_no
+    later = shop.payment(shop.pay(shop.code("REFUND_PROCESSING"))).out_trade_no
+    done = shop.terminal.refund("R" + at_once[1:], at_once, 400).json()
+    assert done["status"] == "SUCCESS", done
+    waiting = shop.terminal.refund("R" + later[1:], later, AMOUNT).json()
+    assert waiting["status"] == "PROCESSING", waiting
+    stack.advance(6)
+    assert network_refunds.run_due(stack.ctx) == 1
+
+    run = run_of(reconcile(stack.ctx, day), shop.merchant_id)
+    assert run.status is RunStatus.DONE and run.breaks == ()
+    assert (run.matched, run.lines) == (4, 4)  # two payments, two refunds
 
 
 def _without_breaks(run: RunInfo) -> RunInfo:

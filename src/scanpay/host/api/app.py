@@ -34,7 +34,7 @@ from scanpay.host.clock import Clock
 from scanpay.host.db.migrate import current_revision, head_revision, upgrade
 from scanpay.host.logs import configure_logging
 from scanpay.host.portal import install as _install_portal
-from scanpay.host.services import leg_sweeper, operations, reconcile_schedule
+from scanpay.host.services import leg_sweeper, network_refunds, operations, reconcile_schedule
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.secrets import seal_legacy
 from scanpay.host.settings import HostSettings
@@ -83,7 +83,7 @@ async def _sweep_forever(ctx: HostContext) -> None:
 
 
 async def _drive_legs_forever(ctx: HostContext) -> None:
-    """Drive the network legs that are due (queries, reverses, the deadline, legs whose
+    """Drive the network legs and refunds that are due (queries, reverses, the deadline, legs whose
     driver died) about every second: a customer's confirmation on their phone is seen
     within a poll interval. The first pass runs at start."""
     every = min(1.0, ctx.settings.sweep_interval)
@@ -92,6 +92,10 @@ async def _drive_legs_forever(ctx: HostContext) -> None:
             await run_in_threadpool(leg_sweeper.run_due, ctx)
         except Exception:  # retried on the next tick, never fatal
             log.exception("network leg sweep failed")
+        try:
+            await run_in_threadpool(network_refunds.run_due, ctx)
+        except Exception:
+            log.exception("network refund sweep failed")
         await asyncio.sleep(every)
 
 

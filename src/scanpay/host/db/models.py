@@ -41,6 +41,7 @@ __all__ = [
     "MerchantChannel",
     "NetworkAccount",
     "NetworkLeg",
+    "NetworkRefund",
     "Nonce",
     "Order",
     "Payment",
@@ -398,6 +399,32 @@ class NetworkLeg(Base):
     trade_no: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     leg: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkRefund(Base):
+    """A refund of a routed payment at its network, journaled before each call
+    (migration 0011; :mod:`scanpay.host.domain.network_refunds`). ``status`` is the
+    network's word so far (``SENT``, ``PROCESSING``, ``UNKNOWN``, then ``SUCCESS`` or
+    ``FAILED``); ``call`` the call to make next (``refund`` again, idempotent on the
+    refund number, or ``query``); ``next_at`` when (None: settled), ``lease_until``
+    until when a host process is making it."""
+
+    __tablename__ = "network_refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    network: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    call: Mapped[str | None] = mapped_column(String(8))
+    tries: Mapped[int] = mapped_column(Integer)
+    network_code: Mapped[str | None] = mapped_column(String(64))
+    network_refund_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -273,9 +273,12 @@ def refund(v: MerchantViewer, form: CheckedForm, payment_id: str) -> Response:
         message = translate("refund.failed", v.lang, message=exc.text.get(v.lang))
         return _detail_page(v, payment_id, notice=message, kind="error", status=400)
     body = done.refund
+    shown = f"{_money(v, body.amount)} {body.currency}"
     if body.status == "SUCCESS":
-        shown = f"{_money(v, body.amount)} {body.currency}"
         return _detail_page(v, payment_id, notice=translate("refund.done", v.lang, amount=shown))
+    if body.status == "PROCESSING":
+        notice = translate("refund.processing", v.lang, amount=shown)
+        return _detail_page(v, payment_id, notice=notice)
     message = translate(
         "refund.failed", v.lang, message=body.message.en if v.lang == "en" else body.message.zh_cn
     )

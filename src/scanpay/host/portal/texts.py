@@ -234,6 +234,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status.PARTIALLY_REFUNDED": ("部分退款", "partly refunded"),
     "rstatus.SUCCESS": ("已退款", "refunded"),
     "rstatus.FAILED": ("未退款", "refused"),
+    "rstatus.PROCESSING": ("网络处理中", "processing at the network"),
     "ostatus.CREATED": ("待支付", "waiting"),
     "ostatus.PAID": ("已支付", "paid"),
     "ostatus.EXPIRED": ("已过期", "expired"),
@@ -268,6 +269,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.payment.expire": ("超时", "timed out"),
     "action.payment.reverse": ("撤销", "reversal"),
     "action.refund.create": ("退款", "refund"),
+    "action.refund.network_success": ("支付网络退款成功", "refunded by the payment network"),
+    "action.refund.network_failed": ("支付网络拒绝退款", "refund refused by the payment network"),
     "action.order.create": ("创建订单", "order created"),
     "action.order.pay": ("订单支付", "order paid"),
     "action.order.close": ("关闭订单", "order closed"),
@@ -338,6 +341,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "refund.owner_only": ("只有负责人可以发起退款。", "Only the owner can refund."),
     "refund.done": ("退款成功：{amount}", "Refunded: {amount}"),
     "refund.failed": ("退款未成功：{message}", "Refund refused: {message}"),
+    "refund.processing": (
+        "退款 {amount} 已提交支付网络，处理中；结果稍后显示在此交易中",
+        "Refund of {amount} sent to the payment network and processing; its result will"
+        " show on this payment",
+    ),
     "refund.bad_amount": ("退款金额格式错误", "Not an amount"),
     "refund.too_much": (
         "退款金额超过可退金额（最多 {left}）",

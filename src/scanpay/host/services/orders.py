@@ -60,10 +60,11 @@ from scanpay.host.domain.pin import PinState
 from scanpay.host.domain.refunds import RefundPlan
 from scanpay.host.domain.risk import Kind, RiskOutcome
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger, refunds, risk, wallets
+from scanpay.host.services import audit, ledger, risk, wallets
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
+from scanpay.host.services.payment_steps import apply_refund
 from scanpay.host.services.payment_views import REASONS, risk_reason
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, get_currency
@@ -744,7 +745,7 @@ def _refund_late(
     session.add(row)
     session.flush()
     plan = RefundPlan(PaymentState.REFUNDED, payment.amount)
-    refunds.apply_refund(ctx, session, payment, plan, row, now)
+    apply_refund(ctx, session, payment, plan, row, now)
     merchant = session.get(Merchant, payment.merchant_id)
     assert merchant is not None
     audit.record(

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scanpay.host.db.models import Payment, WalletAccount, merchant_public_id
+from scanpay.host.db.models import Payment, Refund, WalletAccount, merchant_public_id
 from scanpay.host.domain import ledger as rules
 from scanpay.host.domain.ledger import AccountKind, Book
 from scanpay.host.domain.payment_state import (
@@ -26,11 +26,12 @@ from scanpay.host.domain.payment_state import (
     state_code,
     transition,
 )
+from scanpay.host.domain.refunds import RefundPlan
 from scanpay.host.domain.risk import RiskDecision
 from scanpay.host.services import audit, ledger
 from scanpay.host.services.context import HostContext
 
-__all__ = ["apply_event", "audit_step"]
+__all__ = ["apply_event", "apply_refund", "audit_step"]
 
 
 def _payer_code(
@@ -91,6 +92,32 @@ def apply_event(
     if step.effect is Effect.CAPTURE and step.state is PaymentState.SUCCESS:
         row.paid_at = now
     return step
+
+
+def apply_refund(
+    ctx: HostContext,
+    session: Session,
+    payment: Payment,
+    plan: RefundPlan,
+    row: Refund,
+    now: datetime,
+) -> None:
+    """Move refund ``row``'s money back to whoever paid (the wallet, or the network that
+    pays the customer back) and record the states, in the caller's transaction (which
+    holds the payment's row lock). The clearing account may go below zero: a refund
+    after settlement is owed back by the merchant (see the settlement module)."""
+    book = Book.TRAINING if payment.training else Book.REAL
+    entry = rules.refund(
+        book,
+        payment.currency,
+        _payer_code(session, payment, book, None, now),
+        ledger.clearing_code(merchant_public_id(payment.merchant_id), book),
+        row.amount,
+    )
+    row.entry_id = ledger.post(session, entry, kind="refund", now=now, payment_id=payment.id)
+    payment.refunded_amount = plan.refunded_total
+    payment.status, payment.updated_at = plan.payment_state, now
+    row.status, row.code = "SUCCESS", "00"
 
 
 def audit_step(

@@ -38,7 +38,7 @@ from scanpay.host.domain.payment_state import (
     transition,
 )
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger, network_legs
+from scanpay.host.services import audit, ledger, network_legs, network_refunds
 from scanpay.host.services.auth import TerminalIdentity
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
@@ -64,6 +64,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("scanpay.host.payments")
+
+_REFUND_AT_NETWORK = Text(
+    "该交易有退款正在支付网络处理中，不能撤销",
+    "a refund of this payment is still at its network: it cannot be reversed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +380,9 @@ def reverse_payment(ctx: HostContext, auth: TerminalIdentity, out_trade_no: str)
                     log.info("reversal before payment %s/%s", auth.merchant_id, out_trade_no)
                     return to_body(row)
                 before = row.status
+                if row.network is not None and network_refunds.pending_amount(session, row.id):
+                    # Its network may pay that refund back as well as the reverse.
+                    raise HostError("57", _REFUND_AT_NETWORK, field="out_trade_no")
                 try:
                     step = apply_event(session, row, Reverse(), now)
                 except IllegalTransition as exc:

@@ -67,14 +67,16 @@ from sqlalchemy.orm import Session
 from scanpay.host.db.models import (
     MerchantChannel,
     NetworkAccount,
+    NetworkRefund,
     Payment,
     ReconciliationBreak,
     ReconciliationRun,
+    Refund,
     merchant_public_id,
 )
 from scanpay.host.domain.payment_state import PaymentState
 from scanpay.host.domain.periods import check_day
-from scanpay.host.domain.reconciliation import Break, HostTrade, Result, match
+from scanpay.host.domain.reconciliation import Break, HostRefund, HostTrade, Result, match
 from scanpay.host.services import audit, channels
 from scanpay.host.services.channel_secrets import open_secrets
 from scanpay.host.services.context import HostContext
@@ -250,11 +252,33 @@ def _host_payments(
     return sorted(found.values(), key=lambda row: row.id)
 
 
-def _host_trade(row: Payment, start: datetime, end: datetime) -> HostTrade:
+def _host_refunds(
+    session: Session, rows: Sequence[Payment], start: datetime, end: datetime
+) -> dict[int, list[HostRefund]]:
+    """The refunds the host made through the network of each of ``rows`` (payment key
+    -> refunds), by the network refund's number (the host refund's id); one is on the
+    day when the network's final word on it came that day."""
+    found: dict[int, list[HostRefund]] = {}
+    keys = [row.id for row in rows]
+    for i in range(0, len(keys), _CHUNK):
+        query = (
+            select(Refund, NetworkRefund.updated_at)
+            .join(NetworkRefund, NetworkRefund.refund_id == Refund.id)
+            .where(Refund.payment_id.in_(keys[i : i + _CHUNK]), Refund.status == "SUCCESS")
+        )
+        for refund, settled in session.execute(query):
+            made = HostRefund(
+                refund.public_id, refund.amount, refund.currency, start <= settled < end
+            )
+            found.setdefault(refund.payment_id, []).append(made)
+    return found
+
+
+def _host_trade(
+    row: Payment, start: datetime, end: datetime, refunds: Sequence[HostRefund]
+) -> HostTrade:
     captured = row.status in CAPTURED_STATES
     on_day = captured and row.paid_at is not None and start <= row.paid_at < end
-    # No refunds: the host refuses to refund a network payment (services/refunds.py), so
-    # every refund line is the network's own. When it refunds them, read them here.
     return HostTrade(
         row.public_id,
         row.amount,
@@ -263,6 +287,7 @@ def _host_trade(row: Payment, start: datetime, end: datetime) -> HostTrade:
         captured=captured,
         on_day=on_day,
         payment_id=row.id,
+        refunds=tuple(sorted(refunds, key=lambda r: r.refund_no)),
     )
 
 
@@ -282,7 +307,8 @@ def _find(ctx: HostContext, target: _Target, day: date, zone: ZoneInfo) -> _Foun
     start, end = day_bounds(day, zone)
     with ctx.db.read() as session:
         rows = _host_payments(session, target, statement.lines, start, end)
-    host = [_host_trade(row, start, end) for row in rows]
+        refunds = _host_refunds(session, rows, start, end)
+    host = [_host_trade(row, start, end, refunds.get(row.id, ())) for row in rows]
     named = {line.trade_no for line in statement.lines}
     created = {row.public_id: row.created_at for row in rows}
     late = [t for t in host if t.on_day and t.trade_no not in named and created[t.trade_no] < start]

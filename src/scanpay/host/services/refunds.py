@@ -24,17 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scanpay.host.db.models import Merchant, Payment, Refund, WalletAccount
-from scanpay.host.domain import ledger as rules
+from scanpay.host.db.models import Merchant, Payment, Refund
 from scanpay.host.domain.fingerprint import fingerprint
-from scanpay.host.domain.ledger import Book
 from scanpay.host.domain.payment_state import PaymentState
 from scanpay.host.domain.refunds import RefundPlan, plan_refund, refundable
 from scanpay.host.domain.risk import Kind, RiskDecision, RiskOutcome
 from scanpay.host.errors import HostError
-from scanpay.host.services import audit, ledger, risk
+from scanpay.host.services import audit, network_refunds, risk
+from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.merchants import MoneyStep, require_standing
+from scanpay.host.services.payment_steps import apply_refund
 from scanpay.i18n import Text
 from scanpay.money import format_amount
 from scanpay.protocol.models import Message, RefundRequest, RefundStatus
@@ -43,7 +43,6 @@ from scanpay.protocol.result_codes import result_code
 
 __all__ = [
     "RefundCreated",
-    "apply_refund",
     "create_refund",
     "get_refund",
     "list_refunds",
@@ -62,9 +61,24 @@ _MESSAGES = {
 }
 
 
+_PROCESSING = Text("退款已提交支付网络，处理中", "Refund sent to the payment network; processing")
+_NETWORK_REFUSED = Text(
+    "支付网络拒绝了退款（{code}）", "The payment network refused the refund ({code})"
+)
+_NO_CHANNEL = Text(
+    "该商户已没有到此支付网络的通道，无法退款",
+    "the merchant no longer has a channel to this payment network: it cannot be refunded",
+)
+
+
 def to_body(row: Refund, out_trade_no: str) -> RefundBody:
     """The API's view of a stored refund."""
     text = _MESSAGES.get(row.code) or result_code(row.code).message
+    if row.status == network_refunds.PROCESSING:
+        text = _PROCESSING
+    elif row.decline_reason is not None and ":" in row.decline_reason:
+        # Refused by the network (``wechat_pay:NOT_ENOUGH``): its code, in its words.
+        text = _NETWORK_REFUSED.format(code=row.decline_reason.partition(":")[2])
     return RefundBody(
         out_refund_no=row.out_refund_no,
         out_trade_no=out_trade_no,
@@ -114,34 +128,6 @@ def _new_row(
         training=payment.training,
         created_at=now,
     )
-
-
-def apply_refund(
-    ctx: HostContext,
-    session: Session,
-    payment: Payment,
-    plan: RefundPlan,
-    row: Refund,
-    now: datetime,
-) -> None:
-    """Move the money back and record the states, in the caller's transaction (which
-    holds the payment's row lock). The clearing account may go below zero: a refund
-    after settlement is owed back by the merchant (see the settlement module)."""
-    merchant = session.get(Merchant, payment.merchant_id)
-    account = session.get(WalletAccount, payment.wallet_account_id)
-    assert merchant is not None and account is not None and account.number is not None
-    book = Book.TRAINING if payment.training else Book.REAL
-    entry = rules.refund(
-        book,
-        payment.currency,
-        ledger.wallet_code(account.number),
-        ledger.clearing_code(merchant.public_id, book),
-        row.amount,
-    )
-    row.entry_id = ledger.post(session, entry, kind="refund", now=now, payment_id=payment.id)
-    payment.refunded_amount = plan.refunded_total
-    payment.status, payment.updated_at = plan.payment_state, now
-    row.status, row.code = RefundStatus.SUCCESS, "00"
 
 
 def _audit(
@@ -260,24 +246,22 @@ def _create_once(
         )
         if payment is None:
             raise HostError("25", field="out_trade_no")
-        if payment.network is not None:
-            raise HostError(
-                "57",
-                Text(
-                    "经支付网络收款的交易暂不能在此退款，请在该网络的商户平台退款",
-                    "a payment taken through a payment network cannot be refunded here yet:"
-                    " refund it at that network's merchant platform",
-                ),
-                field="out_trade_no",
-            )
+        if payment.network is not None and (
+            channel_for(ctx, merchant_pk, payment.network, session=session, disabled=True) is None
+        ):
+            raise HostError("57", _NO_CHANNEL, field="out_trade_no")
         # Under the payment's lock: a concurrent twin may have committed meanwhile.
         found = _existing(session, merchant_pk, request.out_refund_no, digest)
         if found is not None:
             return found
         state = PaymentState(payment.status)
-        plan = plan_refund(state, payment.amount, payment.refunded_amount, request.amount)
+        # Refunds still at the payment's network hold their amount back.
+        taken = payment.refunded_amount
+        if payment.network is not None:
+            taken += network_refunds.pending_amount(session, payment.id)
+        plan = plan_refund(state, payment.amount, taken, request.amount)
         if not isinstance(plan, RefundPlan) and not plan.stored:
-            left = refundable(state, payment.amount, payment.refunded_amount)
+            left = refundable(state, payment.amount, taken)
             shown = format_amount(left, payment.currency)
             raise HostError(
                 "13",
@@ -313,8 +297,14 @@ def _create_once(
                 session.add(row)
         except IntegrityError:
             raise _NumberTaken from None
+        sending = None
         if isinstance(plan, RefundPlan) and row.code != "57":
-            apply_refund(ctx, session, payment, plan, row, now)
+            if payment.network is None:
+                apply_refund(ctx, session, payment, plan, row, now)
+            else:
+                # Back the way the money came: journaled here, sent once committed.
+                row.status, row.code = network_refunds.PROCESSING, "09"
+                sending = network_refunds.open_refund(session, row, payment, now)
         _audit(session, row, payment, actor, now, before=before, decision=decision)
         ctx.metrics.refund(row.status, row.code)
         if payment.status != before:
@@ -328,7 +318,11 @@ def _create_once(
             row.status,
             row.code,
         )
-        return RefundCreated(to_body(row, payment.out_trade_no), False)
+        created = RefundCreated(to_body(row, payment.out_trade_no), False)
+    if sending is None:
+        return created
+    network_refunds.drive(ctx, sending)
+    return RefundCreated(get_refund(ctx, merchant_pk, request.out_refund_no), False)
 
 
 def get_refund(ctx: HostContext, merchant_pk: int, out_refund_no: str) -> RefundBody:

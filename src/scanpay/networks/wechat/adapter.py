@@ -185,7 +185,10 @@ class WeChatPayNetwork:
         log.info("wechat refund %s: %s", request.refund_no, answer.status.value)
         return answer
 
-    def refund_query(self, channel: Channel, refund_no: str) -> RefundAnswer:
+    def refund_query(
+        self, channel: Channel, refund_no: str, trade_no: str | None = None
+    ) -> RefundAnswer:
+        # WeChat Pay finds a refund by its own number alone: ``trade_no`` is not needed.
         if api_of(channel) == API_V3:
             return v3.refund_query(self._v3(channel), channel, refund_no, self.settings)
         return v2.refund_query(self._v2(channel), channel, refund_no, self.settings)

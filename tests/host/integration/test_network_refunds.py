@@ -1,0 +1,243 @@
+"""Refunds of payments taken through WeChat Pay go back through WeChat Pay (issue 17):
+terminal protocol -> host -> the WeChat Pay simulator, on SQLite and PostgreSQL.
+
+Each test checks the three places money is written: the terminal's answers, the
+host's refund, payment and ledger, and the simulator's own books (the customer's
+wallet, the order's refunds there). The host's refund sweeper
+(:func:`network_refunds.run_due`) is driven by hand after moving both clocks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from host.kit import SignedClient, make_terminal, remember
+from host.network_kit import Stack, sim_and_host, wechat_merchant
+from scanpay.host.db.models import AuditLog, LedgerAccount, NetworkRefund, Payment, Refund
+from scanpay.host.domain.ledger import Book
+from scanpay.host.services import audit, ledger, network_legs, network_refunds
+from scanpay.host.services.channels import channel_for
+from scanpay.networks.port import Network, RefundAnswer, RefundRequest, RefundStatus
+from sim.kit import Merchant as SimMerchant
+
+AMOUNT = 1_000
+
+
+def _no() -> str:
+    return "N" + uuid.uuid4().hex[:20]
+
+
+@dataclass
+class Shop:
+    stack: Stack
+    terminal: SignedClient
+    wechat: SimMerchant
+    wallet_id: int
+
+    def paid(self, outcome: str | None = None) -> str:
+        """A sale of AMOUNT paid with a WeChat code; its out_trade_no."""
+        no = _no()
+        code = remember(self.stack.sim.code(self.wallet_id, outcome))
+        answer = self.terminal.pay(no, AMOUNT, code)
+        assert answer.status_code == 200 and answer.json()["status"] == "SUCCESS", answer.text
+        return no
+
+    def refund(self, no: str, amount: int, refund_no: str | None = None) -> dict[str, Any]:
+        body = {"out_refund_no": refund_no or _no(), "out_trade_no": no, "amount": amount}
+        answer = self.terminal.request("POST", "/v1/refunds", body)
+        data: dict[str, Any] = answer.json()
+        data["http"] = answer.status_code
+        return data
+
+    def get_refund(self, refund_no: str) -> dict[str, Any]:
+        answer = self.terminal.request("GET", f"/v1/refunds/{refund_no}")
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    def payment(self, no: str) -> Payment:
+        with self.stack.ctx.db.read() as session:
+            found = session.scalar(select(Payment).where(Payment.out_trade_no == no))
+            assert found is not None
+            return found
+
+    def refunds_at_network(self, no: str) -> list[dict[str, Any]]:
+        """The order's refunds in the simulator's books (the reverse's included)."""
+        orders = self.stack.sim.admin("GET", "/sim/orders", params={"mchid": self.wechat.mchid})
+        [order] = [o for o in orders if o["out_trade_no"] == self.payment(no).public_id]
+        found = self.stack.sim.admin("GET", f"/sim/orders/{order['transaction_id']}")
+        refunds: list[dict[str, Any]] = found["refunds"]
+        return refunds
+
+    def wallet(self) -> int:
+        return self.stack.sim.balance(self.wallet_id)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    with sim_and_host(tmp_path_factory.mktemp("network_refunds"), request.param) as running:
+        yield running
+
+
+@pytest.fixture
+def shop(stack: Stack) -> Iterator[Shop]:
+    merchant_id, wechat = wechat_merchant(stack.ctx, stack.sim)
+    wallet = stack.sim.wallet(100_000)
+    yield Shop(stack, make_terminal(stack.host, merchant_id), wechat, wallet["wallet_id"])
+    report = ledger.check(stack.ctx)
+    assert report.ok, report.to_dict()
+    assert audit.verify(stack.ctx).ok
+
+
+def _network_owes(shop: Shop) -> int:
+    code = ledger.network_code("wechat_pay", Book.REAL, "CNY")
+    with shop.stack.ctx.db.read() as session:
+        account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+        return -account.balance if account is not None else 0
+
+
+def _sweep(shop: Shop, seconds: float) -> int:
+    shop.stack.advance(seconds)
+    return network_refunds.run_due(shop.stack.ctx)
+
+
+def test_a_refund_goes_back_through_wechat_pay_once(shop: Shop) -> None:
+    no = shop.paid()
+    paid = shop.wallet()
+    owed = _network_owes(shop)
+    takings = shop.stack.sim.merchant_balance(shop.wechat.mchid)
+    refund_no = _no()
+    answer = shop.refund(no, 400, refund_no)
+    assert (answer["http"], answer["status"], answer["code"]) == (200, "SUCCESS", "00")
+    assert shop.wallet() == paid + 400  # the customer has it back, at the network
+    assert shop.stack.sim.merchant_balance(shop.wechat.mchid) == takings - 400
+    assert [(r["out_refund_no"], r["amount"]) for r in shop.refunds_at_network(no)] == [
+        (answer["refund_id"], 400)  # the network's refund number is the host refund's id
+    ]
+    assert _network_owes(shop) == owed - 400  # the network owes the host that much less
+    payment = shop.payment(no)
+    assert (payment.status, payment.refunded_amount) == ("PARTIALLY_REFUNDED", 400)
+
+    again = shop.refund(no, 400, refund_no)  # the terminal's retry: the stored answer
+    assert (again["status"], again["refund_id"]) == ("SUCCESS", answer["refund_id"])
+    rest = shop.refund(no, 600)
+    assert rest["status"] == "SUCCESS"
+    too_much = shop.refund(no, 1)
+    assert too_much["http"] >= 400 and too_much["code"] == "13"  # more than was paid
+    assert shop.wallet() == paid + AMOUNT
+    assert sorted(r["amount"] for r in shop.refunds_at_network(no)) == [400, 600]
+    assert shop.payment(no).status == "REFUNDED"
+    with shop.stack.ctx.db.read() as session:
+        actions = session.scalars(
+            select(AuditLog.action).where(AuditLog.action.like("refund.network_%"))
+        ).all()
+    assert actions.count("refund.network_success") >= 2
+
+
+def test_a_refund_the_network_is_processing_is_finished_by_the_sweeper(shop: Shop) -> None:
+    no = shop.paid("REFUND_PROCESSING")  # its first refund answers PROCESSING
+    paid = shop.wallet()
+    answer = shop.refund(no, 700)
+    assert (answer["status"], answer["code"]) == ("PROCESSING", "09")
+    assert "processing" in answer["message"]["en"]
+    payment = shop.payment(no)
+    assert (payment.status, payment.refunded_amount) == ("SUCCESS", 0)  # not yet
+    # Held back: no second refund may take the same money meanwhile, nor a reverse.
+    over = shop.refund(no, 301)
+    assert over["code"] == "13", over
+    reverse = shop.terminal.request("POST", f"/v1/payments/{no}/reverse")
+    assert reverse.json()["code"] == "57", reverse.text
+    assert _sweep(shop, 1) == 0  # not due yet
+
+    assert _sweep(shop, 6) == 1  # the query finds it done
+    done = shop.get_refund(answer["out_refund_no"])
+    assert (done["status"], done["code"]) == ("SUCCESS", "00")
+    assert shop.wallet() == paid + 700
+    payment = shop.payment(no)
+    assert (payment.status, payment.refunded_amount) == ("PARTIALLY_REFUNDED", 700)
+    assert _sweep(shop, 600) == 0  # nothing left to do
+    assert len(shop.refunds_at_network(no)) == 1
+
+
+def test_a_lost_refund_reply_is_asked_again_never_refunded_twice(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no = shop.paid()
+    paid = shop.wallet()
+    # The real adapter, but the reply to its first refund call is lost on the way back
+    # (the network did refund): what a timeout looks like from the host.
+    adapter = type(shop.stack.ctx.network("wechat_pay"))
+    real = adapter.refund
+    lost: list[str] = []
+
+    def losing_a_reply(self: Network, request: RefundRequest) -> RefundAnswer:
+        answer = real(self, request)  # type: ignore[arg-type]
+        if not lost:
+            lost.append(request.refund_no)
+            return RefundAnswer(RefundStatus.UNKNOWN, request.refund_no)
+        return answer
+
+    monkeypatch.setattr(adapter, "refund", losing_a_reply)
+    answer = shop.refund(no, AMOUNT)
+    assert answer["status"] == "PROCESSING"  # no word from the network: never a failure
+    assert shop.wallet() == paid + AMOUNT  # though it did refund
+    assert _sweep(shop, 6) == 1  # the same refund again: the network answers the one it has
+    assert shop.get_refund(answer["out_refund_no"])["status"] == "SUCCESS"
+    assert shop.wallet() == paid + AMOUNT  # once
+    assert len(shop.refunds_at_network(no)) == 1
+    assert shop.payment(no).status == "REFUNDED"
+    assert lost == [answer["refund_id"]]
+
+
+def test_a_host_that_died_before_the_refund_call_leaves_it_to_the_sweeper(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no = shop.paid()
+    paid = shop.wallet()
+    monkeypatch.setattr(network_refunds, "drive", lambda *args, **kwargs: None)  # the crash
+    answer = shop.refund(no, 250)
+    monkeypatch.undo()
+    assert answer["status"] == "PROCESSING"
+    assert shop.refunds_at_network(no) == []  # the call never went out
+    assert _sweep(shop, 1) == 0  # its caller's lease still holds
+    assert _sweep(shop, network_legs.LEASE.total_seconds() + 1) == 1
+    assert shop.get_refund(answer["out_refund_no"])["status"] == "SUCCESS"
+    assert shop.wallet() == paid + 250
+    with shop.stack.ctx.db.read() as session:
+        record = session.scalar(
+            select(NetworkRefund)
+            .join(Refund, Refund.id == NetworkRefund.refund_id)
+            .where(Refund.out_refund_no == answer["out_refund_no"])
+        )
+        assert record is not None
+        assert (record.status, record.call, record.next_at, record.tries) == (
+            "SUCCESS",
+            None,
+            None,
+            2,
+        )
+
+
+def test_a_refund_the_network_refuses_frees_its_amount(shop: Shop) -> None:
+    no = shop.paid()
+    # The customer's money went back by a reverse at the network behind the host's back:
+    # the network then refuses any refund of the order.
+    public_id = shop.payment(no).public_id
+    channel = channel_for(shop.stack.ctx, shop.payment(no).merchant_id, "wechat_pay")
+    assert channel is not None
+    assert shop.stack.ctx.network("wechat_pay").reverse(channel, public_id).done
+    answer = shop.refund(no, 500)
+    assert (answer["status"], answer["code"]) == ("FAILED", "57"), answer
+    assert "refused" in answer["message"]["en"] and "拒绝" in answer["message"]["zh-CN"]
+    payment = shop.payment(no)
+    assert (payment.status, payment.refunded_amount) == ("SUCCESS", 0)
+    with shop.stack.ctx.db.read() as session:
+        assert network_refunds.pending_amount(session, payment.id) == 0

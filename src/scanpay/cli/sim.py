@@ -1,7 +1,8 @@
 """``scanpay sim``: the payment networks' simulators, each a process of its own.
 
 ``scanpay sim wechat`` serves the WeChat Pay simulator (API v3 code pay, API v2
-micropay); ``docs/networks.md`` is its manual.
+micropay), ``scanpay sim alipay`` the Alipay open-platform simulator (bar-code pay);
+``docs/networks.md`` is their manual.
 """
 
 from __future__ import annotations
@@ -109,6 +110,89 @@ def wechat_command(
         lines.append(CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language))
     else:
         lines.append(NO_DEMO.format(url=url).get(language))
+    typer.echo("\n".join(lines), err=False)
+    config = uvicorn.Config(application, log_level=log_level, access_log=False, use_colors=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+ALIPAY_LISTENING = Text(
+    "支付宝模拟器在 {url} 监听（网关 {url}/gateway.do，数据：{data}，{state}）",
+    "Alipay simulator listening on {url} (gateway {url}/gateway.do, data in {data}, {state})",
+)
+ALIPAY_DEMO_APP = Text(
+    "  演示应用 {app_id}（{mode} 模式），密钥见 {path}",
+    "  demo app {app_id} ({mode} mode), keys in {path}",
+)
+ALIPAY_NO_DEMO = Text(
+    "  已有应用（不是演示数据）：见 {url}/sim/apps",
+    "  apps exist (not the demo's): see {url}/sim/apps",
+)
+
+
+@app.command("alipay")
+def alipay_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
+    port: int = typer.Option(8620, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path = typer.Option(Path("data/sim-alipay"), "--data", help="State and keys folder."),
+    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
+    fee_bp: int = typer.Option(
+        60, "--fee-bp", min=0, max=10_000, help="New apps' service fee, basis points (60: 0.6 %)."
+    ),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the Alipay simulator (first start: its keys, a demo app and wallet)."""
+    import uvicorn
+
+    from scanpay.sim.alipay import SimSettings as AlipaySettings
+    from scanpay.sim.alipay import create_app as create_alipay
+    from scanpay.sim.alipay.app import DATABASE
+    from scanpay.sim.alipay.demo import ensure_demo as ensure_alipay_demo
+    from scanpay.sim.alipay.money import yuan
+
+    language = cli_language()
+    fresh = not (data / DATABASE).exists()
+    application = create_alipay(AlipaySettings(data_dir=data, code_ttl=code_ttl, fee_bp=fee_bp))
+    sim = application.state.sim
+    demo = ensure_alipay_demo(sim)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        typer.echo(
+            Text(f"无法监听 {host}:{port}：{exc}", f"cannot listen on {host}:{port}: {exc}").get(
+                language
+            ),
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    bound = sock.getsockname()[1]
+    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
+    state = (CREATED if fresh else REUSED).get(language)
+    lines = [ALIPAY_LISTENING.format(url=url, data=data, state=state).get(language)]
+    if demo is not None:
+        lines.append(
+            ALIPAY_DEMO_APP.format(app_id=demo.app_id, mode=demo.mode, path=demo.path).get(language)
+        )
+        limit = (
+            LIMIT.format(amount=yuan(demo.password_above), url=url)
+            if demo.password_above is not None
+            else NO_LIMIT
+        )
+        wallet = sim.store.wallet(demo.wallet_id)
+        balance = yuan(wallet.balance) if wallet else "?"
+        lines.append(
+            DEMO_WALLET.format(
+                wallet=demo.wallet_id,
+                name=demo.wallet_name,
+                balance=balance,
+                limit=limit.get(language),
+            ).get(language)
+        )
+        lines.append(CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language))
+    else:
+        lines.append(ALIPAY_NO_DEMO.format(url=url).get(language))
     typer.echo("\n".join(lines), err=False)
     config = uvicorn.Config(application, log_level=log_level, access_log=False, use_colors=False)
     uvicorn.Server(config).run(sockets=[sock])

@@ -27,7 +27,10 @@ NetworkFactory = Callable[[Mapping[str, str]], Network]
 """Makes a network's adapter from its options."""
 
 # name -> "module:function", imported on first use.
-_BUILT_IN: dict[str, str] = {"wechat_pay": "scanpay.networks.wechat:from_options"}
+_BUILT_IN: dict[str, str] = {
+    "wechat_pay": "scanpay.networks.wechat:from_options",
+    "alipay": "scanpay.networks.alipay:from_options",
+}
 _registered: dict[str, NetworkFactory] = {}
 _lock = threading.Lock()
 

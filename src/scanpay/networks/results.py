@@ -201,7 +201,12 @@ def wechat_trade_state(value: str) -> TradeState:
 
 def decline_message(network: str, network_code: str) -> Text | None:
     """The cashier's message for a decline with ``network``'s ``network_code``
-    (None when the code is not a decline this module knows)."""
+    (None when the code is not a decline this module knows). Alipay's table is its
+    adapter's (:mod:`scanpay.networks.alipay.codes`, pure, read on first use)."""
+    if network == "alipay":
+        from scanpay.networks.alipay.codes import decline_message as alipay_decline
+
+        return alipay_decline(network_code)
     if network != "wechat_pay":
         return None
     rule = _WECHAT_LOOKUP.get(network_code.strip().upper().replace("_", ""))

@@ -1,0 +1,253 @@
+"""The Alipay simulator's admin endpoints, under ``/sim/`` and for loopback clients only.
+
+Make apps (their ids and the keys and certificates a client needs), wallets with a
+balance and a password limit, payment codes (with a chosen outcome if wanted); switch
+an app's mode, fee or badly signed replies; confirm or cancel a payment waiting for
+the password; publish and read bills; see trades, notifications and the books.
+Amounts are fen.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from scanpay.i18n import Text
+from scanpay.sim.alipay import outcomes
+from scanpay.sim.alipay.accounts import (
+    SimError,
+    app_json,
+    create_app_account,
+    create_wallet,
+    find_app,
+    find_wallet,
+    network_json,
+    set_app,
+    top_up,
+    trade_json,
+    wallet_json,
+)
+from scanpay.sim.alipay.bill import make_bill, published, zip_name
+from scanpay.sim.alipay.context import Sim
+from scanpay.sim.wechat.admin import loopback_only
+from scanpay.sim.wechat.clock import rfc3339
+
+__all__ = ["admin_router"]
+
+
+class AppIn(BaseModel):
+    app_id: str | None = Field(None, pattern=r"^\d{16}$")
+    name: str | None = Field(None, max_length=64)
+    mode: str = "public_key"
+    app_public_key: str | None = None
+    fee_bp: int | None = Field(None, ge=0, le=10_000)
+
+
+class AppPatch(BaseModel):
+    mode: str | None = None
+    wrong_key: bool | None = None
+    fee_bp: int | None = Field(None, ge=0, le=10_000)
+
+
+class WalletIn(BaseModel):
+    balance: int = Field(0, ge=0)
+    name: str | None = Field(None, max_length=64)
+    password_above: int | None = Field(None, ge=0)
+    password_seconds: float | None = Field(None, ge=0, le=86400)
+
+
+class TopUpIn(BaseModel):
+    amount: int = Field(..., gt=0)
+
+
+class CodeIn(BaseModel):
+    outcome: str | None = None
+    seconds: float | None = Field(None, ge=0, le=3600)
+    sub_code: str | None = None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SimError(
+            "sim_bad_day", Text("日期格式应为 yyyy-MM-dd", "a day is yyyy-MM-dd"), field="day"
+        ) from None
+
+
+def admin_router(sim: Sim) -> APIRouter:
+    router = APIRouter(prefix="/sim", dependencies=[Depends(loopback_only(sim))])  # type: ignore[arg-type]
+
+    @router.post("/apps")
+    def new_app(body: AppIn) -> dict[str, Any]:
+        made = create_app_account(sim, **body.model_dump())
+        return {
+            **app_json(made.app),
+            "app_private_key": made.app_private_key,
+            "app_cert": made.app_cert,
+            **network_json(sim),
+        }
+
+    @router.get("/apps")
+    def apps() -> list[dict[str, Any]]:
+        return [app_json(a) for a in sim.store.apps()]
+
+    @router.get("/apps/{app_id}")
+    def app(app_id: str) -> dict[str, Any]:
+        return app_json(find_app(sim, app_id))
+
+    @router.patch("/apps/{app_id}")
+    def patch_app(app_id: str, body: AppPatch) -> dict[str, Any]:
+        return app_json(set_app(sim, app_id, **body.model_dump()))
+
+    @router.get("/network")
+    def network() -> dict[str, Any]:
+        return network_json(sim)
+
+    @router.post("/wallets")
+    def new_wallet(body: WalletIn) -> dict[str, Any]:
+        return wallet_json(create_wallet(sim, **body.model_dump()))
+
+    @router.get("/wallets")
+    def wallets() -> list[dict[str, Any]]:
+        sim.network.settle_all()
+        return [wallet_json(w) for w in sim.store.wallets()]
+
+    @router.get("/wallets/{wallet_id}")
+    def wallet(wallet_id: int) -> dict[str, Any]:
+        sim.network.settle_all()
+        return wallet_json(find_wallet(sim, wallet_id))
+
+    @router.post("/wallets/{wallet_id}/top-up")
+    def wallet_top_up(wallet_id: int, body: TopUpIn) -> dict[str, Any]:
+        return wallet_json(top_up(sim, wallet_id, body.amount))
+
+    @router.post("/wallets/{wallet_id}/codes")
+    def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
+        find_wallet(sim, wallet_id)
+        chosen = None
+        if body is not None and body.outcome:
+            try:
+                chosen = outcomes.choose(body.outcome, body.seconds, body.sub_code)
+            except ValueError as exc:
+                raise SimError(
+                    "sim_bad_outcome",
+                    Text(f"结果无效：{exc}", f"bad outcome: {exc}"),
+                    field="outcome",
+                ) from None
+        code, expires = sim.network.issue_code(wallet_id, chosen)
+        return {
+            "wallet_id": wallet_id,
+            "auth_code": code,
+            "expires_at": rfc3339(expires),
+            "outcome": chosen.outcome.value if chosen else None,
+            "sub_code": chosen.sub_code if chosen else None,
+        }
+
+    @router.get("/trades")
+    def trades(app_id: str | None = None) -> list[dict[str, Any]]:
+        sim.network.settle_all()
+        return [trade_json(t) for t in sim.store.trades(app_id)]
+
+    @router.get("/trades/{trade_no}")
+    def trade(trade_no: str) -> dict[str, Any]:
+        sim.network.settle_all()
+        found = sim.store.trade_by_no(trade_no)
+        if found is None:
+            raise SimError(
+                "sim_unknown_trade", Text(f"没有交易 {trade_no}", f"no trade {trade_no}"), 404
+            )
+        refunds = [
+            {
+                "out_request_no": r.out_request_no,
+                "amount": r.amount,
+                "fee": r.fee,
+                "created_at": rfc3339(r.created_at),
+            }
+            for r in sim.store.refunds_of(trade_no)
+        ]
+        return {**trade_json(found), "refunds": refunds}
+
+    @router.post("/trades/{trade_no}/confirm")
+    def confirm(trade_no: str) -> dict[str, Any]:
+        return _decided(trade_no, True)
+
+    @router.post("/trades/{trade_no}/cancel")
+    def cancel(trade_no: str) -> dict[str, Any]:
+        return _decided(trade_no, False)
+
+    def _decided(trade_no: str, confirm: bool) -> dict[str, Any]:
+        found = sim.network.decide(trade_no, confirm)
+        if found is None:
+            raise SimError(
+                "sim_unknown_trade", Text(f"没有交易 {trade_no}", f"no trade {trade_no}"), 404
+            )
+        return trade_json(found)
+
+    @router.post("/apps/{app_id}/bills/{day}")
+    def publish(app_id: str, day: str) -> dict[str, Any]:
+        found, when = find_app(sim, app_id), _day(day)
+        now = sim.network.clock.now()
+        with sim.store.transaction():
+            sim.store.add_bill(
+                app_id, when.isoformat(), make_bill(sim.store, found, when, now), now
+            )
+        return {"app_id": app_id, "day": when.isoformat(), "published_at": rfc3339(now)}
+
+    @router.get("/apps/{app_id}/bills/{day}")
+    def see_bill(app_id: str, day: str) -> Response:
+        found, when = find_app(sim, app_id), _day(day)
+        with sim.store.transaction():
+            data = published(sim.store, found, when, sim.network.clock.now())
+        if data is None:
+            raise SimError(
+                "sim_bill_not_published", Text("账单尚未发布", "the bill is not published yet"), 404
+            )
+        name = zip_name(found, when)
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @router.get("/notifications")
+    def notifications(app_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": n.id,
+                "app_id": n.app_id,
+                "trade_no": n.trade_no,
+                "url": n.url,
+                "params": json.loads(n.params),
+                "attempts": n.attempts,
+                "next_at": rfc3339(n.next_at) if n.next_at else None,
+                "delivered_at": rfc3339(n.delivered_at) if n.delivered_at else None,
+                "last_error": n.last_error,
+            }
+            for n in sim.store.notices(app_id)
+        ]
+
+    @router.get("/accounts")
+    def accounts() -> dict[str, Any]:
+        sim.network.settle_all()
+        funded, wallets_held, apps_held = sim.store.totals()
+        return {
+            "funded": funded,
+            "wallets": wallets_held,
+            "apps": apps_held,
+            "balanced": funded == wallets_held + apps_held,
+        }
+
+    @router.get("/outcomes")
+    def outcome_list() -> list[dict[str, Any]]:
+        return [
+            {"name": o.value, "description": outcomes.DESCRIPTIONS[o].as_dict()}
+            for o in outcomes.Outcome
+        ]
+
+    return router

@@ -1,0 +1,197 @@
+"""Asynchronous notifications (``trade_status_sync``) and their delivery.
+
+When a trade whose pay call carried ``notify_url`` is paid, closed or refunded, a
+notification is queued with Alipay's parameters. :class:`Deliverer` (a task of the
+app's lifespan) POSTs each as ``application/x-www-form-urlencoded``, signed then (RSA2
+over the sorted parameters without ``sign`` and ``sign_type``) with its
+``notify_time``; the receiver must answer the literal text ``success``, or it is sent
+again after Alipay's intervals (4 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h), on the
+simulator's clock. Only loopback URLs are ever called; any other is recorded unsent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from scanpay.sim.alipay.money import yuan
+from scanpay.sim.alipay.store import App, Notice, Refund, Store, Trade, Wallet
+from scanpay.sim.alipay.wire import signed_content
+from scanpay.sim.wechat.clock import Clock, bill_time
+from scanpay.sim.wechat.crypto import rsa_sign
+
+__all__ = [
+    "RETRY_AFTER",
+    "Deliverer",
+    "delivering",
+    "enqueue",
+    "is_loopback_url",
+    "mask_logon",
+    "signed_params",
+]
+
+RETRY_AFTER = (240, 600, 600, 3600, 7200, 21600, 54000)
+_log = logging.getLogger(__name__)
+
+
+def is_loopback_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def enqueue(
+    store: Store,
+    app: App,
+    trade: Trade,
+    wallet: Wallet | None,
+    now: datetime,
+    refund: Refund | None = None,
+) -> None:
+    """Queue the notification of ``trade``'s new state (nothing without a notify_url)."""
+    if not trade.notify_url:
+        return
+    params: dict[str, Any] = {
+        "notify_type": "trade_status_sync",
+        "notify_id": secrets.token_hex(16),
+        "app_id": app.app_id,
+        "auth_app_id": app.app_id,
+        "charset": "utf-8",
+        "version": "1.0",
+        "sign_type": "RSA2",
+        "trade_no": trade.trade_no,
+        "out_trade_no": trade.out_trade_no,
+        "seller_id": app.pid,
+        "trade_status": trade.status,
+        "total_amount": yuan(trade.total),
+        "subject": trade.subject,
+        "gmt_create": bill_time(trade.created_at),
+    }
+    if wallet is not None:
+        params["buyer_id"] = wallet.user_id
+        params["buyer_logon_id"] = mask_logon(wallet.logon_id)
+    if trade.paid_at is not None:
+        paid = yuan(trade.total)
+        params.update(
+            receipt_amount=paid,
+            invoice_amount=paid,
+            buyer_pay_amount=paid,
+            point_amount="0.00",
+            gmt_payment=bill_time(trade.paid_at),
+            fund_bill_list=json.dumps(
+                [{"amount": paid, "fundChannel": "ALIPAYACCOUNT"}], separators=(",", ":")
+            ),
+        )
+    if trade.closed_at is not None:
+        params["gmt_close"] = bill_time(trade.closed_at)
+    if refund is not None:
+        params.update(
+            out_biz_no=refund.out_request_no,
+            refund_fee=yuan(trade.refunded),
+            gmt_refund=bill_time(refund.created_at) + ".000",
+        )
+    store.add_notice(
+        app_id=app.app_id,
+        trade_no=trade.trade_no,
+        url=trade.notify_url,
+        params=json.dumps(params, ensure_ascii=False),
+        next_at=now if is_loopback_url(trade.notify_url) else None,
+        last_error=None if is_loopback_url(trade.notify_url) else "not a loopback URL: not sent",
+        created_at=now,
+    )
+
+
+def mask_logon(logon_id: str) -> str:
+    """Alipay's masked buyer_logon_id: ``138****1234`` (an e-mail: ``ali***@example.com``)."""
+    if "@" in logon_id:
+        name, domain = logon_id.split("@", 1)
+        return name[:3] + "***@" + domain
+    return logon_id[:3] + "****" + logon_id[-4:]
+
+
+def signed_params(notice: Notice, key: RSAPrivateKey, now: datetime) -> dict[str, str]:
+    """The notification's form as sent at ``now``."""
+    params: dict[str, str] = json.loads(notice.params)
+    params["notify_time"] = bill_time(now)
+    params["sign"] = rsa_sign(key, signed_content(params, leave_out=("sign", "sign_type")))
+    return params
+
+
+class Deliverer:
+    """Sends due notifications; run as a task while the app serves."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        key: RSAPrivateKey,
+        settle: Callable[[], None] = lambda: None,
+        tick: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.key = key
+        # Trades whose password step or deadline fell due: settled first, so their
+        # notifications leave without waiting for someone to read the trade.
+        self.settle = settle
+        self.tick = tick
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+            while True:
+                self.settle()
+                for notice in self.store.due_notices(self.clock.now()):
+                    await self._send(client, notice)
+                await asyncio.sleep(self.tick)
+
+    async def _send(self, client: httpx.AsyncClient, notice: Notice) -> None:
+        now = self.clock.now()
+        error: str | None = None
+        try:
+            response = await client.post(notice.url, data=signed_params(notice, self.key, now))
+            if response.text.strip() != "success":
+                error = f"HTTP {response.status_code}: answered {response.text[:60]!r}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        attempts = notice.attempts + 1
+        if error is None:
+            self.store.update_notice(
+                notice.id, attempts=attempts, next_at=None, delivered_at=now, last_error=None
+            )
+            return
+        later = (
+            now + timedelta(seconds=RETRY_AFTER[attempts - 1])
+            if attempts <= len(RETRY_AFTER)
+            else None
+        )
+        _log.info("notification %s to %s failed: %s", notice.id, notice.url, error)
+        self.store.update_notice(notice.id, attempts=attempts, next_at=later, last_error=error)
+
+
+@contextlib.asynccontextmanager
+async def delivering(deliverer: Deliverer) -> Any:
+    """The deliverer running for the duration of the block."""
+    task = asyncio.create_task(deliverer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

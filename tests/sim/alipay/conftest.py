@@ -1,0 +1,17 @@
+"""One Alipay simulator per test module (its keys take a moment to make); tests make
+their own apps and wallets in it, so they do not see each other's money."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sim.alipay.kit import RunningSim, running_sim
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
+    with running_sim(tmp_path_factory.mktemp("alipay")) as running:
+        yield running
+        running.books_balance()  # whatever the module did, the network's books balance

@@ -1,0 +1,198 @@
+"""Helpers for the Alipay simulator's tests: the simulator served on a loopback port,
+its admin over HTTP, python-alipay-sdk's real clients pointed at it, a raw gateway
+caller (for test headers and hand-made requests), and a notification receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from alipay import AliPay, DCAliPay
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from scanpay.host.clock import ManualClock
+from scanpay.sim.alipay import SimSettings, create_app
+from scanpay.sim.alipay.store import Store
+from scanpay.sim.alipay.wire import signed_content
+from scanpay.sim.wechat.crypto import rsa_sign
+from support import app_in_thread
+
+__all__ = ["App", "Receiver", "RunningSim", "receiver", "running_sim"]
+
+
+@dataclass
+class App:
+    """What the admin handed back for an app: its id and the keys its client needs."""
+
+    data: dict[str, Any]
+
+    @property
+    def app_id(self) -> str:
+        return str(self.data["app_id"])
+
+    @property
+    def private_key(self) -> RSAPrivateKey:
+        key = serialization.load_pem_private_key(self.data["app_private_key"].encode(), None)
+        assert isinstance(key, RSAPrivateKey)
+        return key
+
+
+@dataclass
+class RunningSim:
+    url: str
+    clock: ManualClock
+    store: Store
+    folder: Path
+    http: httpx.Client = field(repr=False)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, self.url + path, **kwargs)
+        assert response.status_code < 300, (response.status_code, response.text)
+        return response.json()
+
+    def app(self, **body: Any) -> App:
+        return App(self.admin("POST", "/sim/apps", json=body))
+
+    def wallet(self, balance: int, **body: Any) -> dict[str, Any]:
+        made: dict[str, Any] = self.admin("POST", "/sim/wallets", json={"balance": balance, **body})
+        return made
+
+    def code(self, wallet_id: int, outcome: str | None = None, **body: Any) -> str:
+        if outcome:
+            body["outcome"] = outcome
+        return str(self.admin("POST", f"/sim/wallets/{wallet_id}/codes", json=body)["auth_code"])
+
+    def balance(self, wallet_id: int) -> int:
+        return int(self.admin("GET", f"/sim/wallets/{wallet_id}")["balance"])
+
+    def app_balance(self, app_id: str) -> int:
+        return int(self.admin("GET", f"/sim/apps/{app_id}")["balance"])
+
+    def books_balance(self) -> None:
+        accounts = self.admin("GET", "/sim/accounts")
+        assert accounts["balanced"], accounts
+
+    def client(self, app: App, **kwargs: Any) -> AliPay:
+        """python-alipay-sdk's ``AliPay`` (public-key mode), changed only in its gateway."""
+        client = AliPay(
+            appid=app.app_id,
+            app_private_key_string=app.data["app_private_key"],
+            alipay_public_key_string=app.data["alipay_public_key"],
+            sign_type="RSA2",
+            **kwargs,
+        )
+        client._gateway = self.url + "/gateway.do"
+        return client
+
+    def cert_client(self, app: App, **kwargs: Any) -> DCAliPay:
+        """The SDK's certificate-mode client (``DCAliPay``), changed only in its gateway."""
+        client = DCAliPay(
+            appid=app.app_id,
+            app_private_key_string=app.data["app_private_key"],
+            app_public_key_cert_string=app.data["app_cert"],
+            alipay_public_key_cert_string=app.data["alipay_cert"],
+            alipay_root_cert_string=app.data["alipay_root_cert"],
+            **kwargs,
+        )
+        client._gateway = self.url + "/gateway.do"
+        return client
+
+    def call(
+        self,
+        app: App,
+        method: str,
+        biz: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
+        key: RSAPrivateKey | None = None,
+        tamper: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> tuple[str, dict[str, Any]]:
+        """POST a form to the gateway, signed as Alipay documents with the app's key (or
+        ``key``), ``tamper`` applied after signing; the raw reply and its response node."""
+        params = {
+            "app_id": app.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": "2024-06-01 10:00:00",
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+            **(extra or {}),
+        }
+        params["sign"] = rsa_sign(key or app.private_key, signed_content(params))
+        params.update(tamper or {})
+        response = self.http.post(
+            self.url + "/gateway.do", data=params, headers=headers or {}, timeout=timeout
+        )
+        assert response.status_code == 200, response.text
+        node = json.loads(response.text)[method.replace(".", "_") + "_response"]
+        return response.text, node
+
+
+@contextmanager
+def running_sim(folder: Path, code_ttl: float = 60.0, fee_bp: int = 60) -> Iterator[RunningSim]:
+    """The simulator on a free loopback port, with a clock the test moves."""
+    clock = ManualClock()
+    app = create_app(SimSettings(data_dir=folder / "sim", code_ttl=code_ttl, fee_bp=fee_bp), clock)
+    with app_in_thread(app, "the Alipay simulator") as url, httpx.Client(timeout=60) as http:
+        yield RunningSim(url, clock, app.state.sim.store, folder, http)
+
+
+@dataclass
+class Receiver:
+    """A merchant's notify_url: what it received, and what it answers (in turn; the last
+    answer repeats)."""
+
+    url: str
+    answers: list[str]
+    received: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forms(self) -> list[dict[str, str]]:
+        with self.lock:
+            return list(self.received)
+
+
+@contextmanager
+def receiver(answers: list[str]) -> Iterator[Receiver]:
+    """A loopback HTTP server recording form posts and answering ``answers`` in turn."""
+    state = Receiver("", list(answers))
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": message["type"] + ".complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        with state.lock:
+            state.received.append(dict(parse_qsl(body.decode(), keep_blank_values=True)))
+            answer = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.encode()})
+
+    with app_in_thread(asgi, "the receiver") as url:
+        state.url = url + "/notify"
+        yield state

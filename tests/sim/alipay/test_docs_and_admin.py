@@ -1,0 +1,95 @@
+"""docs/networks.md describes every route and outcome of the Alipay simulator; its admin
+serves loopback clients only; delivery faults shape the reply as chosen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scanpay.sim.alipay import SimSettings, create_app
+from scanpay.sim.alipay.outcomes import DESCRIPTIONS, Outcome
+from sim.alipay.kit import RunningSim
+from support import ROOT
+
+DOC = (ROOT / "docs" / "networks.md").read_text()
+SECTION = DOC[DOC.index("## The Alipay simulator") :]
+
+
+def _routes(router: object) -> list[tuple[str, set[str]]]:
+    found = []
+    for route in getattr(router, "routes", []):
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found += _routes(inner)
+        elif hasattr(route, "path"):
+            found.append((route.path, set(getattr(route, "methods", None) or [])))
+    return found
+
+
+def _shape(text: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", text)
+
+
+def test_every_route_and_outcome_is_documented(tmp_path: Path) -> None:
+    app = create_app(tmp_path)
+    documented = _shape(SECTION)
+    routes = [r for r in _routes(app.fastapi.router) if r[1]]
+    assert len(routes) > 20
+    for path, methods in routes:
+        shaped = _shape(path)
+        assert shaped in documented, path
+        for method in methods - {"HEAD"}:
+            assert path == "/gateway.do" or f"{method} {shaped}" in documented, (method, path)
+    app.state.sim.store.close()
+    for outcome in Outcome:
+        assert f"| `{outcome.value}` |" in SECTION, outcome
+        assert outcome in DESCRIPTIONS
+
+
+def test_the_admin_is_for_loopback_clients_only(tmp_path: Path) -> None:
+    app = create_app(SimSettings(data_dir=tmp_path / "sim"))
+
+    async def status(client_host: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(client_host, 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            return (await client.get("/sim/apps")).status_code
+
+    assert asyncio.run(status("127.0.0.1")) == 200
+    assert asyncio.run(status("192.0.2.7")) == 403
+    app.state.sim.store.close()
+
+
+def test_outcomes_list_and_bad_outcomes(sim: RunningSim) -> None:
+    listed = sim.admin("GET", "/sim/outcomes")
+    assert {o["name"] for o in listed} == {o.value for o in Outcome}
+    buyer = sim.wallet(100)
+    refused = sim.http.post(
+        f"{sim.url}/sim/wallets/{buyer['wallet_id']}/codes",
+        json={"outcome": "DECLINE", "sub_code": "ACQ.MADE_UP"},
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "sim_bad_outcome"
+
+
+def test_a_reply_never_sent_after_the_charge(sim: RunningSim) -> None:
+    shop = sim.app()
+    buyer = sim.wallet(1_000)
+    code = sim.code(buyer["wallet_id"], "CHARGED_NO_REPLY", seconds=60)
+    biz = {
+        "out_trade_no": "D1",
+        "scene": "bar_code",
+        "auth_code": code,
+        "subject": "x",
+        "total_amount": "1.00",
+    }
+    with pytest.raises(httpx.ReadTimeout):
+        sim.call(shop, "alipay.trade.pay", biz, timeout=1.0)
+    _, node = sim.call(shop, "alipay.trade.query", {"out_trade_no": "D1"})
+    assert node["trade_status"] == "TRADE_SUCCESS"
+    assert sim.balance(buyer["wallet_id"]) == 900
+    text, node = sim.call(shop, "alipay.trade.query", {"out_trade_no": "D1"})
+    assert json.loads(text)["sign"]

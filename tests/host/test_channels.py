@@ -359,7 +359,7 @@ def test_bad_input_is_refused_with_its_code_and_changes_nothing(
         (["channel", "add", "--merchant", other, *direct, "--sub-app-id", "wx2"],
          "30", "sub_app_id"),
         (["channel", "add", "--merchant", other, *direct, "--account", "sp-main"], "30", "account"),
-        (["channel", "add", "--merchant", other, "--network", "alipay", "--mode", "direct",
+        (["channel", "add", "--merchant", other, "--network", "paypal", "--mode", "direct",
           "--app-id", "a", "--mch-id", "b"], "30", "network"),
         (["channel", "add", "--merchant", other, "--network", "paypal", *sp[2:],
           "--sub-mch-id", "1"], "30", "network"),

@@ -357,7 +357,7 @@ def test_refusals_are_typed_and_said_in_both_languages(stack: Stack) -> None:
     tomorrow = ctx.now().astimezone(BEIJING).date() + timedelta(days=1)
     cases: list[tuple[Callable[[], object], str, str]] = [
         (lambda: reconcile(ctx, tomorrow), "day_in_future", "30"),
-        (lambda: reconcile(ctx, tomorrow, "alipay"), "network_unknown", "30"),
+        (lambda: reconcile(ctx, tomorrow, "paypal"), "network_unknown", "30"),
         (lambda: resolve_break(ctx, 10**9, "checked", ALICE), "no_such_break", "25"),
         (lambda: resolve_break(ctx, 1, "   ", ALICE), "bad_resolution", "30"),
         (lambda: resolve_break(ctx, 1, "x" * 1001, ALICE), "bad_resolution", "30"),

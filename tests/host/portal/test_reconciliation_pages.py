@@ -339,7 +339,7 @@ def test_run_now_refuses_a_day_to_come_and_bad_input_beside_the_field(stack: Sta
     for day, network, field, message in [
         ("2026-13-01", "", "day", "the day is YYYY-MM-DD"),
         ("", "", "day", "choose the day to reconcile"),
-        (scene.day.isoformat(), "alipay", "network", "that payment network is not reconciled"),
+        (scene.day.isoformat(), "paypal", "network", "that payment network is not reconciled"),
     ]:
         bad = _run_now(scene, day, network)
         assert bad.status_code == 400 and f'id="error-{field}"' in bad.text, (day, network)

@@ -199,11 +199,14 @@ class Result:
 
 
 def is_reversal(line: StatementLine) -> bool:
-    """Whether ``line`` is the refund a reverse made (not a refund anyone asked for)."""
+    """Whether ``line`` is the refund a reverse made (not a refund anyone asked for):
+    WeChat Pay numbers it ``REVERSE`` and the transaction id; Alipay numbers a cancel's
+    refund as its trade (its default refund number), which no refund of the host's
+    takes (the host numbers each of its refunds)."""
     return (
         line.kind is StatementKind.REFUND
         and line.refund_no is not None
-        and line.refund_no == REVERSAL_PREFIX + line.transaction_id
+        and line.refund_no in (REVERSAL_PREFIX + line.transaction_id, line.trade_no)
     )
 
 

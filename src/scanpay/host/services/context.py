@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -72,7 +72,8 @@ class HostContext:
 
     @property
     def leg_rules(self) -> LegRules:
-        """The timing every network leg follows (WeChat Pay's rules unless configured)."""
+        """The timing a network leg follows when its adapter has no rules of its own
+        (WeChat Pay's, unless configured)."""
         s = self.settings
         first = min(5.0, s.network_poll)
         return LegRules(
@@ -80,6 +81,23 @@ class HostContext:
             first_query_after=first,
             poll_interval=s.network_poll,
             reverse_after=s.network_reverse_after,
+        )
+
+    def rules_for(self, network: str) -> LegRules:
+        """The timing of ``network``'s legs: when to reverse and how often to retry it are
+        the network's (its adapter's ``leg_rules``: Alipay cancels at once, WeChat Pay
+        waits 15 s); the deadline and the pace of queries are the host's settings, so a
+        cashier waits as long whichever wallet the customer holds."""
+        base = self.leg_rules
+        own: LegRules | None = getattr(self.network(network), "leg_rules", None)
+        if not isinstance(own, LegRules):
+            return base
+        return replace(
+            own,
+            deadline=base.deadline,
+            first_query_after=min(own.first_query_after, base.first_query_after),
+            poll_interval=base.poll_interval,
+            reverse_after=min(own.reverse_after, base.deadline),
         )
 
     def network(self, name: str) -> Network:

@@ -127,7 +127,7 @@ def _drive(ctx: HostContext, pk: int) -> bool:
         channel = channel_for(
             ctx, payment.merchant_id, record.network, session=session, disabled=True
         )
-    rules = ctx.leg_rules
+    rules = ctx.rules_for(leg.network)
     event: Event | None = None
     if leg.status is LegStatus.PENDING or leg.awaiting == "pay" or exhausted(leg, rules):
         event = Recovered(seconds(now))  # its driver died mid-call, or the tries ran out

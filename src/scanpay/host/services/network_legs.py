@@ -107,7 +107,7 @@ def open_leg(ctx: HostContext, session: Session, row: Payment, now: datetime) ->
     the same for every retry of one. Returns the leg's key."""
     assert row.network is not None
     leg = Leg(trade_no=row.public_id, network=row.network, amount=row.amount)
-    sent = step(leg, Sent(seconds(now)), ctx.leg_rules).leg
+    sent = step(leg, Sent(seconds(now)), ctx.rules_for(row.network)).leg
     record = NetworkLeg(
         payment_id=row.id,
         network=row.network,
@@ -157,7 +157,7 @@ def request_reverse(ctx: HostContext, session: Session, row: Payment, now: datet
     if record is None:
         return
     leg = Leg.from_dict(json.loads(record.leg))
-    moved = step(leg, ReverseRequested(seconds(now)), ctx.leg_rules)
+    moved = step(leg, ReverseRequested(seconds(now)), ctx.rules_for(leg.network))
     _store(ctx, session, record, leg, [moved], now, release=False)
 
 
@@ -185,7 +185,7 @@ def journal(
         leg = Leg.from_dict(json.loads(record.leg))
         steps: list[Step] = []
         for event in events:
-            moved = step(leg, event, ctx.leg_rules)
+            moved = step(leg, event, ctx.rules_for(leg.network))
             _settle(ctx, session, row, leg, moved, now)
             if moved.ignored:
                 log.info("leg %s: %s", leg.trade_no, moved.ignored)
@@ -206,7 +206,7 @@ def _store(
 ) -> None:
     """Write the leg after ``steps``, with when it next needs attention."""
     leg = steps[-1].leg if steps else before
-    rules = ctx.leg_rules
+    rules = ctx.rules_for(before.network)
     calls = [a for s in steps for a in s.actions if isinstance(a, CallQuery | CallReverse)]
     if calls:
         record.next_at = _at(calls[-1].at)

@@ -103,7 +103,8 @@ log = logging.getLogger("scanpay.host.reconciliation")
 #: Each network's time zone: the day its statements are by. A network is reconciled
 #: once it is named here.
 NETWORK_ZONES: Mapping[str, ZoneInfo] = MappingProxyType(
-    {"wechat_pay": ZoneInfo("Asia/Shanghai")}  # the bill's days are Beijing days
+    # The bills' days are Beijing days.
+    {"wechat_pay": ZoneInfo("Asia/Shanghai"), "alipay": ZoneInfo("Asia/Shanghai")}
 )
 #: A payment in one of these holds the money at the host (refunds are lines of their own).
 CAPTURED_STATES = frozenset(

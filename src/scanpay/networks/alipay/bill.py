@@ -40,6 +40,9 @@ _REFUND_NO = "退款批次号/请求号"
 _FEE = "服务费（元）"
 _NEEDED = (_TRANSACTION, _TRADE_NO, _TYPE, _CREATED, _FINISHED, _AMOUNT, _RECEIVED, _REFUND_NO)
 _KINDS = {"交易": StatementKind.PAYMENT, "退款": StatementKind.REFUND}
+# The port's status words (WeChat Pay's): Alipay's bill holds only what was done, so a
+# trade line is a charge and a refund line a refund; Alipay's own word is the kind.
+_STATUSES = {StatementKind.PAYMENT: "SUCCESS", StatementKind.REFUND: "REFUND"}
 _MAX_SIZE = 256 << 20
 
 
@@ -118,7 +121,7 @@ def parse_bill(text: str) -> list[StatementLine]:
                 kind=kind,
                 amount=abs(amount),
                 currency="CNY",
-                status=get(_TYPE),
+                status=_STATUSES[kind],
                 time=_time(get(_FINISHED) or get(_CREATED)),
                 refund_no=(get(_REFUND_NO) or None) if refund else None,
             )

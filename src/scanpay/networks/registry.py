@@ -30,6 +30,7 @@ NetworkFactory = Callable[[Mapping[str, str]], Network]
 _BUILT_IN: dict[str, str] = {
     "wechat_pay": "scanpay.networks.wechat:from_options",
     "alipay": "scanpay.networks.alipay:from_options",
+    "unionpay": "scanpay.networks.unionpay:from_options",
 }
 _registered: dict[str, NetworkFactory] = {}
 _lock = threading.Lock()

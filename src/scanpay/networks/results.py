@@ -207,6 +207,10 @@ def decline_message(network: str, network_code: str) -> Text | None:
         from scanpay.networks.alipay.codes import decline_message as alipay_decline
 
         return alipay_decline(network_code)
+    if network == "unionpay":
+        from scanpay.networks.unionpay.codes import decline_message as unionpay_decline
+
+        return unionpay_decline(network_code)
     if network != "wechat_pay":
         return None
     rule = _WECHAT_LOOKUP.get(network_code.strip().upper().replace("_", ""))

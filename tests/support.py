@@ -58,10 +58,13 @@ class _ThreadServer(uvicorn.Server):
 
 
 @contextmanager
-def app_in_thread(app: Any, what: str = "the app", lifespan: str = "on") -> Iterator[str]:
-    """``app`` under uvicorn in a thread on a free loopback port; yields its base URL
-    once it serves, and stops it at the end (so a test can move the app's clock)."""
-    sock = free_socket()
+def app_in_thread(
+    app: Any, what: str = "the app", lifespan: str = "on", sock: socket.socket | None = None
+) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free loopback port (``sock``: this one, for
+    an app that must know its own URL before it starts); yields its base URL once it
+    serves, and stops it at the end (so a test can move the app's clock)."""
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     server = _ThreadServer(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

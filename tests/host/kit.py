@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -175,11 +176,18 @@ class RunningHost:
 
 @contextmanager
 def serve_in_thread(
-    settings: HostSettings, clock: ManualClock, backend: str, *, sweep: bool = True
+    settings: HostSettings,
+    clock: ManualClock,
+    backend: str,
+    *,
+    sweep: bool = True,
+    sock: socket.socket | None = None,
 ) -> Iterator[RunningHost]:
     """The real app under uvicorn in a thread (so a test can move its clock); ``sweep``
-    false: no background sweepers (the test runs them itself, nothing races it)."""
-    with app_in_thread(create_app(settings, clock=clock, sweep=sweep), "the host") as url:
+    false: no background sweepers (the test runs them itself, nothing races it);
+    ``sock``: serve on this socket (a host whose settings name its own URL)."""
+    app = create_app(settings, clock=clock, sweep=sweep)
+    with app_in_thread(app, "the host", sock=sock) as url:
         ctx = HostContext(settings, Database(settings.database_url), clock)
         try:
             yield RunningHost(url, ctx, clock, backend)

@@ -61,6 +61,12 @@ class HostMetrics:
             registry=r,
         )
         self.refunds = Counter("scanpay_refunds", "Refund outcomes", ["status", "code"], registry=r)
+        self.notices = Counter(
+            "scanpay_network_notices",
+            "Payment networks' notifications, accepted or refused as forged",
+            ["network", "outcome"],
+            registry=r,
+        )
         self.orders = Counter(
             "scanpay_orders", "Merchant-presented order states reached", ["status"], registry=r
         )
@@ -76,6 +82,9 @@ class HostMetrics:
 
     def refund(self, status: str, code: str) -> None:
         self.refunds.labels(status, code).inc()
+
+    def notice(self, network: str, outcome: str) -> None:
+        self.notices.labels(network, outcome).inc()
 
     def order(self, status: str) -> None:
         self.orders.labels(status).inc()

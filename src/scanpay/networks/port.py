@@ -41,6 +41,9 @@ __all__ = [
     "Channel",
     "ChannelMode",
     "Network",
+    "Notice",
+    "NoticeReply",
+    "Notifying",
     "Outcome",
     "PayAnswer",
     "PayRequest",
@@ -425,4 +428,48 @@ class Network(Protocol):
 
     def statement(self, channel: Channel, day: date) -> Statement:
         """The network's statement of ``day`` (in the network's time zone)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a network's asynchronous notification is about: a trade, and the refund when
+    it is about one. Only a hint: the host asks the network (query, refund query) and
+    acts on that answer, so a notification late, twice or out of order changes nothing
+    a query would not."""
+
+    trade_no: str
+    refund_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeReply:
+    """What the network expects back: ``accepted`` when the notification was taken (it
+    stops sending it), ``refused`` otherwise (it sends it again later)."""
+
+    accepted: bytes
+    refused: bytes
+    media_type: str = "text/plain"
+
+
+@runtime_checkable
+class Notifying(Protocol):
+    """A network that sends notifications (Alipay's ``notify_url``, WeChat Pay's
+    callbacks, UnionPay's ``backUrl``), as the host reads them: first which trade one
+    claims to be about (unverified: it says which channel's keys verify it), then the
+    notification verified with that channel's keys."""
+
+    @property
+    def notice_reply(self) -> NoticeReply:
+        """The answers the network expects."""
+        ...
+
+    def notice_claim(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """The trade number the notification names, unverified; None when it names none
+        or is not one of this network's notifications."""
+        ...
+
+    def notice(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """The notification verified with ``channel``'s keys; None when it does not verify
+        (forged, tampered, another channel's): it must change nothing."""
         ...

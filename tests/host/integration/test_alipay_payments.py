@@ -9,7 +9,9 @@ moving both clocks.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,7 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import select
 
 from host.kit import (
@@ -39,6 +45,7 @@ from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.settings import HostSettings
 from scanpay.networks.leg import Leg, LegStatus
 from sim.alipay.kit import RunningSim, running_sim
+from support import free_socket
 
 AMOUNT = 2_345
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -67,14 +74,18 @@ def stack(
         sim = on_exit.enter_context(running_sim(folder))
         now = datetime.now(UTC).replace(microsecond=0)
         sim.clock.set(now)
+        # The host's own URL is in its settings (Alipay's notify_url): its socket first.
+        sock = free_socket()
+        notify_url = f"http://127.0.0.1:{sock.getsockname()[1]}/networks/alipay/notify"
+        options = {"gateway": sim.url + "/gateway.do", "pay_timeout": "8", "notify_url": notify_url}
         settings = HostSettings(
             database_url=url,
             min_terminal_version="1.0.0",
             data_dir=str(folder),
-            networks={"alipay": {"gateway": sim.url + "/gateway.do", "pay_timeout": "8"}},
+            networks={"alipay": options},
         )
         host = on_exit.enter_context(
-            serve_in_thread(settings, ManualClock(now), request.param, sweep=False)
+            serve_in_thread(settings, ManualClock(now), request.param, sweep=False, sock=sock)
         )
         yield Stack(sim, host)
         sim.books_balance()
@@ -225,3 +236,103 @@ def test_the_day_reconciles_against_alipays_bill(stack: Stack, shop: Shop) -> No
     assert runs[0].breaks == ()
     # Two payments, a refund, and a payment with its cancel.
     assert (runs[0].matched, runs[0].lines) == (4, 5)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def _sim_key(stack: Stack) -> RSAPrivateKey:
+    """The simulator's own signing key (what Alipay signs its notifications with)."""
+    [path] = stack.sim.folder.rglob("alipay_key.pem")
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    assert isinstance(key, RSAPrivateKey)
+    return key
+
+
+def _signed(params: dict[str, str], key: RSAPrivateKey) -> dict[str, str]:
+    text = "&".join(
+        f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type") and v
+    )
+    signature = key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return {**params, "sign": base64.b64encode(signature).decode()}
+
+
+def _notify(stack: Stack, form: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{stack.host.url}/networks/alipay/notify", data=form, timeout=30)
+
+
+def _next_at(shop: Shop, no: str) -> datetime | None:
+    with shop.stack.host.ctx.db.read() as session:
+        payment = session.scalar(select(Payment).where(Payment.out_trade_no == no))
+        assert payment is not None
+        found = session.scalar(
+            select(NetworkLeg.next_at).where(NetworkLeg.payment_id == payment.id)
+        )
+        return found
+
+
+def test_alipays_notification_makes_the_host_ask_at_once(shop: Shop) -> None:
+    """The customer confirms; Alipay notifies the host, which queries then and there
+    rather than at its next poll; the query's answer settles the sale."""
+    stack = shop.stack
+    no, answer = shop.pay(shop.code("WAIT_PASSWORD_SUCCESS", seconds=600))
+    assert answer["status"] == "USER_PAYING"
+    assert stack.sweep() == 0  # its first query is not due yet
+    scheduled = _next_at(shop, no)
+    assert scheduled is not None and scheduled > stack.host.clock.now()
+    [trade] = [
+        t
+        for t in stack.sim.admin("GET", "/sim/trades")
+        if t["out_trade_no"] == answer["payment_id"]
+    ]
+    stack.sim.admin("POST", f"/sim/trades/{trade['trade_no']}/confirm")
+    deadline = time.monotonic() + 60  # the simulator delivers on its own
+    while _next_at(shop, no) == scheduled:
+        assert time.monotonic() < deadline, "the host was never notified"
+        time.sleep(0.05)
+    assert stack.sweep() == 1  # no clock moved: the notification made the query due
+    assert shop.get(no)["status"] == "SUCCESS"
+    [sent] = [
+        n
+        for n in stack.sim.admin("GET", "/sim/notifications")
+        if n["trade_no"] == trade["trade_no"]
+    ]
+    assert sent["delivered_at"] is not None  # answered "success"
+
+    # The same notification again (Alipay resends): accepted, and nothing changes.
+    again = _notify(stack, _signed(sent["params"], _sim_key(stack)))
+    assert (again.status_code, again.text) == (200, "success")
+    assert _next_at(shop, no) is None and stack.sweep() == 0
+
+
+def test_a_forged_notification_changes_nothing(shop: Shop) -> None:
+    stack = shop.stack
+    no, answer = shop.pay(shop.code("WAIT_PASSWORD_NEVER"))
+    scheduled = _next_at(shop, no)
+    params = {
+        "notify_type": "trade_status_sync",
+        "notify_id": "forged",
+        "notify_time": "2026-12-08 10:00:00",
+        "app_id": shop.app_id,
+        "charset": "utf-8",
+        "version": "1.0",
+        "sign_type": "RSA2",
+        "out_trade_no": answer["payment_id"],
+        "trade_no": "2026120822001400000000000001",
+        "trade_status": "TRADE_SUCCESS",
+        "total_amount": "23.45",
+    }
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    genuine = _signed(params, _sim_key(stack))
+    tampered = {**genuine, "total_amount": "0.01"}
+    other_app = _signed({**params, "app_id": "2021009999999999"}, _sim_key(stack))
+    for form in (_signed(params, stranger), {**params}, tampered, other_app):
+        refused = _notify(stack, form)
+        assert (refused.status_code, refused.text) == (400, "failure"), form
+    unknown = _notify(stack, _signed({**params, "out_trade_no": "P" + "0" * 24}, _sim_key(stack)))
+    assert unknown.status_code == 400
+    assert _next_at(shop, no) == scheduled and stack.sweep() == 0
+    assert shop.get(no)["status"] == "USER_PAYING"
+    # Signed by Alipay for this app: taken, as a hint only; the query still decides.
+    assert _notify(stack, genuine).status_code == 200
+    assert stack.sweep() == 1 and shop.get(no)["status"] == "USER_PAYING"

@@ -19,6 +19,7 @@ from scanpay.host.api.openapi import install_openapi, operation_id
 from scanpay.host.api.routers import (
     batches,
     codes,
+    notices,
     ops,
     orders,
     payments,
@@ -182,6 +183,7 @@ def create_app(
         batches,
         wallet,
         ops,
+        notices,
     ):
         app.include_router(module.router)
     _install_wallet_page(app)  # the customer's wallet page at /wallet/ (issue 7)

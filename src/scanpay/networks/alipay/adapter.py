@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import httpx
 
 from scanpay.codes.mask import mask_text
-from scanpay.networks.alipay import answers, bill
+from scanpay.networks.alipay import answers, bill, notices
 from scanpay.networks.alipay.client import AlipayClient, NoReply, Reply
 from scanpay.networks.alipay.codes import SUCCESS, pay_answer
 from scanpay.networks.alipay.config import LEG_RULES, NETWORK, AlipaySettings, keys_of
@@ -31,6 +32,8 @@ from scanpay.networks.leg import LegRules
 from scanpay.networks.port import (
     Channel,
     ChannelMode,
+    Notice,
+    NoticeReply,
     Outcome,
     PayAnswer,
     PayRequest,
@@ -96,6 +99,20 @@ class AlipayNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------ notifications
+
+    @property
+    def notice_reply(self) -> NoticeReply:
+        return notices.NOTICE_REPLY
+
+    def notice_claim(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """The trade number an Alipay notification names (unverified)."""
+        return notices.claim(body)
+
+    def notice(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """The notification, if Alipay signed it for ``channel``'s app."""
+        return notices.read(channel, body, self.client(channel).verify)
 
     # ------------------------------------------------------------------ clients
 

@@ -8,18 +8,19 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from scanpay.host.clock import ManualClock
+from scanpay.sim.common.crypto import nonce
 from scanpay.sim.wechat import SimSettings, create_app
-from scanpay.sim.wechat.crypto import nonce, v2_sign
+from scanpay.sim.wechat.crypto import v2_sign
 from scanpay.sim.wechat.store import Store
-from support import app_in_thread, free_socket
+from sim.common_kit import RunningSimBase, serving
+from support import free_socket
 
 __all__ = ["Merchant", "RunningSim", "free_socket", "running_sim", "v2_call", "v3_call"]
 
@@ -44,44 +45,12 @@ class Merchant:
 
 
 @dataclass
-class RunningSim:
-    url: str
-    clock: ManualClock
-    store: Store
-    folder: Path
-    http: httpx.Client = field(repr=False)
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, self.url + path, **kwargs)
-        assert response.status_code < 300, (response.status_code, response.text)
-        return response.json()
-
+class RunningSim(RunningSimBase[Store]):
     def merchant(self, **body: Any) -> Merchant:
         return Merchant(self.admin("POST", "/sim/merchants", json=body))
 
-    def wallet(self, balance: int, **body: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.admin(
-            "POST", "/sim/wallets", json={"balance": balance, **body}
-        )
-        return result
-
-    def code(self, wallet_id: int, outcome: str | None = None, seconds: float | None = None) -> str:
-        body: dict[str, Any] = {}
-        if outcome:
-            body["outcome"] = outcome
-        if seconds is not None:
-            body["seconds"] = seconds
-        return str(self.admin("POST", f"/sim/wallets/{wallet_id}/codes", json=body)["auth_code"])
-
-    def balance(self, wallet_id: int) -> int:
-        return int(self.admin("GET", f"/sim/wallets/{wallet_id}")["balance"])
-
     def merchant_balance(self, mchid: str) -> int:
         return int(self.admin("GET", f"/sim/merchants/{mchid}")["balance"])
-
-    def books_balance(self) -> None:
-        accounts = self.admin("GET", "/sim/accounts")
-        assert accounts["balanced"], accounts
 
     def client(self, merchant: Merchant, *, mode: str | None = None, **kwargs: Any) -> WeChatPay:
         """The real wechatpayv3 client for ``merchant``, pointed at the simulator by its
@@ -127,7 +96,7 @@ def running_sim(tmp_path: Path, code_ttl: float = 60.0) -> Iterator[RunningSim]:
     """The simulator on a free loopback port, with a clock the test moves."""
     clock = ManualClock()
     app = create_app(SimSettings(data_dir=tmp_path / "sim", code_ttl=code_ttl), clock)
-    with app_in_thread(app, "the simulator") as url, httpx.Client(timeout=60) as http:
+    with serving(app, "the simulator") as (url, http):
         yield RunningSim(url, clock, app.state.sim.store, tmp_path, http)
 
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import stat
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +14,12 @@ import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from scanpay.sim.wechat import SimSettings, create_app
-from support import ROOT
-
-_MAIN = "import sys; from scanpay.cli import main; sys.argv[0] = 'scanpay'; main()"
-
-
-@contextmanager
-def _serving(data: Path) -> Iterator[tuple[str, str]]:
-    """The command in its own process on a free port: its URL and what it printed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANPAY_")}
-    env["PYTHONPATH"] = str(ROOT / "src")
-    env["LANG"] = "C.UTF-8"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _MAIN, "sim", "wechat", "--port", "0", "--data", str(data)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # printed once the socket is bound
-        assert "listening on http://127.0.0.1:" in first, first + (
-            proc.stderr.read() if proc.stderr else ""
-        )
-        url = first.split(" on ")[1].split(" ")[0]
-        printed = first + "".join(proc.stdout.readline() for _ in range(3))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/sim/", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and proc.poll() is None, (
-                    "the simulator did not serve"
-                )
-                time.sleep(0.05)
-        yield url, printed
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+from sim.common_kit import serving_command
 
 
 def test_the_command_and_its_demo(tmp_path: Path) -> None:
     data = tmp_path / "sim"
-    with _serving(data) as (url, printed):
+    with serving_command("wechat", data, 3) as (url, printed):
         assert "created" in printed and "demo merchant" in printed and "demo wallet" in printed
         demo_file = data / "demo.json"
         assert stat.S_IMODE(demo_file.stat().st_mode) == 0o600
@@ -97,7 +48,7 @@ def test_the_command_and_its_demo(tmp_path: Path) -> None:
         assert status == 200 and json.loads(text)["trade_state"] == "SUCCESS"
         page = httpx.get(f"{url}/sim/wallets/{demo['wallet_id']}/code").text
         assert 'class="code"' in page and "987.66" in page
-    with _serving(data) as (url, printed):
+    with serving_command("wechat", data, 3) as (url, printed):
         assert "reused" in printed
         client._core._gate_way = url  # a new port
         status, text = client.query(out_trade_no="DEMO1")

@@ -8,12 +8,15 @@ micropay), ``scanpay sim alipay`` the Alipay open-platform simulator (bar-code p
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 import typer
 
 from scanpay.cli.language import cli_language
-from scanpay.i18n import Text
+from scanpay.i18n import Language, Text
+from scanpay.sim.common.money import yuan
 
 __all__ = ["app"]
 
@@ -50,71 +53,6 @@ NO_DEMO = Text(
 )
 
 
-@app.command("wechat")
-def wechat_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
-    port: int = typer.Option(8610, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    data: Path = typer.Option(Path("data/sim-wechat"), "--data", help="State and keys folder."),
-    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
-    log_level: str = typer.Option("warning", "--log-level"),
-) -> None:
-    """Serve the WeChat Pay simulator (first start: its keys, a demo merchant and wallet)."""
-    import uvicorn
-
-    from scanpay.sim.wechat import SimSettings, create_app
-    from scanpay.sim.wechat.bill import yuan
-    from scanpay.sim.wechat.demo import ensure_demo
-
-    language = cli_language()
-    fresh = not (data / "wechat.sqlite3").exists()
-    application = create_app(SimSettings(data_dir=data, code_ttl=code_ttl))
-    demo = ensure_demo(application.state.sim)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        typer.echo(
-            Text(f"无法监听 {host}:{port}：{exc}", f"cannot listen on {host}:{port}: {exc}").get(
-                language
-            ),
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    bound = sock.getsockname()[1]
-    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
-    state = (CREATED if fresh else REUSED).get(language)
-    lines = [LISTENING.format(url=url, data=data, state=state).get(language)]
-    if demo is not None:
-        lines.append(
-            DEMO_MERCHANT.format(
-                mchid=demo.mchid, appid=demo.appid, mode=demo.mode, path=demo.path
-            ).get(language)
-        )
-        limit = (
-            LIMIT.format(amount=yuan(demo.password_above), url=url)
-            if demo.password_above is not None
-            else NO_LIMIT
-        )
-        wallet = application.state.sim.store.wallet(demo.wallet_id)
-        balance = yuan(wallet.balance) if wallet else "?"
-        lines.append(
-            DEMO_WALLET.format(
-                wallet=demo.wallet_id,
-                name=demo.wallet_name,
-                balance=balance,
-                limit=limit.get(language),
-            ).get(language)
-        )
-        lines.append(CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language))
-    else:
-        lines.append(NO_DEMO.format(url=url).get(language))
-    typer.echo("\n".join(lines), err=False)
-    config = uvicorn.Config(application, log_level=log_level, access_log=False, use_colors=False)
-    uvicorn.Server(config).run(sockets=[sock])
-
-
 ALIPAY_LISTENING = Text(
     "支付宝模拟器在 {url} 监听（网关 {url}/gateway.do，数据：{data}，{state}）",
     "Alipay simulator listening on {url} (gateway {url}/gateway.do, data in {data}, {state})",
@@ -129,31 +67,36 @@ ALIPAY_NO_DEMO = Text(
 )
 
 
-@app.command("alipay")
-def alipay_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
-    port: int = typer.Option(8620, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    data: Path = typer.Option(Path("data/sim-alipay"), "--data", help="State and keys folder."),
-    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
-    fee_bp: int = typer.Option(
-        60, "--fee-bp", min=0, max=10_000, help="New apps' service fee, basis points (60: 0.6 %)."
-    ),
-    log_level: str = typer.Option("warning", "--log-level"),
+class _DemoWallet(Protocol):
+    """What a simulator's demo says of its customer."""
+
+    @property
+    def wallet_id(self) -> int: ...
+
+    @property
+    def wallet_name(self) -> str: ...
+
+    @property
+    def password_above(self) -> int | None: ...
+
+
+def _serve(
+    application: Any,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    heading: Callable[[str], Text],
+    no_demo: Text,
+    demo: _DemoWallet | None,
+    demo_line: str,
 ) -> None:
-    """Serve the Alipay simulator (first start: its keys, a demo app and wallet)."""
+    """Bind ``host:port`` (a clear error and exit 1 when it cannot), print the simulator's
+    ``heading`` at its URL and its ``demo`` (``demo_line`` for its merchant; ``no_demo``
+    when there is none), then serve ``application`` there."""
     import uvicorn
 
-    from scanpay.sim.alipay import SimSettings as AlipaySettings
-    from scanpay.sim.alipay import create_app as create_alipay
-    from scanpay.sim.alipay.app import DATABASE
-    from scanpay.sim.alipay.demo import ensure_demo as ensure_alipay_demo
-    from scanpay.sim.alipay.money import yuan
-
     language = cli_language()
-    fresh = not (data / DATABASE).exists()
-    application = create_alipay(AlipaySettings(data_dir=data, code_ttl=code_ttl, fee_bp=fee_bp))
-    sim = application.state.sim
-    demo = ensure_alipay_demo(sim)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,30 +112,104 @@ def alipay_command(
         raise typer.Exit(1) from None
     bound = sock.getsockname()[1]
     url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
-    state = (CREATED if fresh else REUSED).get(language)
-    lines = [ALIPAY_LISTENING.format(url=url, data=data, state=state).get(language)]
-    if demo is not None:
-        lines.append(
-            ALIPAY_DEMO_APP.format(app_id=demo.app_id, mode=demo.mode, path=demo.path).get(language)
-        )
-        limit = (
-            LIMIT.format(amount=yuan(demo.password_above), url=url)
-            if demo.password_above is not None
-            else NO_LIMIT
-        )
-        wallet = sim.store.wallet(demo.wallet_id)
-        balance = yuan(wallet.balance) if wallet else "?"
-        lines.append(
-            DEMO_WALLET.format(
-                wallet=demo.wallet_id,
-                name=demo.wallet_name,
-                balance=balance,
-                limit=limit.get(language),
-            ).get(language)
-        )
-        lines.append(CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language))
+    lines = [heading(url).get(language)]
+    if demo is None:
+        lines.append(no_demo.format(url=url).get(language))
     else:
-        lines.append(ALIPAY_NO_DEMO.format(url=url).get(language))
+        wallet = application.state.sim.store.wallet(demo.wallet_id)
+        balance = wallet.balance if wallet else None
+        lines += [demo_line, *_wallet_lines(demo, balance, url, language)]
     typer.echo("\n".join(lines), err=False)
     config = uvicorn.Config(application, log_level=log_level, access_log=False, use_colors=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _wallet_lines(
+    demo: _DemoWallet, balance: int | None, url: str, language: Language
+) -> list[str]:
+    """The demo wallet's line (its balance, ``balance`` fen, and password limit) and
+    where to get a payment code for it."""
+    limit = (
+        LIMIT.format(amount=yuan(demo.password_above), url=url)
+        if demo.password_above is not None
+        else NO_LIMIT
+    )
+    return [
+        DEMO_WALLET.format(
+            wallet=demo.wallet_id,
+            name=demo.wallet_name,
+            balance=yuan(balance) if balance is not None else "?",
+            limit=limit.get(language),
+        ).get(language),
+        CODE_HINT.format(url=url, wallet=demo.wallet_id).get(language),
+    ]
+
+
+@app.command("wechat")
+def wechat_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
+    port: int = typer.Option(8610, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path = typer.Option(Path("data/sim-wechat"), "--data", help="State and keys folder."),
+    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the WeChat Pay simulator (first start: its keys, a demo merchant and wallet)."""
+    from scanpay.sim.wechat import SimSettings, create_app
+    from scanpay.sim.wechat.app import DATABASE
+    from scanpay.sim.wechat.demo import ensure_demo
+
+    language = cli_language()
+    state = (REUSED if (data / DATABASE).exists() else CREATED).get(language)
+    application = create_app(SimSettings(data_dir=data, code_ttl=code_ttl))
+    demo = ensure_demo(application.state.sim)
+    _serve(
+        application,
+        host,
+        port,
+        log_level,
+        heading=lambda url: LISTENING.format(url=url, data=data, state=state),
+        no_demo=NO_DEMO,
+        demo=demo,
+        demo_line=DEMO_MERCHANT.format(
+            mchid=demo.mchid, appid=demo.appid, mode=demo.mode, path=demo.path
+        ).get(language)
+        if demo
+        else "",
+    )
+
+
+@app.command("alipay")
+def alipay_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
+    port: int = typer.Option(8620, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path = typer.Option(Path("data/sim-alipay"), "--data", help="State and keys folder."),
+    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
+    fee_bp: int = typer.Option(
+        60, "--fee-bp", min=0, max=10_000, help="New apps' service fee, basis points (60: 0.6 %)."
+    ),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the Alipay simulator (first start: its keys, a demo app and wallet)."""
+    from scanpay.sim.alipay import SimSettings as AlipaySettings
+    from scanpay.sim.alipay import create_app as create_alipay
+    from scanpay.sim.alipay.app import DATABASE
+    from scanpay.sim.alipay.demo import ensure_demo as ensure_alipay_demo
+
+    language = cli_language()
+    state = (REUSED if (data / DATABASE).exists() else CREATED).get(language)
+    application = create_alipay(AlipaySettings(data_dir=data, code_ttl=code_ttl, fee_bp=fee_bp))
+    demo = ensure_alipay_demo(application.state.sim)
+    _serve(
+        application,
+        host,
+        port,
+        log_level,
+        heading=lambda url: ALIPAY_LISTENING.format(url=url, data=data, state=state),
+        no_demo=ALIPAY_NO_DEMO,
+        demo=demo,
+        demo_line=ALIPAY_DEMO_APP.format(app_id=demo.app_id, mode=demo.mode, path=demo.path).get(
+            language
+        )
+        if demo
+        else "",
+    )

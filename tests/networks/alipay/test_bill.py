@@ -87,7 +87,12 @@ def test_payments_and_refunds() -> None:
         "T1",
         "2026120822001400001",
     )
-    assert (paid.amount, paid.currency, paid.refund_no, paid.status) == (1230, "CNY", None, "SUCCESS")
+    assert (paid.amount, paid.currency, paid.refund_no, paid.status) == (
+        1230,
+        "CNY",
+        None,
+        "SUCCESS",
+    )
     assert paid.time.utcoffset() == timedelta(hours=8)
     assert paid.time.astimezone(UTC) == datetime(2026, 12, 8, 2, 0, 3, tzinfo=UTC)
     assert (refund.kind, refund.amount, refund.refund_no) == (StatementKind.REFUND, 500, "R1")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
 from alipay import AliPay, DCAliPay
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -22,7 +21,8 @@ from scanpay.host.clock import ManualClock
 from scanpay.sim.alipay import SimSettings, create_app
 from scanpay.sim.alipay.store import Store
 from scanpay.sim.alipay.wire import signed_content
-from scanpay.sim.wechat.crypto import rsa_sign
+from scanpay.sim.common.crypto import rsa_sign
+from sim.common_kit import RunningSimBase, serving
 from support import app_in_thread
 
 __all__ = ["App", "Receiver", "RunningSim", "receiver", "running_sim"]
@@ -46,39 +46,12 @@ class App:
 
 
 @dataclass
-class RunningSim:
-    url: str
-    clock: ManualClock
-    store: Store
-    folder: Path
-    http: httpx.Client = field(repr=False)
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, self.url + path, **kwargs)
-        assert response.status_code < 300, (response.status_code, response.text)
-        return response.json()
-
+class RunningSim(RunningSimBase[Store]):
     def app(self, **body: Any) -> App:
         return App(self.admin("POST", "/sim/apps", json=body))
 
-    def wallet(self, balance: int, **body: Any) -> dict[str, Any]:
-        made: dict[str, Any] = self.admin("POST", "/sim/wallets", json={"balance": balance, **body})
-        return made
-
-    def code(self, wallet_id: int, outcome: str | None = None, **body: Any) -> str:
-        if outcome:
-            body["outcome"] = outcome
-        return str(self.admin("POST", f"/sim/wallets/{wallet_id}/codes", json=body)["auth_code"])
-
-    def balance(self, wallet_id: int) -> int:
-        return int(self.admin("GET", f"/sim/wallets/{wallet_id}")["balance"])
-
     def app_balance(self, app_id: str) -> int:
         return int(self.admin("GET", f"/sim/apps/{app_id}")["balance"])
-
-    def books_balance(self) -> None:
-        accounts = self.admin("GET", "/sim/accounts")
-        assert accounts["balanced"], accounts
 
     def client(self, app: App, **kwargs: Any) -> AliPay:
         """python-alipay-sdk's ``AliPay`` (public-key mode), changed only in its gateway."""
@@ -145,7 +118,7 @@ def running_sim(folder: Path, code_ttl: float = 60.0, fee_bp: int = 60) -> Itera
     """The simulator on a free loopback port, with a clock the test moves."""
     clock = ManualClock()
     app = create_app(SimSettings(data_dir=folder / "sim", code_ttl=code_ttl, fee_bp=fee_bp), clock)
-    with app_in_thread(app, "the Alipay simulator") as url, httpx.Client(timeout=60) as http:
+    with serving(app, "the Alipay simulator") as (url, http):
         yield RunningSim(url, clock, app.state.sim.store, folder, http)
 
 

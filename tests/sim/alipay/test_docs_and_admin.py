@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
 import httpx
@@ -14,34 +13,20 @@ import pytest
 from scanpay.sim.alipay import SimSettings, create_app
 from scanpay.sim.alipay.outcomes import DESCRIPTIONS, Outcome
 from sim.alipay.kit import RunningSim
+from sim.common_kit import path_shape, routes_of
 from support import ROOT
 
 DOC = (ROOT / "docs" / "networks.md").read_text()
 SECTION = DOC[DOC.index("## The Alipay simulator") :]
 
 
-def _routes(router: object) -> list[tuple[str, set[str]]]:
-    found = []
-    for route in getattr(router, "routes", []):
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            found += _routes(inner)
-        elif hasattr(route, "path"):
-            found.append((route.path, set(getattr(route, "methods", None) or [])))
-    return found
-
-
-def _shape(text: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", text)
-
-
 def test_every_route_and_outcome_is_documented(tmp_path: Path) -> None:
     app = create_app(tmp_path)
-    documented = _shape(SECTION)
-    routes = [r for r in _routes(app.fastapi.router) if r[1]]
+    documented = path_shape(SECTION)
+    routes = [r for r in routes_of(app.fastapi.router) if r[1]]
     assert len(routes) > 20
     for path, methods in routes:
-        shaped = _shape(path)
+        shaped = path_shape(path)
         assert shaped in documented, path
         for method in methods - {"HEAD"}:
             assert path == "/gateway.do" or f"{method} {shaped}" in documented, (method, path)

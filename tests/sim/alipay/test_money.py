@@ -7,7 +7,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanpay.sim.alipay.money import MAX_FEN, fee_of, parse_yuan, yuan
+from scanpay.sim.alipay.money import MAX_FEN, fee_of, parse_yuan
+from scanpay.sim.common.money import yuan
 
 
 @given(st.integers(min_value=1, max_value=MAX_FEN))

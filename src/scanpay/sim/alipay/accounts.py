@@ -15,26 +15,22 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from scanpay.i18n import Text
 from scanpay.sim.alipay.context import Sim
 from scanpay.sim.alipay.keys import cert_sn, issue_app_cert, read_public_key
-from scanpay.sim.alipay.store import App, Trade, Wallet
-from scanpay.sim.wechat.accounts import SimError
-from scanpay.sim.wechat.clock import rfc3339
-from scanpay.sim.wechat.crypto import random_digits
-from scanpay.sim.wechat.keys import certificate_pem, new_key, private_pem, public_pem
+from scanpay.sim.alipay.store import App, Trade
+from scanpay.sim.common.crypto import random_digits
+from scanpay.sim.common.errors import SimError
+from scanpay.sim.common.keys import certificate_pem, new_key, private_pem, public_pem
+from scanpay.sim.common.views import row_json
 
 __all__ = [
     "MODES",
     "NewApp",
-    "SimError",
     "app_json",
     "create_app_account",
-    "create_wallet",
+    "customer_ids",
     "find_app",
-    "find_wallet",
     "network_json",
     "set_app",
-    "top_up",
     "trade_json",
-    "wallet_json",
 ]
 
 MODES = ("public_key", "cert")
@@ -144,45 +140,9 @@ def set_app(
     return find_app(sim, app_id)
 
 
-def create_wallet(
-    sim: Sim,
-    balance: int,
-    *,
-    name: str | None = None,
-    password_above: int | None = None,
-    password_seconds: float | None = None,
-) -> Wallet:
-    if balance < 0 or (password_above is not None and password_above < 0):
-        raise SimError("sim_bad_amount", Text("金额不能为负", "amounts are never negative"))
-    with sim.store.transaction():
-        return sim.store.add_wallet(
-            user_id="2088" + random_digits(12),
-            logon_id="1" + random_digits(10),
-            name=name or "Demo customer",
-            balance=balance,
-            funded=balance,
-            password_above=password_above,
-            password_seconds=password_seconds,
-            created_at=sim.network.clock.now(),
-        )
-
-
-def find_wallet(sim: Sim, wallet_id: int) -> Wallet:
-    wallet = sim.store.wallet(wallet_id)
-    if wallet is None:
-        raise SimError(
-            "sim_unknown_wallet", Text(f"没有钱包 {wallet_id}", f"no wallet {wallet_id}"), 404
-        )
-    return wallet
-
-
-def top_up(sim: Sim, wallet_id: int, amount: int) -> Wallet:
-    if amount <= 0:
-        raise SimError("sim_bad_amount", Text("充值金额应为正数", "a top-up is positive"))
-    find_wallet(sim, wallet_id)
-    with sim.store.transaction():
-        sim.store.move_wallet(wallet_id, amount, funding=True)
-    return find_wallet(sim, wallet_id)
+def customer_ids() -> dict[str, str]:
+    """A new customer's ids, as a wallet row keeps them: Alipay's user_id and logon_id."""
+    return {"user_id": "2088" + random_digits(12), "logon_id": "1" + random_digits(10)}
 
 
 def network_json(sim: Sim) -> dict[str, Any]:
@@ -198,47 +158,13 @@ def network_json(sim: Sim) -> dict[str, Any]:
 
 
 def app_json(app: App) -> dict[str, Any]:
-    return {
-        "app_id": app.app_id,
-        "pid": app.pid,
-        "name": app.name,
-        "mode": app.mode,
-        "app_cert_sn": app.app_cert_sn,
-        "fee_bp": app.fee_bp,
-        "wrong_key": app.wrong_key,
-        "balance": app.balance,
-    }
-
-
-def wallet_json(wallet: Wallet) -> dict[str, Any]:
-    return {
-        "wallet_id": wallet.id,
-        "user_id": wallet.user_id,
-        "logon_id": wallet.logon_id,
-        "name": wallet.name,
-        "balance": wallet.balance,
-        "funded": wallet.funded,
-        "password_above": wallet.password_above,
-        "password_seconds": wallet.password_seconds,
-    }
+    return row_json(app, "app_id pid name mode app_cert_sn fee_bp wrong_key balance")
 
 
 def trade_json(trade: Trade) -> dict[str, Any]:
     """A trade as the network's own books show it."""
-    return {
-        "trade_no": trade.trade_no,
-        "app_id": trade.app_id,
-        "out_trade_no": trade.out_trade_no,
-        "wallet_id": trade.wallet_id,
-        "subject": trade.subject,
-        "total": trade.total,
-        "refunded": trade.refunded,
-        "fee": trade.fee,
-        "status": trade.status,
-        "decline": trade.decline,
-        "outcome": trade.outcome,
-        "cancel_action": trade.cancel_action,
-        "created_at": rfc3339(trade.created_at),
-        "paid_at": rfc3339(trade.paid_at) if trade.paid_at else None,
-        "closed_at": rfc3339(trade.closed_at) if trade.closed_at else None,
-    }
+    return row_json(
+        trade,
+        "trade_no app_id out_trade_no wallet_id subject total refunded fee "
+        "status decline outcome cancel_action created_at paid_at closed_at",
+    )

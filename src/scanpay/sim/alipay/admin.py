@@ -20,22 +20,21 @@ from starlette.responses import Response
 from scanpay.i18n import Text
 from scanpay.sim.alipay import outcomes
 from scanpay.sim.alipay.accounts import (
-    SimError,
     app_json,
     create_app_account,
-    create_wallet,
+    customer_ids,
     find_app,
-    find_wallet,
     network_json,
     set_app,
-    top_up,
     trade_json,
-    wallet_json,
 )
 from scanpay.sim.alipay.bill import make_bill, published, zip_name
 from scanpay.sim.alipay.context import Sim
-from scanpay.sim.wechat.admin import loopback_only
-from scanpay.sim.wechat.clock import rfc3339
+from scanpay.sim.common.admin import add_outcome_route, add_wallet_routes
+from scanpay.sim.common.clock import rfc3339
+from scanpay.sim.common.errors import SimError
+from scanpay.sim.common.serving import loopback_only
+from scanpay.sim.common.wallets import find_wallet
 
 __all__ = ["admin_router"]
 
@@ -54,17 +53,6 @@ class AppPatch(BaseModel):
     fee_bp: int | None = Field(None, ge=0, le=10_000)
 
 
-class WalletIn(BaseModel):
-    balance: int = Field(0, ge=0)
-    name: str | None = Field(None, max_length=64)
-    password_above: int | None = Field(None, ge=0)
-    password_seconds: float | None = Field(None, ge=0, le=86400)
-
-
-class TopUpIn(BaseModel):
-    amount: int = Field(..., gt=0)
-
-
 class CodeIn(BaseModel):
     outcome: str | None = None
     seconds: float | None = Field(None, ge=0, le=3600)
@@ -81,7 +69,7 @@ def _day(text: str) -> date:
 
 
 def admin_router(sim: Sim) -> APIRouter:
-    router = APIRouter(prefix="/sim", dependencies=[Depends(loopback_only(sim))])  # type: ignore[arg-type]
+    router = APIRouter(prefix="/sim", dependencies=[Depends(loopback_only(sim))])
 
     @router.post("/apps")
     def new_app(body: AppIn) -> dict[str, Any]:
@@ -109,27 +97,9 @@ def admin_router(sim: Sim) -> APIRouter:
     def network() -> dict[str, Any]:
         return network_json(sim)
 
-    @router.post("/wallets")
-    def new_wallet(body: WalletIn) -> dict[str, Any]:
-        return wallet_json(create_wallet(sim, **body.model_dump()))
-
-    @router.get("/wallets")
-    def wallets() -> list[dict[str, Any]]:
-        sim.network.settle_all()
-        return [wallet_json(w) for w in sim.store.wallets()]
-
-    @router.get("/wallets/{wallet_id}")
-    def wallet(wallet_id: int) -> dict[str, Any]:
-        sim.network.settle_all()
-        return wallet_json(find_wallet(sim, wallet_id))
-
-    @router.post("/wallets/{wallet_id}/top-up")
-    def wallet_top_up(wallet_id: int, body: TopUpIn) -> dict[str, Any]:
-        return wallet_json(top_up(sim, wallet_id, body.amount))
-
     @router.post("/wallets/{wallet_id}/codes")
     def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
-        find_wallet(sim, wallet_id)
+        find_wallet(sim.store, wallet_id)
         chosen = None
         if body is not None and body.outcome:
             try:
@@ -243,11 +213,6 @@ def admin_router(sim: Sim) -> APIRouter:
             "balanced": funded == wallets_held + apps_held,
         }
 
-    @router.get("/outcomes")
-    def outcome_list() -> list[dict[str, Any]]:
-        return [
-            {"name": o.value, "description": outcomes.DESCRIPTIONS[o].as_dict()}
-            for o in outcomes.Outcome
-        ]
-
+    add_wallet_routes(router, sim.store, sim.network, customer_ids)
+    add_outcome_route(router, outcomes.Outcome, outcomes.DESCRIPTIONS)
     return router

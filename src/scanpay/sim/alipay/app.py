@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from scanpay.sim.alipay.admin import admin_router
 from scanpay.sim.alipay.bills_api import bills_router
@@ -25,10 +23,10 @@ from scanpay.sim.alipay.notify import Deliverer, delivering
 from scanpay.sim.alipay.pages import pages_router
 from scanpay.sim.alipay.store import Store
 from scanpay.sim.alipay.trades import Network
-from scanpay.sim.wechat.accounts import SimError
-from scanpay.sim.wechat.clock import Clock, SystemClock
-from scanpay.sim.wechat.delivery import DropReply
-from scanpay.sim.wechat.keys import new_key
+from scanpay.sim.common.clock import Clock, SystemClock
+from scanpay.sim.common.delivery import DropReply
+from scanpay.sim.common.keys import new_key
+from scanpay.sim.common.serving import data_folder, sim_app
 
 __all__ = ["DATABASE", "SimSettings", "create_app", "open_sim"]
 
@@ -37,9 +35,7 @@ DATABASE = "alipay.sqlite3"
 
 def open_sim(settings: SimSettings, clock: Clock | None = None) -> Sim:
     """The simulator's state, rules and keys on ``settings.data_dir`` (made if new)."""
-    folder = Path(settings.data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)  # keys and apps' private keys (demo.json) live here
+    folder = data_folder(settings)
     clock = clock or SystemClock()
     keys = load_or_create(folder / "keys", clock.now())
     store = Store(folder / DATABASE)
@@ -67,21 +63,10 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
             yield
         sim.store.close()
 
-    app = FastAPI(
-        title="scanpay Alipay simulator",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
+    app = sim_app(
+        "scanpay Alipay simulator",
+        sim,
+        [gateway_router(sim), bills_router(sim), admin_router(sim), pages_router(sim)],
+        lifespan,
     )
-    app.state.sim = sim
-    app.include_router(gateway_router(sim))
-    app.include_router(bills_router(sim))
-    app.include_router(admin_router(sim))
-    app.include_router(pages_router(sim))
-
-    @app.exception_handler(SimError)
-    async def sim_error(request: Request, exc: SimError) -> Response:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
-
     return DropReply(app)

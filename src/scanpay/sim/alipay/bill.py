@@ -20,10 +20,10 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from scanpay.sim.alipay.money import yuan
 from scanpay.sim.alipay.notify import mask_logon
 from scanpay.sim.alipay.store import App, Store, Trade
-from scanpay.sim.wechat.clock import BEIJING, bill_time, day_bounds
+from scanpay.sim.common.clock import BEIJING, bill_time, day_bounds
+from scanpay.sim.common.money import yuan
 
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "account", "make_bill", "published", "zip_name"]
 

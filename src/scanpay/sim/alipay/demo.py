@@ -7,20 +7,22 @@ printed; the buyer's wallet holds 1,000.00 CNY and asks for the password above
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from scanpay.sim.alipay.accounts import create_app_account, create_wallet, network_json
+from scanpay.sim.alipay.accounts import create_app_account, customer_ids, network_json
 from scanpay.sim.alipay.context import Sim
+from scanpay.sim.common.demo import (
+    DEMO_BALANCE,
+    DEMO_FILE,
+    DEMO_PASSWORD_ABOVE,
+    demo_path,
+    load_demo,
+    save_demo,
+)
+from scanpay.sim.common.wallets import create_wallet
 
 __all__ = ["DEMO_FILE", "Demo", "ensure_demo"]
-
-DEMO_FILE = "demo.json"
-_BALANCE = 100_000
-_PASSWORD_ABOVE = 50_000
 
 
 @dataclass(frozen=True)
@@ -34,40 +36,42 @@ class Demo:
     password_above: int | None
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
 def ensure_demo(sim: Sim) -> Demo | None:
     """The demo app and wallet, made if the simulator has no app yet. None when it has
     apps but no demo file (set up by someone else)."""
-    path = Path(sim.settings.data_dir) / DEMO_FILE
-    created = False
-    if not sim.store.apps():
+    path = demo_path(sim.settings)
+    created = not sim.store.apps()
+    if created:
         made = create_app_account(sim, name="Demo shop", mode="public_key")
-        wallet = create_wallet(sim, _BALANCE, name="Alice", password_above=_PASSWORD_ABOVE)
-        data: dict[str, Any] = {
-            "app_id": made.app.app_id,
-            "mode": made.app.mode,
-            "app_private_key": made.app_private_key,
-            "app_cert": made.app_cert,
-            **network_json(sim),
-            "wallet_id": wallet.id,
-        }
-        _write_private(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        created = True
-    if not path.is_file():
+        wallet = create_wallet(
+            sim.store,
+            sim.network.clock.now(),
+            DEMO_BALANCE,
+            customer_ids(),
+            name="Alice",
+            password_above=DEMO_PASSWORD_ABOVE,
+        )
+        save_demo(
+            path,
+            {
+                "app_id": made.app.app_id,
+                "mode": made.app.mode,
+                "app_private_key": made.app_private_key,
+                "app_cert": made.app_cert,
+                **network_json(sim),
+                "wallet_id": wallet.id,
+            },
+        )
+    loaded = load_demo(path, sim.store)
+    if loaded is None:
         return None
-    data = json.loads(path.read_text())
-    found = sim.store.wallet(int(data["wallet_id"]))
+    data, customer = loaded
     return Demo(
         created=created,
         path=path,
         app_id=str(data["app_id"]),
         mode=str(data["mode"]),
-        wallet_id=int(data["wallet_id"]),
-        wallet_name=found.name if found else "?",
-        password_above=found.password_above if found else None,
+        wallet_id=customer.wallet_id,
+        wallet_name=customer.wallet_name,
+        password_above=customer.password_above,
     )

@@ -39,10 +39,9 @@ from scanpay.sim.alipay.wire import (
     signed_content,
     unknown,
 )
-from scanpay.sim.wechat import delivery
-from scanpay.sim.wechat import outcomes as wechat_outcomes
-from scanpay.sim.wechat.accounts import SimError
-from scanpay.sim.wechat.crypto import rsa_verify
+from scanpay.sim.common import delivery
+from scanpay.sim.common.crypto import rsa_verify
+from scanpay.sim.common.errors import SimError
 
 __all__ = ["gateway_router"]
 
@@ -53,10 +52,6 @@ _REQUIRED = (
     ("timestamp", "isv.missing-timestamp", "缺少时间戳参数"),
     ("version", "isv.missing-version", "缺少版本参数"),
 )
-_DELIVERED = {
-    Outcome.SLOW: wechat_outcomes.Outcome.SLOW,
-    Outcome.CHARGED_NO_REPLY: wechat_outcomes.Outcome.CHARGED_NO_REPLY,
-}
 _PAY_ONLY = {
     Outcome.WAIT_PASSWORD_SUCCESS,
     Outcome.WAIT_PASSWORD_FAIL,
@@ -180,11 +175,13 @@ def gateway_router(sim: Sim) -> APIRouter:
         )
         response = Response(text, media_type="application/json;charset=utf-8")
         how = result.chosen
-        wechat_chosen = (
-            wechat_outcomes.Chosen(_DELIVERED[how.outcome], how.delay)
-            if how is not None and how.outcome in _DELIVERED
-            else None
+        return await delivery.deliver(
+            request,
+            response,
+            late=how.delay if how is not None and how.outcome is Outcome.SLOW else None,
+            drop_after=(
+                how.delay if how is not None and how.outcome is Outcome.CHARGED_NO_REPLY else None
+            ),
         )
-        return await delivery.deliver(request, response, wechat_chosen)
 
     return router

@@ -15,7 +15,6 @@ joined with ``_``.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +27,14 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509.oid import NameOID
 
-from scanpay.sim.wechat.keys import certificate_pem, new_key, private_pem, public_pem
+from scanpay.sim.common.keys import (
+    certificate_pem,
+    new_key,
+    private_pem,
+    public_pem,
+    read_key,
+    write_private,
+)
 
 __all__ = [
     "AlipayKeys",
@@ -168,19 +174,6 @@ def read_public_key(text: str) -> RSAPublicKey:
     return loaded
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
-def _read_key(path: Path) -> RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError(f"{path} is not an RSA private key")
-    return key
-
-
 def load_or_create(folder: Path, now: datetime) -> AlipayKeys:
     """The keys kept in ``folder``, made there first if absent."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,9 +185,9 @@ def load_or_create(folder: Path, now: datetime) -> AlipayKeys:
             return x509.load_pem_x509_certificate((folder / name).read_bytes())
 
         return AlipayKeys(
-            alipay_key=_read_key(folder / _ALIPAY_KEY),
+            alipay_key=read_key(folder / _ALIPAY_KEY),
             alipay_cert=cert(_ALIPAY_CERT),
-            root_key=_read_key(folder / _ROOT_KEY),
+            root_key=read_key(folder / _ROOT_KEY),
             root_cert=cert(_ROOT_CERT),
             ec_root_cert=cert(_EC_ROOT_CERT),
         )
@@ -206,8 +199,8 @@ def load_or_create(folder: Path, now: datetime) -> AlipayKeys:
     ec_root = _issue(ec_name, ec_key.public_key(), ec_name, ec_key, now, 20, True)
     alipay_name = _name("支付宝(中国)网络技术有限公司 (simulated)", "Alipay", "Alipay", "CN")
     alipay_cert = _issue(alipay_name, alipay_key.public_key(), root_name, root_key, now, 5, False)
-    _write_private(folder / _ALIPAY_KEY, private_pem(alipay_key))
-    _write_private(folder / _ROOT_KEY, private_pem(root_key))
+    write_private(folder / _ALIPAY_KEY, private_pem(alipay_key))
+    write_private(folder / _ROOT_KEY, private_pem(root_key))
     (folder / _ALIPAY_CERT).write_text(certificate_pem(alipay_cert))
     (folder / _ROOT_CERT).write_text(certificate_pem(root_cert))
     (folder / _EC_ROOT_CERT).write_text(certificate_pem(ec_root))

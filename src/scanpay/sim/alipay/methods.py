@@ -21,7 +21,7 @@ from scanpay.sim.alipay.store import App
 from scanpay.sim.alipay.trades import PayRequest, Result
 from scanpay.sim.alipay.views import query_fields
 from scanpay.sim.alipay.wire import Answer, failed, success
-from scanpay.sim.wechat.clock import BEIJING
+from scanpay.sim.common.clock import BEIJING
 
 __all__ = ["METHODS", "Call"]
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from scanpay.sim.wechat.bill import yuan
-
-__all__ = ["MAX_FEN", "fee_of", "parse_yuan", "yuan"]
+__all__ = ["MAX_FEN", "fee_of", "parse_yuan"]
 
 MAX_FEN = 10_000_000_000  # 100000000.00 yuan
 _PRICE = re.compile(r"(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,2}))?")

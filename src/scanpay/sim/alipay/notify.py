@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from scanpay.sim.alipay.money import yuan
 from scanpay.sim.alipay.store import App, Notice, Refund, Store, Trade, Wallet
 from scanpay.sim.alipay.wire import signed_content
-from scanpay.sim.wechat.clock import Clock, bill_time
-from scanpay.sim.wechat.crypto import rsa_sign
+from scanpay.sim.common.clock import Clock, bill_time
+from scanpay.sim.common.crypto import rsa_sign
+from scanpay.sim.common.money import yuan
 
 __all__ = [
     "RETRY_AFTER",

@@ -15,6 +15,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scanpay.i18n import Text
+from scanpay.sim.common.delivery import (
+    CHARGED_NO_REPLY_SECONDS,
+    CHARGED_NO_REPLY_TEXT,
+    SLOW_SECONDS,
+    SLOW_TEXT,
+    WRONG_SIGNATURE_TEXT,
+)
 
 __all__ = [
     "DECLINES",
@@ -103,27 +110,17 @@ DESCRIPTIONS: dict[Outcome, Text] = {
         "以指定的 sub_code 拒绝（默认 ACQ.PAYMENT_FAIL），不扣款。",
         "Declined with the sub_code named (default ACQ.PAYMENT_FAIL), nothing charged.",
     ),
-    Outcome.SLOW: Text(
-        "照常处理，N 秒后才回答（默认 5）。",
-        "Done as usual, the reply sent N seconds later (default 5).",
-    ),
-    Outcome.CHARGED_NO_REPLY: Text(
-        "照常处理（扣款），但不回答：等到客户端断开，最多 N 秒（默认 120）后断开连接。",
-        "Done as usual (charged), no reply: held until the client hangs up, or the"
-        " connection is closed after N seconds (default 120).",
-    ),
+    Outcome.SLOW: SLOW_TEXT,
+    Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_TEXT,
     Outcome.CANCEL_RETRY: Text(
         "第一次撤销回答 ACQ.SYSTEM_ERROR、retry_flag=Y，不做任何事；再次撤销才完成。",
         "The first cancel answers ACQ.SYSTEM_ERROR with retry_flag=Y and does nothing;"
         " the next one does it.",
     ),
-    Outcome.WRONG_SIGNATURE: Text(
-        "照常处理，但回答用另一把密钥签名：客户端验签必须失败。",
-        "Done as usual, the reply signed with another key: the client's check must fail.",
-    ),
+    Outcome.WRONG_SIGNATURE: WRONG_SIGNATURE_TEXT,
 }
 
-_DEFAULT_SECONDS = {Outcome.SLOW: 5.0, Outcome.CHARGED_NO_REPLY: 120.0}
+_DEFAULT_SECONDS = {Outcome.SLOW: SLOW_SECONDS, Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_SECONDS}
 
 
 @dataclass(frozen=True)

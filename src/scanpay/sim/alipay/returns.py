@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from scanpay.sim.alipay.money import fee_of, yuan
+from scanpay.sim.alipay.money import fee_of
 from scanpay.sim.alipay.outcomes import Chosen, Outcome
 from scanpay.sim.alipay.store import App, Refund, Trade
 from scanpay.sim.alipay.trades import Network
 from scanpay.sim.alipay.views import buyer_fields
 from scanpay.sim.alipay.wire import Answer, failed, success
-from scanpay.sim.wechat.clock import bill_time
+from scanpay.sim.common.clock import bill_time
+from scanpay.sim.common.money import yuan
 
 __all__ = ["cancel", "refund", "refund_query"]
 

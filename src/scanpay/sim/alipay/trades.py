@@ -16,7 +16,6 @@ while the app serves: the simulator's clock (a test's) decides.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -26,8 +25,9 @@ from scanpay.sim.alipay.outcomes import DECLINES, Chosen, Outcome
 from scanpay.sim.alipay.store import App, Refund, Store, Trade, Wallet
 from scanpay.sim.alipay.views import trade_fields
 from scanpay.sim.alipay.wire import Answer, failed, success, unknown, waiting
-from scanpay.sim.wechat.clock import BEIJING, Clock
-from scanpay.sim.wechat.crypto import code_hash, random_digits
+from scanpay.sim.common.clock import BEIJING, Clock
+from scanpay.sim.common.codes import issue_code
+from scanpay.sim.common.crypto import code_hash, random_digits
 
 __all__ = ["CODE_PREFIXES", "Network", "PayRequest", "Result", "valid_code"]
 
@@ -80,23 +80,16 @@ class Network:
 
     def issue_code(self, wallet_id: int, chosen: Chosen | None = None) -> tuple[str, datetime]:
         """A fresh one-time code for a wallet (18 digits, as Alipay's are), and its expiry."""
-        now = self.clock.now()
-        expires = now + timedelta(seconds=self.code_ttl)
-        with self.store.transaction():
-            while True:
-                code = secrets.choice(CODE_PREFIXES) + random_digits(16)
-                if self.store.code(code_hash(code)) is None:
-                    break
-            self.store.add_code(
-                hash=code_hash(code),
-                wallet_id=wallet_id,
-                issued_at=now,
-                expires_at=expires,
-                outcome=chosen.outcome.value if chosen else None,
-                sub_code=chosen.sub_code if chosen else None,
-                seconds=chosen.seconds if chosen else None,
-            )
-        return code, expires
+        return issue_code(
+            self.store,
+            self.clock.now(),
+            self.code_ttl,
+            CODE_PREFIXES,
+            wallet_id,
+            outcome=chosen.outcome.value if chosen else None,
+            sub_code=chosen.sub_code if chosen else None,
+            seconds=chosen.seconds if chosen else None,
+        )
 
     # pay
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanpay.sim.alipay.money import yuan
 from scanpay.sim.alipay.notify import mask_logon
 from scanpay.sim.alipay.store import Trade, Wallet
-from scanpay.sim.wechat.clock import bill_time
+from scanpay.sim.common.clock import bill_time
+from scanpay.sim.common.money import yuan
 
 __all__ = ["buyer_fields", "query_fields", "trade_fields"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from scanpay.sim.wechat.crypto import rsa_sign
+from scanpay.sim.common.crypto import rsa_sign
 
 __all__ = [
     "Answer",

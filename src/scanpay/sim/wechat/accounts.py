@@ -10,42 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scanpay.errors import ScanpayError
 from scanpay.i18n import Text
-from scanpay.sim.wechat.clock import rfc3339
+from scanpay.sim.common.crypto import nonce, random_digits
+from scanpay.sim.common.errors import SimError
+from scanpay.sim.common.views import row_json
 from scanpay.sim.wechat.context import Sim
-from scanpay.sim.wechat.crypto import nonce, random_digits, random_key
+from scanpay.sim.wechat.crypto import random_key
 from scanpay.sim.wechat.keys import new_client_identity, read_client_key
-from scanpay.sim.wechat.store import Merchant, Order, Wallet
+from scanpay.sim.wechat.store import Merchant, Order
 
 __all__ = [
     "MODES",
     "NewMerchant",
-    "SimError",
     "create_merchant",
     "create_sub_merchant",
-    "create_wallet",
+    "customer_ids",
     "find_merchant",
-    "find_wallet",
     "merchant_json",
     "order_json",
     "platform_json",
     "set_merchant",
-    "top_up",
-    "wallet_json",
 ]
 
 MODES = ("certificate", "public_key")
-
-
-class SimError(ScanpayError):
-    """The simulator's admin refuses: stable code, both languages, an HTTP status."""
-
-    def __init__(
-        self, code: str, text: Text, status: int = 400, *, field: str | None = None
-    ) -> None:
-        super().__init__(code, text, field=field)
-        self.status = status
 
 
 def _unknown_merchant(mchid: str) -> SimError:
@@ -202,96 +189,23 @@ def find_merchant(sim: Sim, mchid: str) -> Merchant:
     return merchant
 
 
-def create_wallet(
-    sim: Sim,
-    balance: int,
-    *,
-    name: str | None = None,
-    password_above: int | None = None,
-    password_seconds: float | None = None,
-) -> Wallet:
-    if balance < 0 or (password_above is not None and password_above < 0):
-        raise SimError("sim_bad_amount", Text("金额不能为负", "amounts are never negative"))
-    if password_seconds is not None and not 0 <= password_seconds <= 86400:
-        raise SimError(
-            "sim_bad_seconds", Text("秒数应在 0 到 86400 之间", "seconds are 0 to 86400")
-        )
-    with sim.store.transaction():
-        return sim.store.add_wallet(
-            openid="o" + nonce(27),
-            name=name or "Demo customer",
-            balance=balance,
-            funded=balance,
-            password_above=password_above,
-            password_seconds=password_seconds,
-            created_at=sim.network.clock.now(),
-        )
-
-
-def find_wallet(sim: Sim, wallet_id: int) -> Wallet:
-    wallet = sim.store.wallet(wallet_id)
-    if wallet is None:
-        raise SimError(
-            "sim_unknown_wallet", Text(f"没有钱包 {wallet_id}", f"no wallet {wallet_id}"), 404
-        )
-    return wallet
-
-
-def top_up(sim: Sim, wallet_id: int, amount: int) -> Wallet:
-    if amount <= 0:
-        raise SimError("sim_bad_amount", Text("充值金额应为正数", "a top-up is positive"))
-    find_wallet(sim, wallet_id)
-    with sim.store.transaction():
-        sim.store.move_wallet(wallet_id, amount, funding=True)
-    return find_wallet(sim, wallet_id)
+def customer_ids() -> dict[str, str]:
+    """A new customer's ids, as a wallet row keeps them: WeChat's openid."""
+    return {"openid": "o" + nonce(27)}
 
 
 def merchant_json(merchant: Merchant) -> dict[str, Any]:
-    return {
-        "mchid": merchant.mchid,
-        "kind": merchant.kind,
-        "parent": merchant.parent,
-        "appid": merchant.appid,
-        "name": merchant.name,
-        "mode": merchant.mode,
-        "wrong_key": merchant.wrong_key,
-        "client_serial": merchant.client_serial,
-        "balance": merchant.balance,
-    }
-
-
-def wallet_json(wallet: Wallet) -> dict[str, Any]:
-    return {
-        "wallet_id": wallet.id,
-        "openid": wallet.openid,
-        "name": wallet.name,
-        "balance": wallet.balance,
-        "funded": wallet.funded,
-        "password_above": wallet.password_above,
-        "password_seconds": wallet.password_seconds,
-    }
+    return row_json(merchant, "mchid kind parent appid name mode wrong_key client_serial balance")
 
 
 def order_json(order: Order) -> dict[str, Any]:
     """An order as the network's own books show it (not an API's view)."""
-    return {
-        "transaction_id": order.transaction_id,
-        "mchid": order.mchid,
-        "sp_mchid": order.sp_mchid,
-        "out_trade_no": order.out_trade_no,
-        "wallet_id": order.wallet_id,
-        "total": order.total,
-        "refunded": order.refunded,
-        "currency": order.currency,
-        "description": order.description,
-        "state": order.state,
-        "state_desc": order.state_desc,
-        "err_code": order.err_code,
-        "api": order.api,
-        "outcome": order.outcome,
-        "created_at": rfc3339(order.created_at),
-        "success_time": rfc3339(order.success_time) if order.success_time else None,
-    }
+    return row_json(
+        order,
+        "transaction_id mchid sp_mchid out_trade_no wallet_id total refunded "
+        "currency description state state_desc err_code api outcome created_at "
+        "success_time",
+    )
 
 
 def platform_json(sim: Sim) -> dict[str, Any]:

@@ -8,55 +8,31 @@ badly signed; read balances, orders and the network's books. Amounts are fen.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from starlette.requests import Request
 
 from scanpay.i18n import Text
+from scanpay.sim.common.admin import add_outcome_route, add_wallet_routes
+from scanpay.sim.common.clock import rfc3339
+from scanpay.sim.common.errors import SimError
+from scanpay.sim.common.serving import loopback_only
+from scanpay.sim.common.wallets import find_wallet
 from scanpay.sim.wechat import outcomes
 from scanpay.sim.wechat.accounts import (
-    SimError,
     create_merchant,
     create_sub_merchant,
-    create_wallet,
+    customer_ids,
     find_merchant,
-    find_wallet,
     merchant_json,
     order_json,
     platform_json,
     set_merchant,
-    top_up,
-    wallet_json,
 )
-from scanpay.sim.wechat.clock import rfc3339
 from scanpay.sim.wechat.context import Sim
 
-__all__ = ["admin_router", "loopback_only"]
-
-
-def loopback_only(sim: Sim) -> Any:
-    def check(request: Request) -> None:
-        if sim.settings.admin_anywhere:
-            return
-        host = request.client.host if request.client else ""
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host in ("testclient", "localhost")
-        if not loopback:
-            raise SimError(
-                "sim_not_loopback",
-                Text(
-                    "模拟器的管理接口只对本机开放",
-                    "the simulator's admin is for loopback clients only",
-                ),
-                403,
-            )
-
-    return check
+__all__ = ["admin_router"]
 
 
 class MerchantIn(BaseModel):
@@ -81,17 +57,6 @@ class SubMerchantIn(BaseModel):
 class MerchantPatch(BaseModel):
     mode: str | None = None
     wrong_key: bool | None = None
-
-
-class WalletIn(BaseModel):
-    balance: int = Field(0, ge=0)
-    name: str | None = Field(None, max_length=64)
-    password_above: int | None = Field(None, ge=0)
-    password_seconds: float | None = Field(None, ge=0, le=86400)
-
-
-class TopUpIn(BaseModel):
-    amount: int = Field(..., gt=0)
 
 
 class CodeIn(BaseModel):
@@ -135,27 +100,9 @@ def admin_router(sim: Sim) -> APIRouter:
     def platform() -> dict[str, Any]:
         return platform_json(sim)
 
-    @router.post("/wallets")
-    def new_wallet(body: WalletIn) -> dict[str, Any]:
-        return wallet_json(create_wallet(sim, **body.model_dump()))
-
-    @router.get("/wallets")
-    def wallets() -> list[dict[str, Any]]:
-        sim.network.settle_all()
-        return [wallet_json(w) for w in sim.store.wallets()]
-
-    @router.get("/wallets/{wallet_id}")
-    def wallet(wallet_id: int) -> dict[str, Any]:
-        sim.network.settle_all()
-        return wallet_json(find_wallet(sim, wallet_id))
-
-    @router.post("/wallets/{wallet_id}/top-up")
-    def wallet_top_up(wallet_id: int, body: TopUpIn) -> dict[str, Any]:
-        return wallet_json(top_up(sim, wallet_id, body.amount))
-
     @router.post("/wallets/{wallet_id}/codes")
     def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
-        find_wallet(sim, wallet_id)
+        find_wallet(sim.store, wallet_id)
         chosen = None
         if body is not None and body.outcome:
             try:
@@ -214,11 +161,6 @@ def admin_router(sim: Sim) -> APIRouter:
             "balanced": totals.balanced,
         }
 
-    @router.get("/outcomes")
-    def outcome_list() -> list[dict[str, Any]]:
-        return [
-            {"name": o.value, "description": outcomes.DESCRIPTIONS[o].as_dict()}
-            for o in outcomes.Outcome
-        ]
-
+    add_wallet_routes(router, sim.store, sim.network, customer_ids)
+    add_outcome_route(router, outcomes.Outcome, outcomes.DESCRIPTIONS)
     return router

@@ -16,12 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from scanpay.sim.wechat.accounts import SimError
+from scanpay.sim.common.clock import Clock, SystemClock
+from scanpay.sim.common.delivery import DropReply
+from scanpay.sim.common.keys import new_key
+from scanpay.sim.common.serving import data_folder, sim_app
 from scanpay.sim.wechat.admin import admin_router
-from scanpay.sim.wechat.clock import Clock, SystemClock
 from scanpay.sim.wechat.context import Sim, SimSettings
-from scanpay.sim.wechat.delivery import DropReply
-from scanpay.sim.wechat.keys import load_or_create, new_key
+from scanpay.sim.wechat.keys import load_or_create
 from scanpay.sim.wechat.pages import pages_router
 from scanpay.sim.wechat.payments import Network
 from scanpay.sim.wechat.store import Store
@@ -29,16 +30,14 @@ from scanpay.sim.wechat.v2 import v2_router
 from scanpay.sim.wechat.v3 import v3_router
 from scanpay.sim.wechat.v3back_office import v3_back_office_router
 
-__all__ = ["SimSettings", "create_app", "open_sim"]
+__all__ = ["DATABASE", "SimSettings", "create_app", "open_sim"]
 
 DATABASE = "wechat.sqlite3"
 
 
 def open_sim(settings: SimSettings, clock: Clock | None = None) -> Sim:
     """The simulator's state, rules and keys on ``settings.data_dir`` (made if new)."""
-    folder = Path(settings.data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)  # keys and merchants' secrets live here
+    folder = data_folder(settings)
     clock = clock or SystemClock()
     keys, _ = load_or_create(folder / "keys", clock.now())
     store = Store(folder / DATABASE)
@@ -62,23 +61,18 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
         yield
         sim.store.close()
 
-    app = FastAPI(
-        title="scanpay WeChat Pay simulator",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
+    app = sim_app(
+        "scanpay WeChat Pay simulator",
+        sim,
+        [
+            v3_router(sim),
+            v3_back_office_router(sim),
+            v2_router(sim),
+            admin_router(sim),
+            pages_router(sim),
+        ],
+        lifespan,
     )
-    app.state.sim = sim
-    app.include_router(v3_router(sim))
-    app.include_router(v3_back_office_router(sim))
-    app.include_router(v2_router(sim))
-    app.include_router(admin_router(sim))
-    app.include_router(pages_router(sim))
-
-    @app.exception_handler(SimError)
-    async def sim_error(request: Request, exc: SimError) -> Response:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> Response:

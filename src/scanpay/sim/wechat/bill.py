@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from scanpay.sim.wechat.clock import bill_time, day_bounds
+from scanpay.sim.common.clock import bill_time, day_bounds
+from scanpay.sim.common.money import yuan
 from scanpay.sim.wechat.store import Merchant, Order, Refund, Store
 
-__all__ = ["BILL_TYPES", "HEADER", "SUMMARY_HEADER", "Bill", "make_bill", "yuan"]
+__all__ = ["BILL_TYPES", "HEADER", "SUMMARY_HEADER", "Bill", "make_bill"]
 
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND")
 HEADER = (
@@ -32,13 +33,6 @@ SUMMARY_HEADER = (
 )
 _FEE = "0.00000"
 _RATE = "0.00%"
-
-
-def yuan(fen: int) -> str:
-    """``1234`` fen -> ``12.34``."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def _line(values: list[str]) -> str:

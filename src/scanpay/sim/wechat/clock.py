@@ -1,14 +1,25 @@
-"""Time for the simulator: a clock it can be given, and WeChat Pay's ways of writing time.
+"""WeChat Pay's own way of writing time: API v2's ``yyyyMMddHHmmss``.
 
-WeChat Pay writes every time in Beijing time (UTC+8, no daylight saving): RFC 3339
-with ``+08:00`` in API v3, ``yyyyMMddHHmmss`` in API v2, ``yyyy-MM-dd HH:mm:ss`` in
-the bills; a bill's day is a Beijing day. The state keeps UTC.
+The clock and the Beijing-time forms every network shares (RFC 3339 with ``+08:00``
+in API v3, ``yyyy-MM-dd HH:mm:ss`` in the bills, a bill's Beijing day) are
+:mod:`scanpay.sim.common.clock`'s, named here too for the WeChat adapter's tests.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Protocol
+from datetime import datetime
+
+from scanpay.sim.common.clock import (
+    BEIJING,
+    Clock,
+    SystemClock,
+    beijing_day,
+    bill_time,
+    day_bounds,
+    from_db,
+    rfc3339,
+    to_db,
+)
 
 __all__ = [
     "BEIJING",
@@ -23,52 +34,7 @@ __all__ = [
     "to_db",
 ]
 
-BEIJING = timezone(timedelta(hours=8), "CST")
-
-
-class Clock(Protocol):
-    """Where the simulator reads the time (tests give one they can move)."""
-
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    """The machine's clock, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-def rfc3339(when: datetime) -> str:
-    """``2024-06-01T10:00:00+08:00``: API v3's form."""
-    return when.astimezone(BEIJING).isoformat(timespec="seconds")
-
 
 def compact(when: datetime) -> str:
     """``20240601100000``: API v2's ``time_end``."""
     return when.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
-
-
-def bill_time(when: datetime) -> str:
-    """``2024-06-01 10:00:00``: a bill's ``交易时间``."""
-    return when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def beijing_day(when: datetime) -> date:
-    """The Beijing day ``when`` falls on: the day of the bill it belongs to."""
-    return when.astimezone(BEIJING).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants a Beijing day starts and ends at (end excluded)."""
-    start = datetime.combine(day, time(0, 0), BEIJING).astimezone(UTC)
-    return start, start + timedelta(days=1)
-
-
-def to_db(when: datetime) -> str:
-    """How the state stores a moment: ISO 8601 in UTC, so text order is time order."""
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_db(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from scanpay.sim.common.settings import SimSettings
 from scanpay.sim.wechat.keys import NetworkKeys
 from scanpay.sim.wechat.payments import Network
 from scanpay.sim.wechat.store import Store
 
 __all__ = ["Sim", "SimSettings"]
-
-
-@dataclass(frozen=True)
-class SimSettings:
-    """``data_dir``: the state and keys; ``code_ttl``: seconds a payment code lives;
-    ``admin_anywhere``: serve ``/sim/...`` to non-loopback clients too (never by default)."""
-
-    data_dir: Path
-    code_ttl: float = 60.0
-    admin_anywhere: bool = False
 
 
 @dataclass(frozen=True)

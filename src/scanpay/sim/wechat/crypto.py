@@ -1,6 +1,6 @@
-"""The primitives WeChat Pay signs and seals with.
+"""The primitives WeChat Pay alone signs and seals with.
 
-- API v3: SHA256-with-RSA (PKCS#1 v1.5) over newline-joined lines, base64; the
+- API v3: SHA256-with-RSA over newline-joined lines (:mod:`scanpay.sim.common.crypto`); the
   platform certificates sealed with AEAD_AES_256_GCM under the merchant's APIv3 key
   (the key's 32 characters are the AES-256 key, the nonce is 12 characters).
 - API v2: MD5 or HMAC-SHA256 over the sorted non-empty parameters but ``sign``, as
@@ -12,67 +12,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
-import string
 from collections.abc import Mapping
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
 
-__all__ = [
-    "SIGN_TYPES",
-    "aead_decrypt",
-    "aead_encrypt",
-    "code_hash",
-    "nonce",
-    "random_digits",
-    "random_key",
-    "rsa_sign",
-    "rsa_verify",
-    "v2_sign",
-]
+from scanpay.sim.common.crypto import nonce
+
+__all__ = ["SIGN_TYPES", "aead_decrypt", "aead_encrypt", "random_key", "v2_sign"]
 
 SIGN_TYPES = ("MD5", "HMAC-SHA256")
-_ALPHANUMERIC = string.ascii_letters + string.digits
-
-
-def nonce(length: int = 32) -> str:
-    """A random string of letters and digits (WeChat's ``nonce_str``)."""
-    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
 def random_key() -> str:
     """An API v2 key or an APIv3 key: 32 letters and digits, as WeChat's are."""
     return nonce(32)
-
-
-def random_digits(count: int) -> str:
-    return "".join(secrets.choice(string.digits) for _ in range(count))
-
-
-def code_hash(code: str) -> str:
-    """What the state keeps of a payment code: never the code itself."""
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def rsa_sign(key: RSAPrivateKey, message: str) -> str:
-    signature = key.sign(message.encode(), padding.PKCS1v15(), SHA256())
-    return base64.b64encode(signature).decode()
-
-
-def rsa_verify(key: RSAPublicKey, message: str, signature: str) -> bool:
-    try:
-        raw = base64.b64decode(signature, validate=True)
-    except ValueError:
-        return False
-    try:
-        key.verify(raw, message.encode(), padding.PKCS1v15(), SHA256())
-    except InvalidSignature:
-        return False
-    return True
 
 
 def aead_encrypt(key: str, nonce_text: str, plaintext: str, associated: str) -> str:

@@ -13,7 +13,6 @@ Both key pairs are made on first start and kept in ``DATA/keys/`` (0600 files in
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,22 +20,25 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509.oid import NameOID
 
-from scanpay.sim.wechat.crypto import random_digits
+from scanpay.sim.common.crypto import random_digits
+from scanpay.sim.common.keys import (
+    certificate_pem,
+    new_key,
+    private_pem,
+    public_pem,
+    read_key,
+    write_private,
+)
 
 __all__ = [
     "ClientIdentity",
     "NetworkKeys",
-    "certificate_pem",
     "load_or_create",
     "new_client_identity",
-    "new_key",
-    "private_pem",
-    "public_pem",
     "read_client_key",
 ]
 
@@ -44,28 +46,6 @@ _PLATFORM_KEY = "platform_key.pem"
 _PLATFORM_CERT = "platform_cert.pem"
 _PUBLIC_KEY = "public_key_key.pem"
 _PUBLIC_KEY_ID = "public_key_id.txt"
-
-
-def new_key() -> RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def private_pem(key: RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_pem(key: RSAPublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
-def certificate_pem(certificate: x509.Certificate) -> str:
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _serial() -> int:
@@ -129,19 +109,6 @@ class NetworkKeys:
         return self.certificate_serial, self.certificate_key
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
-def _read_key(path: Path) -> RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError(f"{path} is not an RSA private key")
-    return key
-
-
 def load_or_create(folder: Path, now: datetime) -> tuple[NetworkKeys, bool]:
     """The keys kept in ``folder``, made there first if absent; and whether they were made."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,9 +117,9 @@ def load_or_create(folder: Path, now: datetime) -> tuple[NetworkKeys, bool]:
     if all(path.is_file() for path in paths):
         certificate = x509.load_pem_x509_certificate((folder / _PLATFORM_CERT).read_bytes())
         keys = NetworkKeys(
-            certificate_key=_read_key(folder / _PLATFORM_KEY),
+            certificate_key=read_key(folder / _PLATFORM_KEY),
             certificate=certificate,
-            public_key_key=_read_key(folder / _PUBLIC_KEY),
+            public_key_key=read_key(folder / _PUBLIC_KEY),
             public_key_id=(folder / _PUBLIC_KEY_ID).read_text().strip(),
         )
         return keys, False
@@ -164,9 +131,9 @@ def load_or_create(folder: Path, now: datetime) -> tuple[NetworkKeys, bool]:
         # WeChat's look like PUB_KEY_ID_0114232134912410000000000000: 28 digits.
         public_key_id="PUB_KEY_ID_01" + random_digits(26),
     )
-    _write_private(folder / _PLATFORM_KEY, private_pem(keys.certificate_key))
+    write_private(folder / _PLATFORM_KEY, private_pem(keys.certificate_key))
     (folder / _PLATFORM_CERT).write_text(keys.certificate_pem)
-    _write_private(folder / _PUBLIC_KEY, private_pem(keys.public_key_key))
+    write_private(folder / _PUBLIC_KEY, private_pem(keys.public_key_key))
     (folder / _PUBLIC_KEY_ID).write_text(keys.public_key_id + "\n")
     return keys, True
 

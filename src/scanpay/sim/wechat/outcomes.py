@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scanpay.i18n import Text
+from scanpay.sim.common.delivery import (
+    CHARGED_NO_REPLY_SECONDS,
+    CHARGED_NO_REPLY_TEXT,
+    SLOW_SECONDS,
+    SLOW_TEXT,
+    WRONG_SIGNATURE_TEXT,
+)
 
 __all__ = [
     "CODE",
@@ -84,15 +91,8 @@ DESCRIPTIONS: dict[Outcome, Text] = {
     ),
     Outcome.NOTENOUGH: Text("余额不足，不论余额多少。", "Balance too low, whatever the balance."),
     Outcome.AUTHCODEEXPIRE: Text("付款码已过期。", "The code has expired."),
-    Outcome.SLOW: Text(
-        "照常处理，N 秒后才回答（默认 5）。",
-        "Done as usual, the reply sent N seconds later (default 5).",
-    ),
-    Outcome.CHARGED_NO_REPLY: Text(
-        "照常处理（扣款），但不回答：等到客户端断开，最多 N 秒（默认 120）后断开连接。",
-        "Done as usual (charged), no reply: held until the client hangs up, or the"
-        " connection is closed after N seconds (default 120).",
-    ),
+    Outcome.SLOW: SLOW_TEXT,
+    Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_TEXT,
     Outcome.REVERSE_RECALL: Text(
         "撤销第一次回答 recall=Y（未完成），再次撤销才完成。",
         "The first reverse answers recall=Y (not done); the next one does it.",
@@ -101,10 +101,7 @@ DESCRIPTIONS: dict[Outcome, Text] = {
         "退款回答 PROCESSING，下次查询退款时为 SUCCESS。",
         "The refund answers PROCESSING; SUCCESS at the next refund query.",
     ),
-    Outcome.WRONG_SIGNATURE: Text(
-        "照常处理，但回答用另一把密钥签名：客户端验签必须失败。",
-        "Done as usual, the reply signed with another key: the client's check must fail.",
-    ),
+    Outcome.WRONG_SIGNATURE: WRONG_SIGNATURE_TEXT,
 }
 
 _ANY = {Outcome.SYSTEMERROR, Outcome.SLOW, Outcome.CHARGED_NO_REPLY, Outcome.WRONG_SIGNATURE}
@@ -117,8 +114,8 @@ PAY = frozenset(set(Outcome) - {Outcome.REFUND_PROCESSING})
 CODE = frozenset(Outcome)
 
 DEFAULT_SECONDS = {
-    Outcome.SLOW: 5.0,
-    Outcome.CHARGED_NO_REPLY: 120.0,
+    Outcome.SLOW: SLOW_SECONDS,
+    Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_SECONDS,
     Outcome.USERPAYING_SUCCESS: 0.0,
     Outcome.USERPAYING_FAIL: 0.0,
 }

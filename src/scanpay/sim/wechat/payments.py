@@ -14,12 +14,12 @@ page, the admin endpoints): no timers, and a test's clock decides.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scanpay.sim.wechat.clock import BEIJING, Clock
-from scanpay.sim.wechat.crypto import code_hash, random_digits
+from scanpay.sim.common.clock import BEIJING, Clock
+from scanpay.sim.common.codes import issue_code
+from scanpay.sim.common.crypto import code_hash, random_digits
 from scanpay.sim.wechat.outcomes import Chosen, Outcome
 from scanpay.sim.wechat.store import Merchant, Order, Store
 from scanpay.sim.wechat.wire import STATE_DESC, Refusal
@@ -76,22 +76,15 @@ class Network:
         self, wallet_id: int, outcome: Outcome | None = None, seconds: float | None = None
     ) -> tuple[str, datetime]:
         """A fresh one-time code for a wallet, and when it expires."""
-        now = self.clock.now()
-        expires = now + timedelta(seconds=self.code_ttl)
-        with self.store.transaction():
-            while True:
-                code = secrets.choice(CODE_PREFIXES) + random_digits(16)
-                if self.store.code(code_hash(code)) is None:
-                    break
-            self.store.add_code(
-                hash=code_hash(code),
-                wallet_id=wallet_id,
-                issued_at=now,
-                expires_at=expires,
-                outcome=outcome.value if outcome else None,
-                seconds=seconds,
-            )
-        return code, expires
+        return issue_code(
+            self.store,
+            self.clock.now(),
+            self.code_ttl,
+            CODE_PREFIXES,
+            wallet_id,
+            outcome=outcome.value if outcome else None,
+            seconds=seconds,
+        )
 
     # pay
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from scanpay.sim.wechat.clock import BEIJING
-from scanpay.sim.wechat.crypto import random_digits
+from scanpay.sim.common.clock import BEIJING
+from scanpay.sim.common.crypto import random_digits
 from scanpay.sim.wechat.outcomes import Chosen, Outcome
 from scanpay.sim.wechat.payments import Network
 from scanpay.sim.wechat.store import Order, Refund

@@ -21,9 +21,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanpay.sim.common.crypto import nonce
 from scanpay.sim.wechat import outcomes
 from scanpay.sim.wechat.context import Sim
-from scanpay.sim.wechat.crypto import SIGN_TYPES, nonce, v2_sign
+from scanpay.sim.wechat.crypto import SIGN_TYPES, v2_sign
 from scanpay.sim.wechat.delivery import deliver
 from scanpay.sim.wechat.outcomes import Chosen, Outcome, from_headers
 from scanpay.sim.wechat.store import Merchant

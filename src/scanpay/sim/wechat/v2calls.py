@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scanpay.sim.common.clock import bill_time
 from scanpay.sim.wechat import returns
-from scanpay.sim.wechat.clock import bill_time, compact
+from scanpay.sim.wechat.clock import compact
 from scanpay.sim.wechat.context import Sim
 from scanpay.sim.wechat.outcomes import Chosen
 from scanpay.sim.wechat.payments import PayRequest, valid_code

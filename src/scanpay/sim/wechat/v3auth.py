@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from scanpay.sim.wechat.crypto import nonce, rsa_sign, rsa_verify
+from scanpay.sim.common.crypto import nonce, rsa_sign, rsa_verify
 from scanpay.sim.wechat.keys import NetworkKeys
 from scanpay.sim.wechat.store import Merchant, Store
 from scanpay.sim.wechat.wire import Refusal

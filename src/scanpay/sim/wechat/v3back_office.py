@@ -21,11 +21,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanpay.sim.common.clock import beijing_day, from_db, rfc3339
+from scanpay.sim.common.crypto import nonce
 from scanpay.sim.wechat import outcomes, returns
 from scanpay.sim.wechat.bill import BILL_TYPES, make_bill
-from scanpay.sim.wechat.clock import beijing_day, from_db, rfc3339
 from scanpay.sim.wechat.context import Sim
-from scanpay.sim.wechat.crypto import aead_encrypt, nonce
+from scanpay.sim.wechat.crypto import aead_encrypt
 from scanpay.sim.wechat.outcomes import Chosen
 from scanpay.sim.wechat.store import Merchant, Order, Refund
 from scanpay.sim.wechat.v3 import OUT_TRADE_NO

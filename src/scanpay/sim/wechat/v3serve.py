@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scanpay.sim.wechat.clock import rfc3339
+from scanpay.sim.common.clock import rfc3339
 from scanpay.sim.wechat.context import Sim
 from scanpay.sim.wechat.delivery import deliver
 from scanpay.sim.wechat.outcomes import HEADER, Chosen, Outcome, from_headers

@@ -35,6 +35,7 @@ NETWORK_ERRORS: dict[str, Text] = {
         "the refund number must be 1-64 of A-Z a-z 0-9 _-|*@",
     ),
     "bad_auth_code": Text("付款码为空或含有空白字符", "the payment code is empty or has blanks"),
+    "bad_time": Text("时间须带时区", "the time must carry its time zone"),
     "bad_amount": Text("金额必须是正的整数（最小单位）", "the amount must be positive minor units"),
     "bad_currency": Text("币种必须是 ISO 4217 字母代码", "the currency must be an ISO 4217 code"),
     "bad_description": Text("商品描述不能为空", "the description must not be empty"),

@@ -77,6 +77,12 @@ def _check_amount(value: int, name: str = "amount") -> None:
         raise NetworkError("bad_amount", field=name)
 
 
+def _check_instant(value: datetime | None, name: str) -> None:
+    # A naive time would be read in the machine's zone: another date at the network.
+    if value is not None and value.utcoffset() is None:
+        raise NetworkError("bad_time", field=name)
+
+
 def _check_currency(value: str) -> None:
     try:
         known = get_currency(value).alpha
@@ -169,6 +175,10 @@ class PayRequest:
     description: str
     device_ip: str | None = None
     store_id: str | None = None
+    placed_at: datetime | None = None
+    """When the trade was placed (its leg first sent). Networks that find a trade by its
+    number *and* its date (UnionPay's ``txnTime``) need it; the host always gives it,
+    and the same instant to every later call about the trade (``query``, ``reverse``)."""
 
     def __post_init__(self) -> None:
         _check_trade_no(self.trade_no)
@@ -178,6 +188,7 @@ class PayRequest:
         _check_currency(self.currency)
         if not self.description.strip():
             raise NetworkError("bad_description", field="description")
+        _check_instant(self.placed_at, "placed_at")
 
     def __repr__(self) -> str:
         return (
@@ -321,6 +332,10 @@ class RefundRequest:
     """The original payment's amount (WeChat wants it with every refund)."""
     currency: str
     reason: str | None = None
+    placed_at: datetime | None = None
+    """When this refund was first asked (the same for every call about it)."""
+    trade_placed_at: datetime | None = None
+    """When the refunded trade was placed (:attr:`PayRequest.placed_at`)."""
 
     def __post_init__(self) -> None:
         _check_trade_no(self.trade_no)
@@ -331,6 +346,8 @@ class RefundRequest:
         if self.amount > self.total:
             raise NetworkError("bad_amount", field="amount")
         _check_currency(self.currency)
+        _check_instant(self.placed_at, "placed_at")
+        _check_instant(self.trade_placed_at, "trade_placed_at")
 
 
 class RefundStatus(StrEnum):
@@ -406,11 +423,15 @@ class Network(Protocol):
         with a given code; the leg (``scanpay.networks.leg``) decides what follows."""
         ...
 
-    def query(self, channel: Channel, trade_no: str) -> QueryAnswer:
+    def query(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> QueryAnswer:
         """The trade's state at the network (``NOT_FOUND`` when it has none)."""
         ...
 
-    def reverse(self, channel: Channel, trade_no: str) -> ReverseAnswer:
+    def reverse(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> ReverseAnswer:
         """Close the trade, refunding it if it was paid. Idempotent; the leg calls it
         no sooner than the network allows (WeChat: 15 s after the pay call)."""
         ...
@@ -420,10 +441,15 @@ class Network(Protocol):
         ...
 
     def refund_query(
-        self, channel: Channel, refund_no: str, trade_no: str | None = None
+        self,
+        channel: Channel,
+        refund_no: str,
+        trade_no: str | None = None,
+        placed_at: datetime | None = None,
     ) -> RefundAnswer:
         """A refund's state at the network. ``trade_no``: the refunded trade's number,
-        which some networks (Alipay) find a refund by; the host always gives it."""
+        which some networks (Alipay) find a refund by; ``placed_at``: when the refund was
+        first asked (:attr:`RefundRequest.placed_at`); the host always gives both."""
         ...
 
     def statement(self, channel: Channel, day: date) -> Statement:

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from scanpay.host.db.models import NetworkLeg, Payment
 from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
-from scanpay.host.services.network_legs import LEASE, journal, seconds
+from scanpay.host.services.network_legs import LEASE, journal, placed_at, seconds
 from scanpay.networks.errors import NetworkError
 from scanpay.networks.leg import (
     IN_DOUBT_STATUSES,
@@ -152,12 +152,15 @@ def _drive(ctx: HostContext, pk: int) -> bool:
         _release(ctx, pk)
         return False
     network = ctx.network(leg.network)
+    placed = placed_at(leg)
     answer: Event
     try:
         if call == "query":
-            answer = QueryAnswered(seconds(ctx.now()), network.query(channel, leg.trade_no))
+            found = network.query(channel, leg.trade_no, placed)
+            answer = QueryAnswered(seconds(ctx.now()), found)
         else:
-            answer = ReverseAnswered(seconds(ctx.now()), network.reverse(channel, leg.trade_no))
+            done = network.reverse(channel, leg.trade_no, placed)
+            answer = ReverseAnswered(seconds(ctx.now()), done)
     except NetworkError as exc:
         log.error("leg %s: the channel cannot be used: %s", leg.trade_no, exc.code)
         answer = NoAnswer(seconds(ctx.now()), call)

@@ -70,6 +70,7 @@ __all__ = [
     "network_reason",
     "open_leg",
     "pay",
+    "placed_at",
     "request_reverse",
     "seconds",
 ]
@@ -93,6 +94,12 @@ def seconds(when: datetime) -> float:
 
 def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def placed_at(leg: Leg) -> datetime | None:
+    """When ``leg``'s trade was placed (its pay call journaled as sent), as the network
+    port wants it with every later call about the trade."""
+    return _at(leg.sent_at) if leg.sent_at is not None else None
 
 
 def network_reason(network: str, network_code: str | None) -> str:

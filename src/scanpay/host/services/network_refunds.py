@@ -22,6 +22,7 @@ processes never make its call at once.
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -29,16 +30,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from scanpay.host.db.models import Merchant, NetworkRefund, Payment, Refund
+from scanpay.host.db.models import Merchant, NetworkLeg, NetworkRefund, Payment, Refund
 from scanpay.host.domain.network_refunds import NextCall, RefundCall, RefundLegStatus, after_answer
 from scanpay.host.domain.payment_state import PaymentState
 from scanpay.host.domain.refunds import RefundPlan, plan_refund
 from scanpay.host.services import audit
 from scanpay.host.services.channels import channel_for
 from scanpay.host.services.context import HostContext
-from scanpay.host.services.network_legs import LEASE, network_reason
+from scanpay.host.services.network_legs import LEASE, network_reason, placed_at
 from scanpay.host.services.payment_steps import apply_refund
 from scanpay.networks.errors import NetworkError
+from scanpay.networks.leg import Leg
 from scanpay.networks.port import RefundAnswer, RefundRequest, RefundStatus
 
 __all__ = ["PROCESSING", "drive", "open_refund", "pending_amount", "run_due"]
@@ -101,13 +103,15 @@ def drive(ctx: HostContext, pk: int) -> None:
         channel = channel_for(
             ctx, payment.merchant_id, record.network, session=session, disabled=True
         )
-        trade_no, refund_no = payment.public_id, refund.public_id
+        leg = session.scalar(select(NetworkLeg.leg).where(NetworkLeg.payment_id == payment.id))
+        trade_no, refund_no, asked_at = payment.public_id, refund.public_id, record.created_at
         amount, total, currency, reason = (
             refund.amount,
             payment.amount,
             refund.currency,
             refund.reason,
         )
+        trade_placed = placed_at(Leg.from_dict(json.loads(leg))) if leg else None
     if channel is None:
         log.error("refund %s: its merchant's %s channel is gone", refund_no, record.network)
         _put_off(ctx, pk)
@@ -115,10 +119,20 @@ def drive(ctx: HostContext, pk: int) -> None:
     network = ctx.network(record.network)
     try:
         if call is RefundCall.REFUND:
-            request = RefundRequest(channel, trade_no, refund_no, amount, total, currency, reason)
+            request = RefundRequest(
+                channel,
+                trade_no,
+                refund_no,
+                amount,
+                total,
+                currency,
+                reason,
+                placed_at=asked_at,
+                trade_placed_at=trade_placed,
+            )
             answer = network.refund(request)
         else:
-            answer = network.refund_query(channel, refund_no, trade_no)
+            answer = network.refund_query(channel, refund_no, trade_no, asked_at)
     except NetworkError as exc:
         # Refused before anything was sent (a channel the adapter cannot use). Only the
         # first refund call proves nothing reached the network; after that, ask again.

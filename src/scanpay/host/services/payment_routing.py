@@ -153,6 +153,7 @@ def authorise(ctx: HostContext, session: Session, sale: NewPayment, row: Payment
             amount=row.amount,
             currency=row.currency,
             description=((request.description or "").strip() or sale.merchant_name)[:127],
+            placed_at=sale.now,  # the instant the leg is journaled as sent
         )
     except NetworkError:  # a code no network could take (spaces in it...): nothing sent
         row.reason = "bad_code"

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -177,7 +177,9 @@ class AlipayNetwork:
         )
         return answer
 
-    def query(self, channel: Channel, trade_no: str) -> QueryAnswer:
+    def query(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> QueryAnswer:
         _check_trade_no(trade_no)
         client = self.client(channel)
         seconds = self.settings.timeouts.query
@@ -188,7 +190,9 @@ class AlipayNetwork:
         log.info("alipay query %s: %s", trade_no, answer.state.value)
         return answer
 
-    def reverse(self, channel: Channel, trade_no: str) -> ReverseAnswer:
+    def reverse(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> ReverseAnswer:
         _check_trade_no(trade_no)
         client = self.client(channel)
         seconds = self.settings.timeouts.reverse
@@ -225,7 +229,11 @@ class AlipayNetwork:
         return answer
 
     def refund_query(
-        self, channel: Channel, refund_no: str, trade_no: str | None = None
+        self,
+        channel: Channel,
+        refund_no: str,
+        trade_no: str | None = None,
+        placed_at: datetime | None = None,
     ) -> RefundAnswer:
         """A refund's state. Alipay finds a refund by its trade's number and its own:
         ``trade_no`` (beyond the port) or, without it, the number of the refund this

@@ -156,7 +156,7 @@ class UnionPayNetwork:
         client = self.client(request.channel)
         mer_id = client.keys.mer_id
         # A retry of the same trade is the same order: the same txnTime.
-        txn_time = self._trades.sending(mer_id, order_id, request.amount)
+        txn_time = self._trades.sending(mer_id, order_id, request.amount, request.placed_at)
         fields = {
             "txnType": "01",
             "txnSubType": "06",
@@ -183,18 +183,22 @@ class UnionPayNetwork:
         )
         return answer
 
-    def query(self, channel: Channel, trade_no: str) -> QueryAnswer:
+    def query(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> QueryAnswer:
         """The trade's state; ``bad_trade_no`` when its ``txnTime`` is not known (see
         the module's text)."""
         order_id = _order_id(trade_no, "trade_no")
         client = self.client(channel)
-        answer = self._query(client, order_id)
+        answer = self._query(client, order_id, placed_at)
         log.info("unionpay query %s: %s", order_id, answer.state.value)
         return answer
 
-    def _query(self, client: UnionPayClient, order_id: str) -> QueryAnswer:
+    def _query(
+        self, client: UnionPayClient, order_id: str, placed_at: datetime | None
+    ) -> QueryAnswer:
         mer_id = client.keys.mer_id
-        txn_time = self._trades.txn_time(mer_id, order_id)
+        txn_time = self._trades.txn_time(mer_id, order_id, placed_at)
         fields = {"txnType": "00", "txnSubType": "00", "orderId": order_id, "txnTime": txn_time}
         seconds = self.settings.timeouts.query
         reply = self._ask(client, QUERY_PATH, fields, seconds, f"query {order_id}")
@@ -206,21 +210,23 @@ class UnionPayNetwork:
         return answer
 
     def _original(
-        self, client: UnionPayClient, order_id: str
+        self, client: UnionPayClient, order_id: str, placed_at: datetime | None
     ) -> tuple[Order | None, QueryAnswer | None]:
         """The consume's queryId and amount: remembered, or asked for."""
         known = self._trades.get(client.keys.mer_id, order_id)
         if known is not None and known.query_id and known.amount:
             return known, None
-        answer = self._query(client, order_id)
+        answer = self._query(client, order_id, placed_at)
         return self._trades.get(client.keys.mer_id, order_id), answer
 
-    def reverse(self, channel: Channel, trade_no: str) -> ReverseAnswer:
+    def reverse(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> ReverseAnswer:
         """Cancel the consume (``txnType=31``). Without its queryId the adapter queries
         first: no such order, or a consume that failed, is DONE (nothing is held)."""
         order_id = _order_id(trade_no, "trade_no")
         client = self.client(channel)
-        trade, asked = self._original(client, order_id)
+        trade, asked = self._original(client, order_id, placed_at)
         if asked is not None and asked.state in (
             TradeState.NOT_FOUND,
             TradeState.PAY_ERROR,
@@ -253,13 +259,15 @@ class UnionPayNetwork:
         if request.currency != "CNY":
             raise NetworkError("bad_currency", field="currency")
         client = self.client(request.channel)
-        trade, asked = self._original(client, order_id)
+        trade, asked = self._original(client, order_id, request.trade_placed_at)
         if trade is None or not trade.query_id:
             if asked is not None and asked.state is TradeState.NOT_FOUND:
                 text = code_rule("34").message
                 return RefundAnswer(RefundStatus.FAILED, refund_id, "34", message=text)
             return RefundAnswer(RefundStatus.UNKNOWN, refund_id)
-        txn_time = self._refunds.sending(client.keys.mer_id, refund_id, request.amount)
+        txn_time = self._refunds.sending(
+            client.keys.mer_id, refund_id, request.amount, request.placed_at
+        )
         fields = {
             "txnType": "04",
             "txnSubType": "00",
@@ -278,20 +286,26 @@ class UnionPayNetwork:
         else:
             answer = answers.refund_answer(reply, refund_id, request.amount)
         if answer is None:
-            answer = self._refund_query(client, refund_id)
+            answer = self._refund_query(client, refund_id, request.placed_at)
         log.info("unionpay refund %s: %s", refund_id, answer.status.value)
         return answer
 
     def refund_query(
-        self, channel: Channel, refund_no: str, trade_no: str | None = None
+        self,
+        channel: Channel,
+        refund_no: str,
+        trade_no: str | None = None,
+        placed_at: datetime | None = None,
     ) -> RefundAnswer:
         """The refund's state: the query of the refund's own order (``trade_no`` is not
         needed); ``bad_refund_no`` when its ``txnTime`` is not known."""
         refund_id = _order_id(refund_no, "refund_no")
-        return self._refund_query(self.client(channel), refund_id)
+        return self._refund_query(self.client(channel), refund_id, placed_at)
 
-    def _refund_query(self, client: UnionPayClient, refund_id: str) -> RefundAnswer:
-        txn_time = self._refunds.txn_time(client.keys.mer_id, refund_id)
+    def _refund_query(
+        self, client: UnionPayClient, refund_id: str, placed_at: datetime | None
+    ) -> RefundAnswer:
+        txn_time = self._refunds.txn_time(client.keys.mer_id, refund_id, placed_at)
         fields = {"txnType": "00", "txnSubType": "00", "orderId": refund_id, "txnTime": txn_time}
         seconds = self.settings.timeouts.query
         reply = self._ask(client, QUERY_PATH, fields, seconds, f"refund query {refund_id}")

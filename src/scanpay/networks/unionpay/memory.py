@@ -2,9 +2,10 @@
 and ``txnTime``, and cancels or refunds a consume by its ``queryId``; the port gives
 only a number. Bounded (the oldest forgotten first) and thread-safe.
 
-A number that *begins* with a Beijing time ``yyyyMMddHHmmss`` carries its own
-``txnTime`` (:func:`embedded_txn_time`): the pay call sends exactly that, so another
-process (after a restart) can still date the order.
+The port's ``placed_at`` (the host gives it with every call about a trade or refund)
+dates an order in any process, after any restart; without it, a number that *begins*
+with a Beijing time ``yyyyMMddHHmmss`` carries its own ``txnTime``
+(:func:`embedded_txn_time`), and last what this process remembers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 from scanpay.networks.errors import NetworkError
 from scanpay.networks.unionpay.config import BEIJING, UNIONPAY_ERRORS
 
-__all__ = ["Book", "Order", "embedded_txn_time", "now_txn_time"]
+__all__ = ["Book", "Order", "embedded_txn_time", "now_txn_time", "txn_time_of"]
 
 _REMEMBERED = 10_000
 
@@ -45,7 +46,12 @@ def embedded_txn_time(number: str) -> str | None:
 
 def now_txn_time() -> str:
     """Now as ``txnTime`` (Beijing)."""
-    return datetime.now(BEIJING).strftime("%Y%m%d%H%M%S")
+    return txn_time_of(datetime.now(BEIJING))
+
+
+def txn_time_of(when: datetime) -> str:
+    """``when`` (timezone-aware) as ``txnTime``: Beijing, to the second."""
+    return when.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
 
 
 class Book:
@@ -68,11 +74,16 @@ class Book:
             while len(self._orders) > self._limit:
                 self._orders.popitem(last=False)
 
-    def sending(self, mer_id: str, order_id: str, amount: int) -> str:
-        """The ``txnTime`` to send the order with (a retry's is the first one's), the
-        order remembered."""
+    def sending(
+        self, mer_id: str, order_id: str, amount: int, placed: datetime | None = None
+    ) -> str:
+        """The ``txnTime`` to send the order with (``placed``'s; else a retry's is the
+        first one's), the order remembered."""
         known = self.get(mer_id, order_id)
-        when = known.txn_time if known else embedded_txn_time(order_id) or now_txn_time()
+        if placed is not None:
+            when = txn_time_of(placed)
+        else:
+            when = known.txn_time if known else embedded_txn_time(order_id) or now_txn_time()
         self.put(mer_id, order_id, Order(when, amount, known.query_id if known else None))
         return when
 
@@ -88,10 +99,12 @@ class Book:
             replace(found, query_id=query_id or found.query_id, amount=found.amount or amount),
         )
 
-    def txn_time(self, mer_id: str, order_id: str) -> str:
-        """The order's ``txnTime``: remembered or embedded; ``bad_trade_no`` (or
-        ``bad_refund_no``) when neither."""
+    def txn_time(self, mer_id: str, order_id: str, placed: datetime | None = None) -> str:
+        """The order's ``txnTime``: ``placed``'s, remembered or embedded; ``bad_trade_no``
+        (or ``bad_refund_no``) when none."""
         known = self.get(mer_id, order_id)
+        if placed is not None:
+            return txn_time_of(placed)
         when = known.txn_time if known is not None else embedded_txn_time(order_id)
         if when is None:
             code = "bad_trade_no" if self.field == "trade_no" else "bad_refund_no"

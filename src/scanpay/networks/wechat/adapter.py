@@ -17,7 +17,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
 import httpx
@@ -160,7 +160,9 @@ class WeChatPayNetwork:
         )
         return answer
 
-    def query(self, channel: Channel, trade_no: str) -> QueryAnswer:
+    def query(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> QueryAnswer:
         if api_of(channel) == API_V3:
             answer = v3.query(self._v3(channel), channel, trade_no, self.settings)
         else:
@@ -168,7 +170,9 @@ class WeChatPayNetwork:
         log.info("wechat query %s: %s", trade_no, answer.state.value)
         return answer
 
-    def reverse(self, channel: Channel, trade_no: str) -> ReverseAnswer:
+    def reverse(
+        self, channel: Channel, trade_no: str, placed_at: datetime | None = None
+    ) -> ReverseAnswer:
         if api_of(channel) == API_V3:
             answer = v3.reverse(self._v3(channel), channel, trade_no, self.settings)
         else:
@@ -186,9 +190,13 @@ class WeChatPayNetwork:
         return answer
 
     def refund_query(
-        self, channel: Channel, refund_no: str, trade_no: str | None = None
+        self,
+        channel: Channel,
+        refund_no: str,
+        trade_no: str | None = None,
+        placed_at: datetime | None = None,
     ) -> RefundAnswer:
-        # WeChat Pay finds a refund by its own number alone: ``trade_no`` is not needed.
+        # WeChat Pay finds trades and refunds by their numbers alone: no dates needed.
         if api_of(channel) == API_V3:
             return v3.refund_query(self._v3(channel), channel, refund_no, self.settings)
         return v2.refund_query(self._v2(channel), channel, refund_no, self.settings)

@@ -393,6 +393,9 @@ class StatementLine:
     time: datetime
     """When the network booked it (timezone-aware)."""
     refund_no: str | None = None
+    fee: int | None = None
+    """What the network charged for the line, minor units: positive on a payment, negative
+    when a refund gives some back; None when the statement does not say."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from scanpay.host.domain.ledger import (
     UnbalancedEntry,
     capture,
     check_ledger,
+    network_fees,
     opening,
     refund,
     return_capture,
@@ -100,3 +101,16 @@ def test_refund_and_settlement_entries_balance() -> None:
         settlement(R, "CNY", (("c", -1000), ("s", 999)), "off by one")
     with pytest.raises(UnbalancedEntry):
         refund(R, "CNY", "w", "c", 0)
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12).filter(bool))
+def test_network_fees_move_what_the_network_kept_either_way(amount: int) -> None:
+    entry = network_fees(Book.REAL, "CNY", "network:alipay:real:CNY", "fees", amount)
+    assert {p.account: p.amount for p in entry.postings} == {
+        "network:alipay:real:CNY": amount,  # the network owes that much less
+        "fees": -amount,  # the acquirer's expense (a fee given back lowers it)
+    }
+    for bad in (0, True, 1.5):
+        with pytest.raises(UnbalancedEntry):
+            network_fees(Book.REAL, "CNY", "a", "b", bad)  # type: ignore[arg-type]
+    assert AccountKind.NETWORK_FEES.may_go_negative

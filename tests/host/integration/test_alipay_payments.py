@@ -149,6 +149,12 @@ def shop(stack: Stack) -> Iterator[Shop]:
     assert report.ok, report.to_dict()
 
 
+def _balance(stack: Stack, code: str) -> int:
+    with stack.host.ctx.db.read() as session:
+        account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+        return account.balance if account is not None else 0
+
+
 def _alipay_owes(shop: Shop) -> int:
     code = ledger.network_code("alipay", Book.REAL, "CNY")
     with shop.stack.host.ctx.db.read() as session:
@@ -236,6 +242,15 @@ def test_the_day_reconciles_against_alipays_bill(stack: Stack, shop: Shop) -> No
     assert runs[0].breaks == ()
     # Two payments, a refund, and a payment with its cancel.
     assert (runs[0].matched, runs[0].lines) == (4, 5)
+    # Alipay's 0.6 % fee, half up per line: 14 on 23.45, 6 on 10.00 given back with its
+    # refund, 3 on 5.00 given back with its cancel. Booked once, however often it runs.
+    assert runs[0].fees == {"CNY": 14}
+    expense = ledger.network_fee_code("alipay", Book.REAL, "CNY")
+    assert _balance(stack, expense) == -14
+    [again] = [
+        r for r in reconcile(stack.host.ctx, day, "alipay") if r.channel_key == shop.merchant_id
+    ]
+    assert again.fees == {"CNY": 14} and _balance(stack, expense) == -14
 
 
 # ---------------------------------------------------------------- notifications

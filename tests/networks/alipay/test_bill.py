@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from scanpay.networks import StatementKind
-from scanpay.networks.alipay.bill import BillError, fees, parse_bill, read_zip
+from scanpay.networks.alipay.bill import BillError, parse_bill, read_zip
 
 HEADER = (
     "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,"
@@ -107,7 +107,11 @@ def test_a_refund_line_that_names_the_orders_amount() -> None:
 
 
 def test_fees_by_line() -> None:
-    assert fees(details(PAYMENT, REFUND)) == {("T1", None): -7, ("T1", "R1"): 3}
+    # 服务费 as Alipay writes it (the merchant's side): -0.07 charged, 0.03 given back.
+    fees = {
+        (line.trade_no, line.refund_no): line.fee for line in parse_bill(details(PAYMENT, REFUND))
+    }
+    assert fees == {("T1", None): 7, ("T1", "R1"): -3}
 
 
 def test_a_day_without_trades() -> None:

@@ -179,11 +179,11 @@ HEADER = (
 def test_reading_an_older_bill_and_refusing_what_is_not_one() -> None:
     payment = (
         "`2031-05-01 12:00:01,`wx1,`1900000001,`0,`,`4200001,`T1,`o1,`MICROPAY,`SUCCESS,"
-        "`OTHERS,`CNY,`12.34,`0.00,`0,`0,`0.00,`0.00,`,`,`tea,`,`0.00000,`0.00%"
+        "`OTHERS,`CNY,`12.34,`0.00,`0,`0,`0.00,`0.00,`,`,`tea,`,`0.07404,`0.60%"
     )
     refund = (
         "`2031-05-01 12:05:00,`wx1,`1900000001,`0,`,`4200001,`T1,`o1,`MICROPAY,`REFUND,"
-        "`OTHERS,`CNY,`0.00,`0.00,`5030001,`R1,`2.30,`0.00,`ORIGINAL,`SUCCESS,`tea,`,`0.00000,`0.00%"
+        "`OTHERS,`CNY,`0.00,`0.00,`5030001,`R1,`2.30,`0.00,`ORIGINAL,`SUCCESS,`tea,`,`-0.01380,`0.60%"
     )
     summary = "总交易单数,应结订单总金额,退款总金额\r\n`2,`12.34,`2.30"
     lines = parse_bill("\r\n".join([HEADER, payment, refund, summary]) + "\r\n")
@@ -192,6 +192,8 @@ def test_reading_an_older_bill_and_refusing_what_is_not_one() -> None:
         (StatementKind.REFUND, 230, "R1"),
     ]
     assert lines[0].time == dt.datetime(2031, 5, 1, 4, 0, 1, tzinfo=dt.UTC)
+    # 手续费 to five decimals, half up to the fen; given back with the refund.
+    assert [x.fee for x in lines] == [7, -1]
     for bad in (
         "",
         "a,b,c\r\n",

@@ -39,6 +39,7 @@ BREAK_LINE = Text(
     "  #{id} {kind} ({words}) {trade}  host {host}  network {network}",
 )
 DETAIL = Text("    说明：{detail}", "    detail: {detail}")
+FEES = Text("    网络手续费：{fees}（已记账）", "    network fees: {fees} (booked)")
 RESOLVED = Text(
     "    已处理：{resolution}（{who}，{when}）", "    resolved: {resolution} ({who}, {when})"
 )
@@ -101,6 +102,12 @@ def _show_run(item: RunInfo, language: str) -> None:
         resolved=item.resolved_breaks,
     )
     typer.echo(line.get(language))
+    if item.fees:
+        shown = ", ".join(
+            f"{format_amount(amount, currency)} {currency}"
+            for currency, amount in sorted(item.fees.items())
+        )
+        typer.echo(FEES.format(fees=shown).get(language))
     for found in item.breaks:
         _show_break(found, language)
 

@@ -452,6 +452,9 @@ class ReconciliationRun(Base):
     status: Mapped[str] = mapped_column(String(24))
     network_code: Mapped[str | None] = mapped_column(String(64))
     matched: Mapped[int] = mapped_column(Integer)
+    #: The network's fees in the statement that the run booked, JSON ``{"CNY": 123}``
+    #: (migration 0012; None: none).
+    fees: Mapped[str | None] = mapped_column(String(256))
     #: How many lines the statement had.
     lines: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,6 +26,7 @@ __all__ = [
     "UnbalancedEntry",
     "capture",
     "check_ledger",
+    "network_fees",
     "opening",
     "refund",
     "return_capture",
@@ -58,6 +59,9 @@ class AccountKind(StrEnum):
     #: pays them out later): a capture through a network takes the money from here, so
     #: it sits below zero until the network's settlement is booked.
     NETWORK_CLEARING = "network_clearing"
+    #: What the payment networks charged the acquirer (their fees, from their daily
+    #: statements): an expense, so it sits below zero.
+    NETWORK_FEES = "network_fees"
 
     @property
     def may_go_negative(self) -> bool:
@@ -133,6 +137,16 @@ def refund(book: Book, currency: str, payer: str, clearing: str, amount: int) ->
     """A refund: ``amount`` (all or part of a payment) from the clearing account to the payer."""
     amount = _positive(amount)
     return Entry(book, currency, (Posting(clearing, -amount), Posting(payer, amount)), "refund")
+
+
+def network_fees(book: Book, currency: str, network: str, fees: str, amount: int) -> Entry:
+    """A network's fees of a day, ``amount`` (negative: fees given back) kept out of what
+    it pays the acquirer: the network clearing account owes that much less, the fee
+    expense account bears it."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise UnbalancedEntry("a fee entry moves a non-zero integer amount")
+    postings = (Posting(network, amount), Posting(fees, -amount))
+    return Entry(book, currency, postings, "network fees")
 
 
 def settlement(

@@ -40,6 +40,7 @@ __all__ = [
     "ensure_account",
     "funding_code",
     "network_code",
+    "network_fee_code",
     "post",
     "wallet_code",
 ]
@@ -68,6 +69,11 @@ def funding_code(book: Book, currency: str) -> str:
 def network_code(network: str, book: Book, currency: str) -> str:
     """The account of what ``network`` owes the acquirer (``AccountKind.NETWORK_CLEARING``)."""
     return f"network:{network}:{book}:{currency}"
+
+
+def network_fee_code(network: str, book: Book, currency: str) -> str:
+    """The account of what ``network`` charged the acquirer (``AccountKind.NETWORK_FEES``)."""
+    return f"network_fees:{network}:{book}:{currency}"
 
 
 def ensure_account(

@@ -77,7 +77,7 @@ from scanpay.host.db.models import (
 from scanpay.host.domain.payment_state import PaymentState
 from scanpay.host.domain.periods import check_day
 from scanpay.host.domain.reconciliation import Break, HostRefund, HostTrade, Result, match
-from scanpay.host.services import audit, channels
+from scanpay.host.services import audit, channels, network_fees
 from scanpay.host.services.channel_secrets import open_secrets
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconciliation_records import (
@@ -443,6 +443,7 @@ def _store(
                 else:
                     run.status = RunStatus.DONE.value
                     run.matched, run.lines = result.matched, len(statement.lines)
+                    network_fees.book_fees(session, run, statement.lines, now)
                     session.flush()
                     added, removed = _store_breaks(session, run, target, found, now)
                 info = run_info(session, run, with_breaks=True)
@@ -463,6 +464,7 @@ def _store(
                     lines=info.lines,
                     open_breaks=info.open_breaks,
                     resolved_breaks=info.resolved_breaks,
+                    fees=dict(info.fees),
                     kinds=dict(sorted(kinds.items())),
                     added=added,
                     removed=removed,

@@ -27,6 +27,7 @@ from scanpay.host.domain.reconciliation_detail import detail_text
 from scanpay.host.errors import HostError
 from scanpay.host.services import audit
 from scanpay.host.services.context import HostContext
+from scanpay.host.services.network_fees import fees_of
 from scanpay.i18n import Text
 
 __all__ = [
@@ -175,6 +176,8 @@ class RunInfo:
     created_at: datetime
     ran_at: datetime
     breaks: tuple[BreakInfo, ...] = field(default=())
+    fees: Mapping[str, int] = field(default_factory=dict)
+    """The network's fees in the statement, booked to the ledger, per currency."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +192,7 @@ class RunInfo:
             "lines": self.lines,
             "open_breaks": self.open_breaks,
             "resolved_breaks": self.resolved_breaks,
+            "fees": dict(self.fees),
             "created_at": self.created_at.isoformat(),
             "ran_at": self.ran_at.isoformat(),
             "breaks": [b.to_dict() for b in self.breaks],
@@ -278,6 +282,7 @@ def run_info(
         created_at=run.created_at,
         ran_at=run.ran_at,
         breaks=breaks,
+        fees=fees_of(run),
     )
 
 

@@ -11,9 +11,9 @@ are Beijing time. Columns are found by name, so added columns do not move them.
 A payment's amount is its ``订单金额（元）``. A refund's, under its ``退款批次号/请求号``
 (our refund number), is what went back: ``订单金额（元）`` when that is negative (the
 refund), else ``商家实收（元）`` (negative), as exports differ in which carries it. The bill has no
-currency column: Alipay's domestic bills are in yuan. ``服务费（元）`` (the fee) is
-read by :func:`fees` only: :class:`~scanpay.networks.port.StatementLine` has no
-place for it.
+currency column: Alipay's domestic bills are in yuan. ``服务费（元）`` is the fee, as
+Alipay writes it from the merchant's side (negative: charged; positive: given back
+with a refund), so a line's ``fee`` is its opposite.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from scanpay.networks.alipay.config import BEIJING
 from scanpay.networks.alipay.money import AmountError, to_fen
 from scanpay.networks.port import StatementKind, StatementLine
 
-__all__ = ["BillError", "fees", "parse_bill", "read_zip"]
+__all__ = ["BillError", "parse_bill", "read_zip"]
 
 _TRANSACTION = "支付宝交易号"
 _TRADE_NO = "商户订单号"
@@ -124,25 +124,10 @@ def parse_bill(text: str) -> list[StatementLine]:
                 status=_STATUSES[kind],
                 time=_time(get(_FINISHED) or get(_CREATED)),
                 refund_no=(get(_REFUND_NO) or None) if refund else None,
+                fee=-_fen(get(_FEE) or "0") if _FEE in column else None,
             )
         )
     return lines
-
-
-def fees(text: str) -> dict[tuple[str, str | None], int]:
-    """The fee of each line, by (trade number, refund number): what Alipay charged
-    (negative) or gave back (positive), in fen. Empty when the bill has no fee column."""
-    column, rows = _rows(text)
-    if _FEE not in column:
-        return {}
-    found: dict[tuple[str, str | None], int] = {}
-    for values in rows:
-        kind = _KINDS.get(values[column[_TYPE]])
-        if kind is None:
-            continue
-        refund_no = values[column[_REFUND_NO]] or None if kind is StatementKind.REFUND else None
-        found[(values[column[_TRADE_NO]], refund_no)] = _fen(values[column[_FEE]] or "0")
-    return found
 
 
 def read_zip(content: bytes) -> str:

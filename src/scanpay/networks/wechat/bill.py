@@ -8,14 +8,16 @@ API v2 and v3. Columns are found by their names, so added columns do not move th
 
 A line with a refund number (``微信退款单号`` other than empty or ``0``) is a
 refund of ``申请退款金额``; any other line is a payment of ``订单金额`` (bills
-without those columns: ``退款金额``, ``应结订单金额``).
+without those columns: ``退款金额``, ``应结订单金额``). ``手续费`` is the line's fee in
+yuan to five decimals (negative on a refund that gives some back), rounded half up to
+the fen as WeChat Pay settles it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from scanpay.networks.port import StatementKind, StatementLine
 
@@ -35,6 +37,7 @@ _PAYMENT_AMOUNTS = ("订单金额", "应结订单金额")
 _REFUND_AMOUNTS = ("申请退款金额", "退款金额")
 _NEEDED = (_TIME, _TRANSACTION, _TRADE_NO, _STATUS, _CURRENCY, _REFUND_ID, _REFUND_NO)
 _SUMMARY = "总交易单数"
+_FEE = "手续费"
 
 
 class BillError(ValueError):
@@ -49,6 +52,14 @@ def _fen(text: str) -> int:
     if value != value.to_integral_value() or value < 0:
         raise BillError(f"not an amount in fen: {text!r}")
     return int(value)
+
+
+def _fee(text: str) -> int:
+    try:
+        value = Decimal(text or "0")
+    except InvalidOperation:
+        raise BillError(f"not a fee: {text!r}") from None
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _values(line: str) -> list[str]:
@@ -98,6 +109,7 @@ def parse_bill(text: str) -> list[StatementLine]:
                 status=get(_STATUS),
                 time=booked,
                 refund_no=get(_REFUND_NO) if refund else None,
+                fee=_fee(get(_FEE)) if _FEE in column else None,
             )
         )
     return lines

@@ -1,36 +1,61 @@
 """``scanpay run`` (what ``make run`` starts), as a newcomer runs it: in its own
-process, on a fresh data directory, stopped with Ctrl-C, started again; a sale paid
-with the wallet page's code and one with a WeChat Pay code of the simulator it runs."""
+process, on a fresh data directory, stopped with Ctrl-C, started again (in Chinese),
+started once more after the Alipay simulator's data was deleted; a sale paid with the
+wallet page's code, one with a WeChat Pay code and one with an Alipay code of the
+simulators it runs."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from scanpay.stack import SIM_DIR, free_port
+from scanpay.stack import ALIPAY, SIM_DIR, free_port
 from terminal.harness import process_env
 
 SCANPAY = str(Path(sys.executable).parent / "scanpay")
 
 
-def _start(data: Path, host_port: int, agent_port: int, sim_port: int) -> subprocess.Popen[str]:
+#: The locale a run speaks: its summary and messages in English or in Chinese.
+LOCALES = {"en": "C.UTF-8", "zh-CN": "zh_CN.UTF-8"}
+
+
+@dataclass(frozen=True)
+class Ports:
+    host: int
+    agent: int
+    wechat: int
+    alipay: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+def _env(language: str = "en") -> dict[str, str]:
+    return {**process_env(), "LC_ALL": LOCALES[language]}
+
+
+def _start(data: Path, ports: Ports, language: str = "en") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [SCANPAY, "run", "--data", str(data), "--host-port", str(host_port),
-         "--agent-port", str(agent_port), "--sim-port", str(sim_port)],
+        [SCANPAY, "run", "--data", str(data), "--host-port", str(ports.host),
+         "--agent-port", str(ports.agent), "--sim-port", str(ports.wechat),
+         "--alipay-port", str(ports.alipay)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=process_env(),
+        env=_env(language),
     )  # fmt: skip
 
 
@@ -43,7 +68,7 @@ def _until_running(proc: subprocess.Popen[str], timeout: float = 90.0) -> str:
         if not line:
             break
         lines.append(line)
-        if line.startswith("Ctrl-C stops everything"):
+        if line.startswith("Ctrl-C "):  # the summary's last line, in either language
             return "".join(lines)
     proc.kill()
     raise AssertionError("scanpay run did not come up:\n" + "".join(lines))
@@ -73,17 +98,48 @@ def _wechat_sale(agent_port: int, sim_port: int, amount: str) -> None:
     till.close()
 
 
+def _alipay_sale(agent_port: int, alipay_port: int, amount: str) -> None:
+    """The README's Alipay step over HTTP: a code of the Alipay simulator's demo customer
+    (``curl -X POST .../sim/wallets/1/codes``) paid on the till, the app credited."""
+    sim = httpx.Client(base_url=f"http://127.0.0.1:{alipay_port}", trust_env=False, timeout=60)
+    before = sim.get("/sim/wallets/1").json()["balance"]
+    [app] = sim.get("/sim/apps").json()
+    takings = app["balance"]
+    code = sim.post("/sim/wallets/1/codes").json()["auth_code"]
+    till = httpx.Client(base_url=f"http://127.0.0.1:{agent_port}", trust_env=False, timeout=60)
+    till.post("/api/session", json={"operator_id": "c01", "pin": "1234"})
+    no = till.post("/api/sales", json={"amount_text": amount}).json()["out_trade_no"]
+    assert till.post(f"/api/sales/{no}/scan", json={"text": code}).is_success
+    done = till.post(f"/api/sales/{no}/confirm", params={"wait": 30}).json()
+    assert (done["state"], done["wallet"]) == ("APPROVED", "alipay"), done
+    fen = int(amount.replace(".", ""))
+    assert sim.get("/sim/wallets/1").json()["balance"] == before - fen
+    assert sim.get(f"/sim/apps/{app['app_id']}").json()["balance"] > takings
+    sim.close()
+    till.close()
+
+
 def _keys(data: Path) -> list[str]:
-    """The secret values of the simulator's demo merchant (none may be printed)."""
+    """The secret values of the simulators' demo merchants (none may be printed)."""
     demo = json.loads((data / SIM_DIR / "demo.json").read_text())
     key_body = demo["client_private_key"].splitlines()[1]  # a line of the PEM's base64
-    return [demo["api_v3_key"], demo["api_v2_key"], key_body]
+    alipay = json.loads((data / ALIPAY.folder / "demo.json").read_text())
+    app_key = alipay["app_private_key"].splitlines()[1]
+    return [demo["api_v3_key"], demo["api_v2_key"], key_body, app_key]
+
+
+def _channel_changes(data: Path) -> list[tuple[str, str]]:
+    """The audit log's channel entries: (action, merchant/network)."""
+    with sqlite3.connect(data / "host.db") as db:
+        rows = db.execute("SELECT action, subject_id FROM audit_log ORDER BY seq").fetchall()
+    return [(action, subject) for action, subject in rows if action.startswith("channel.")]
 
 
 def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    host_port, agent_port, sim_port = free_port(), free_port(), free_port()
-    proc = _start(data, host_port, agent_port, sim_port)
+    ports = Ports.free()
+    host_port, agent_port, sim_port = ports.host, ports.agent, ports.wechat
+    proc = _start(data, ports)
     try:
         banner = _until_running(proc)
         assert "created data" in banner
@@ -104,6 +160,13 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         assert re.search(r"wechat\s+Alice\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
         channel = re.search(r"wechat\s+channel to WeChat Pay merchant (\d+)", banner)
         assert channel
+        assert f"Alipay sim       http://127.0.0.1:{ports.alipay}/sim/" in banner
+        assert f"http://127.0.0.1:{ports.alipay}/sim/wallets/1/code" in banner
+        assert re.search(r"alipay\s+Carol\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
+        app = re.search(r"alipay\s+channel to Alipay app (\d{16})", banner)
+        assert app
+        merchant = re.search(r"merchant Demo Coffee \((M\d+)\)", banner)
+        assert merchant
 
         # The printed portal login works and shows the demo merchant's pages.
         portal = httpx.Client(base_url=f"http://127.0.0.1:{host_port}", trust_env=False, timeout=60)
@@ -132,8 +195,9 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         wallet.close()
         till.close()
 
-        # The README's WeChat Pay step: terminal -> host -> the simulator.
+        # The README's WeChat Pay and Alipay steps: terminal -> host -> each simulator.
         _wechat_sale(agent_port, sim_port, "12.34")
+        _alipay_sale(agent_port, ports.alipay, "12.34")
     finally:
         code, out = _interrupt(proc)
     assert code == 0, out
@@ -143,31 +207,53 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
     assert oct((data / "demo.json").stat().st_mode & 0o777) == "0o600"
 
     # The second start reuses it all (new ports on purpose: the terminal follows the host,
-    # and the host the simulator).
-    host_port, agent_port, sim_port = free_port(), free_port(), free_port()
-    proc = _start(data, host_port, agent_port, sim_port)
+    # and the host the simulators), speaking Chinese as a zh_CN locale asks.
+    ports = Ports.free()
+    proc = _start(data, ports, "zh-CN")
     try:
         banner = _until_running(proc)
-        assert "reused data" in banner
-        assert "balance 487.66 CNY" in banner  # 500.00 - 12.34, the first run's sale
-        assert "balance 987.66 CNY" in banner  # the WeChat wallet's 1000.00 - 12.34
-        assert f"WeChat Pay merchant {channel.group(1)}" in banner  # the same channel
-        _wechat_sale(agent_port, sim_port, "1.00")
+        assert "沿用数据" in banner
+        assert f"支付宝模拟器     http://127.0.0.1:{ports.alipay}/sim/" in banner
+        assert "余额 487.66 CNY" in banner  # 500.00 - 12.34, the first run's sale
+        assert re.search(r"wechat\s+Alice\s+模拟器钱包 1\s+余额 987.66 CNY", banner)
+        assert re.search(r"alipay\s+Carol\s+模拟器钱包 1\s+余额 987.66 CNY", banner)
+        assert f"微信支付商户 {channel.group(1)}" in banner  # the same channels
+        assert f"支付宝应用 {app.group(1)}" in banner
+        _wechat_sale(ports.agent, ports.wechat, "1.00")
+        _alipay_sale(ports.agent, ports.alipay, "1.00")
         status = httpx.get(
-            f"http://127.0.0.1:{agent_port}/api/selftest?refresh=1", timeout=60
+            f"http://127.0.0.1:{ports.agent}/api/selftest?refresh=1", timeout=60
         ).json()
         assert {c["name"]: c["status"] for c in status["checks"]}["host"] == "ok"
     finally:
         code, out = _interrupt(proc)
     assert code == 0, out
+    assert out.strip().endswith("已停止。")
     assert not [key for key in _keys(data) if key in out], "a key was printed"
-    # The channel was left as it was: added once, never updated.
-    with sqlite3.connect(data / "host.db") as db:
-        actions = [row[0] for row in db.execute("SELECT action FROM audit_log ORDER BY seq")]
-    assert [a for a in actions if a.startswith("channel.")] == ["channel.add"]
+    # The channels were left as they were: each added once, never updated.
+    m = merchant.group(1)
+    added = [("channel.add", f"{m}/wechat_pay"), ("channel.add", f"{m}/alipay")]
+    assert _channel_changes(data) == added
+
+    # The Alipay simulator's data made anew: a new app, new keys; the channel follows.
+    shutil.rmtree(data / ALIPAY.folder)
+    ports = Ports.free()
+    proc = _start(data, ports)
+    try:
+        banner = _until_running(proc)
+        assert "reused data" in banner
+        again = re.search(r"alipay\s+channel to Alipay app (\d{16})", banner)
+        assert again and again.group(1) != app.group(1)
+        assert re.search(r"alipay\s+Carol\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
+        _alipay_sale(ports.agent, ports.alipay, "2.00")
+    finally:
+        code, out = _interrupt(proc)
+    assert code == 0, out
+    assert not [key for key in _keys(data) if key in out], "a key was printed"
+    assert _channel_changes(data) == [*added, ("channel.update", f"{m}/alipay")]
 
 
-@pytest.mark.parametrize("taken", ["--host-port", "--sim-port"])
+@pytest.mark.parametrize("taken", ["--host-port", "--sim-port", "--alipay-port"])
 def test_run_says_so_when_a_port_is_taken(tmp_path: Path, taken: str) -> None:
     import socket
 
@@ -175,15 +261,21 @@ def test_run_says_so_when_a_port_is_taken(tmp_path: Path, taken: str) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        ports = {"--host-port": free_port(), "--agent-port": free_port(), "--sim-port": 0}
+        ports = {
+            "--host-port": free_port(),
+            "--agent-port": free_port(),
+            "--sim-port": 0,
+            "--alipay-port": 0,
+        }
         ports[taken] = port
         options = [text for name, value in ports.items() for text in (name, str(value))]
         done = subprocess.run(
             [SCANPAY, "run", "--data", str(tmp_path / "data"), *options],
-            capture_output=True, text=True, timeout=60, env=process_env(),
+            capture_output=True, text=True, timeout=60, env=_env(),
         )  # fmt: skip
     assert done.returncode == 1
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr
-    assert "another `scanpay run`" in done.stderr and "--sim-port" in done.stderr
+    assert "another `scanpay run`" in done.stderr and taken in done.stderr
     # Nothing was started, so nothing was made.
     assert not (tmp_path / "data" / SIM_DIR).exists()
+    assert not (tmp_path / "data" / ALIPAY.folder).exists()

@@ -153,7 +153,7 @@ def running_world(
         folder / "data",
         host_port=0,
         agent_port=0,
-        sim_port=0 if sim else None,
+        sims={"wechat": 0} if sim else {},
         environ=environ,
         terminal_settings=settings,
         tls=tls,

@@ -36,9 +36,9 @@ class Demo:
     password_above: int | None
 
 
-def ensure_demo(sim: Sim) -> Demo | None:
-    """The demo app and wallet, made if the simulator has no app yet. None when it has
-    apps but no demo file (set up by someone else)."""
+def ensure_demo(sim: Sim, *, wallet_name: str = "Alice") -> Demo | None:
+    """The demo app and wallet (its customer ``wallet_name``), made if the simulator has
+    no app yet. None when it has apps but no demo file (set up by someone else)."""
     path = demo_path(sim.settings)
     created = not sim.store.apps()
     if created:
@@ -48,7 +48,7 @@ def ensure_demo(sim: Sim) -> Demo | None:
             sim.network.clock.now(),
             DEMO_BALANCE,
             customer_ids(),
-            name="Alice",
+            name=wallet_name,
             password_above=DEMO_PASSWORD_ABOVE,
         )
         save_demo(

@@ -35,7 +35,12 @@ from scanpay.host.services import audit, reconcile_schedule
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconcile_schedule import claim, due, reconcile_due
 from scanpay.host.services.reconciliation import reconcile
-from scanpay.host.services.reconciliation_records import RunInfo, RunStatus, list_runs
+from scanpay.host.services.reconciliation_records import (
+    RunInfo,
+    RunStatus,
+    list_breaks,
+    list_runs,
+)
 from scanpay.host.settings import HostSettings
 
 DAY = timedelta(days=1)
@@ -134,6 +139,23 @@ def test_a_day_is_reconciled_once_from_ten_oclock_beijing_time_the_next_day(
     assert (stored.id, stored.ran_at) == (mine.id, mine.ran_at)
     [record] = _audits(stack, shop, day)
     assert (record.actor, record.data["status"]) == (str(audit.HOST), "done")
+
+
+def test_the_scheduled_run_settles_by_policy_what_the_host_can(stack: Stack) -> None:
+    """A sale the network charged and the host failed: the scheduled run finds the
+    break and, by policy, reverses it at the network and resolves it."""
+    day = stack.new_day()
+    shop = Shop.open(stack)
+    failed = shop.pay()
+    shop.change(failed, status="FAILED")
+    before = stack.sim.balance(shop.wallet_id)
+    _flush(stack, day)
+    stack.next_day_at(day, 10)
+    mine = _run_of(reconcile_due(stack.ctx), shop, day)
+    assert mine.open_breaks == 1  # as found; then the policy ran
+    [found] = list_breaks(stack.ctx, day=day, merchant=shop.merchant_id)
+    assert found.trade_no == failed and found.resolved_by == "host:policy"
+    assert stack.sim.balance(shop.wallet_id) == before + network_kit.AMOUNT
 
 
 def test_a_statement_not_ready_is_asked_for_again_only_after_the_retry_interval(

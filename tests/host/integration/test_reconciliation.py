@@ -43,8 +43,10 @@ from networks.wechat.kit import v3_secrets
 from scanpay.host.db.engine import Database
 from scanpay.host.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from scanpay.host.db.models import Base
+from scanpay.host.domain.break_policy import PolicyAction
 from scanpay.host.domain.reconciliation import BreakKind
 from scanpay.host.services import audit, channels, ledger, network_accounts, network_refunds
+from scanpay.host.services.break_policy import apply_policy
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconciliation import reconcile
 from scanpay.host.services.reconciliation_records import (
@@ -139,6 +141,47 @@ def test_refunds_made_through_the_network_match_their_lines(stack: Stack) -> Non
     run = run_of(reconcile(stack.ctx, day), shop.merchant_id)
     assert run.status is RunStatus.DONE and run.breaks == ()
     assert (run.matched, run.lines) == (4, 4)  # two payments, two refunds
+
+
+def test_the_policy_reverses_a_charge_the_host_failed_and_leaves_the_rest(stack: Stack) -> None:
+    """Resolution by policy: the network charged a sale the host failed, so the host
+    reverses it there (the customer's money back) and resolves the break, audited; a
+    capture the network never charged is queried and stays open; a sale the host never
+    made is the operator's. Run again, nothing is done twice."""
+    day = stack.new_day()
+    shop = Shop.open(stack)
+    failed = shop.pay()
+    shop.change(failed, status="FAILED")
+    never = shop.pay(shop.code("NOTENOUGH"))
+    shop.change(never, status="SUCCESS", paid_at=stack.ctx.now())
+    foreign = shop.pay_at_the_network()
+    run = run_of(reconcile(stack.ctx, day), shop.merchant_id)
+    assert _kinds(run) == {
+        (K.NETWORK_ONLY, failed),
+        (K.HOST_ONLY, never),
+        (K.NETWORK_ONLY, foreign),
+    }
+    before = stack.sim.balance(shop.wallet_id)
+
+    mine = {failed, never, foreign}
+    done = {r.trade_no: r for r in apply_policy(stack.ctx, day=day) if r.trade_no in mine}
+    assert (done[failed].action, done[failed].resolution) == (PolicyAction.REVERSE, "reversed")
+    assert stack.sim.balance(shop.wallet_id) == before + AMOUNT  # back to the customer
+    assert (done[never].action, done[never].resolution) == (PolicyAction.QUERY, None)
+    assert (done[foreign].action, done[foreign].resolution) == (PolicyAction.OPERATOR, None)
+    by_trade = {b.trade_no: b for b in list_breaks(stack.ctx, day=day)}
+    assert by_trade[failed].resolved and by_trade[failed].resolved_by == "host:policy"
+    assert "reversed at the network" in (by_trade[failed].resolution or "")
+    assert not by_trade[never].resolved and not by_trade[foreign].resolved
+    [record] = audit.history(stack.ctx, subject=("recon_break", str(by_trade[failed].id)))
+    assert (record.action, record.actor) == ("reconciliation.resolve", "host:policy")
+
+    again = {r.trade_no: r for r in apply_policy(stack.ctx, day=day) if r.trade_no in mine}
+    assert failed not in again and set(again) == {never, foreign}  # resolved: left alone
+    assert stack.sim.balance(shop.wallet_id) == before + AMOUNT  # reversed once
+    shown = host_cli(stack, "reconcile", "policy", "--day", day.isoformat(), lang="zh_CN.UTF-8")
+    assert shown.exit_code == 0, shown.output
+    assert "留待操作员处理" in shown.output and "仍未处理" in shown.output
 
 
 def _without_breaks(run: RunInfo) -> RunInfo:

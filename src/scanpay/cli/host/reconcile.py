@@ -14,8 +14,9 @@ import typer
 
 from scanpay.cli.host._shared import EXIT_REFUSED, JsonOption, actor, each, emit, run, usage
 from scanpay.cli.language import cli_language
+from scanpay.host.domain.break_policy import RESOLUTIONS, PolicyAction
 from scanpay.host.domain.reconciliation import KIND_TEXTS, BreakKind
-from scanpay.host.services import reconciliation, reconciliation_records
+from scanpay.host.services import break_policy, reconciliation, reconciliation_records
 from scanpay.host.services.reconciliation_records import BreakInfo, RunInfo, RunStatus
 from scanpay.i18n import Text
 from scanpay.money import MoneyError, format_amount
@@ -189,6 +190,59 @@ def breaks_command(
             _show_break(item, language)
 
     emit(as_json, [i.to_dict() for i in items], human)
+
+
+POLICY_LINE = Text(
+    "  #{id} {kind} {trade}：{action}{outcome}", "  #{id} {kind} {trade}: {action}{outcome}"
+)
+POLICY_ACTIONS = {
+    PolicyAction.REVERSE: Text("在网络撤销", "reverse at the network"),
+    PolicyAction.QUERY: Text("向网络查询", "query the network"),
+    PolicyAction.QUERY_REFUND: Text("向网络查询退款", "query the refund"),
+    PolicyAction.WAIT: Text("等待支付流程完成", "wait for the payment's leg"),
+    PolicyAction.OPERATOR: Text("留待操作员处理", "left to an operator"),
+}
+POLICY_RESOLVED = Text("，已处理：{text}", " - resolved: {text}")
+POLICY_OPEN = Text("，仍未处理（{code}）", " - still open ({code})")
+POLICY_NOTHING = Text("没有未处理的差异", "no open breaks")
+
+
+@app.command("policy")
+def policy_command(
+    day: str | None = typer.Option(None, "--day", help="YYYY-MM-DD (default: every day)"),
+    network: str | None = typer.Option(None, "--network"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Resolve what the host can by itself: reverse at the network a charge for a sale
+    the host failed; query a capture or refund the statement lacks. The rest stays open
+    for an operator (audited as host:policy)."""
+    wanted = _day(day)
+    results = run(as_json, lambda ctx: break_policy.apply_policy(ctx, day=wanted, network=network))
+    language = cli_language()
+
+    def human() -> None:
+        if not results:
+            typer.echo(POLICY_NOTHING.get(language))
+        for item in results:
+            outcome = Text("", "")
+            if item.resolution is not None:
+                outcome = POLICY_RESOLVED.format(text=RESOLUTIONS[item.resolution].get(language))
+            elif item.action in (
+                PolicyAction.REVERSE,
+                PolicyAction.QUERY,
+                PolicyAction.QUERY_REFUND,
+            ):
+                outcome = POLICY_OPEN.format(code=item.network_code or "-")
+            line = POLICY_LINE.format(
+                id=item.break_id,
+                kind=item.kind,
+                trade=item.trade_no,
+                action=POLICY_ACTIONS[item.action].get(language),
+                outcome=outcome.get(language),
+            )
+            typer.echo(line.get(language))
+
+    emit(as_json, [r.to_dict() for r in results], human)
 
 
 @app.command("resolve")

@@ -55,6 +55,7 @@ from scanpay.host.domain.reconcile_schedule import (
     due_days,
     window,
 )
+from scanpay.host.services.break_policy import apply_policy
 from scanpay.host.services.context import HostContext
 from scanpay.host.services.reconciliation import NETWORK_ZONES, network_zone, reconcile
 from scanpay.host.services.reconciliation_records import RunInfo, RunStatus
@@ -225,4 +226,12 @@ def _day(ctx: HostContext, network: str, day: date) -> list[RunInfo]:
         len(made),
         waiting,
     )
+    if any(run.open_breaks for run in made):
+        # What the host can settle by itself, it settles now; the rest waits for an operator.
+        try:
+            settled = [r for r in apply_policy(ctx, day=day, network=network) if r.resolution]
+        except Exception:
+            log.exception("the break policy on %s %s stopped", network, day)
+        else:
+            log.info("break policy on %s %s: %d resolved", network, day, len(settled))
     return made

@@ -52,7 +52,7 @@ from scanpay.host.services.reconciliation_records import RunInfo
 from scanpay.host.settings import HostSettings
 from sim.kit import Merchant as SimMerchant
 from sim.kit import RunningSim, running_sim, v3_call
-from support import require
+from support import free_socket, require
 
 __all__ = [
     "AMOUNT",
@@ -161,25 +161,36 @@ class Stack:
 
 
 @contextmanager
-def sim_and_host(folder: Path, backend: str, start: datetime | None = None) -> Iterator[Stack]:
+def sim_and_host(
+    folder: Path, backend: str, start: datetime | None = None, *, notify: bool = False
+) -> Iterator[Stack]:
     """The WeChat Pay simulator and a host on ``backend`` served on loopback, both clocks
     at ``start`` (default: now). No background sweepers: each test drives the legs
-    itself, so nothing races it. The simulator's books must balance at the end."""
+    itself, so nothing races it. ``notify``: the adapter's ``notify_url`` is the host's
+    own (``…/networks/wechat_pay/notify``), so the simulator calls refunds back to it.
+    The simulator's books must balance at the end."""
     with ExitStack() as stack:
         url = stack.enter_context(host_database(folder, backend))
         sim = stack.enter_context(running_sim(folder))
         when = start or datetime.now(UTC).replace(microsecond=0)
         if start is not None:
             sim.clock.set(start)
+        # Patient calls on a busy machine; the lost-reply test waits this long once.
+        options = {"gateway": sim.url, "pay_timeout": "8"}
+        sock = None
+        if notify:
+            # The host's own URL is in its settings: its socket first.
+            sock = free_socket()
+            port = sock.getsockname()[1]
+            options["notify_url"] = f"http://127.0.0.1:{port}/networks/wechat_pay/notify"
         settings = HostSettings(
             database_url=url,
             min_terminal_version="1.0.0",
             data_dir=str(folder),
-            # Patient calls on a busy machine; the lost-reply test waits this long once.
-            networks={"wechat_pay": {"gateway": sim.url, "pay_timeout": "8"}},
+            networks={"wechat_pay": options},
         )
         host = stack.enter_context(
-            serve_in_thread(settings, ManualClock(when), backend, sweep=False)
+            serve_in_thread(settings, ManualClock(when), backend, sweep=False, sock=sock)
         )
         yield Stack(sim, host)
         sim.books_balance()

@@ -1,6 +1,7 @@
 """Helpers for the WeChat Pay simulator's tests: the simulator served on a loopback port,
-its admin called over HTTP, the real ``wechatpayv3`` client pointed at it, and a small
-API v2 caller (XML, MD5 or HMAC-SHA256) built on the simulator's own signing."""
+its admin called over HTTP, the real ``wechatpayv3`` client pointed at it, a small
+API v2 caller (XML, MD5 or HMAC-SHA256) built on the simulator's own signing, and a
+merchant's server that takes refund callbacks."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from scanpay.host.clock import ManualClock
@@ -20,9 +25,18 @@ from scanpay.sim.wechat import SimSettings, create_app
 from scanpay.sim.wechat.crypto import v2_sign
 from scanpay.sim.wechat.store import Store
 from sim.common_kit import RunningSimBase, serving
-from support import free_socket
+from support import app_in_thread, free_socket
 
-__all__ = ["Merchant", "RunningSim", "free_socket", "running_sim", "v2_call", "v3_call"]
+__all__ = [
+    "Merchant",
+    "Receiver",
+    "RunningSim",
+    "free_socket",
+    "receiving",
+    "running_sim",
+    "v2_call",
+    "v3_call",
+]
 
 
 @dataclass
@@ -150,3 +164,33 @@ def v3_call(
     if isinstance(text, str) and text:
         return status, json.loads(text)
     return status, text
+
+
+@dataclass
+class Receiver:
+    """A merchant's server on loopback taking callbacks at ``url``/KEY: what it was
+    sent, by KEY, and the statuses it answers first (then 200 ``{"code":"SUCCESS"}``)."""
+
+    url: str = ""
+    got: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+
+    async def take(self, request: Request) -> Response:
+        self.got.append((request.path_params["key"], dict(request.headers), await request.body()))
+        if self.answers:
+            return Response(status_code=self.answers.pop(0))
+        return JSONResponse({"code": "SUCCESS"})
+
+    def of(self, key: str) -> list[tuple[dict[str, str], bytes]]:
+        """The (headers, body) of each callback sent to KEY, in order."""
+        return [(headers, body) for k, headers, body in self.got if k == key]
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A :class:`Receiver` served on a free loopback port."""
+    made = Receiver()
+    app = Starlette(routes=[Route("/notify/{key}", made.take, methods=["POST"])])
+    with app_in_thread(app, "the receiver", lifespan="off") as url:
+        made.url = url + "/notify"
+        yield made

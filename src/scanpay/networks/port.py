@@ -486,7 +486,15 @@ class Notifying(Protocol):
     """A network that sends notifications (Alipay's ``notify_url``, WeChat Pay's
     callbacks, UnionPay's ``backUrl``), as the host reads them: first which trade one
     claims to be about (unverified: it says which channel's keys verify it), then the
-    notification verified with that channel's keys."""
+    notification verified with that channel's keys.
+
+    A network whose notifications name nothing in clear (WeChat Pay's, sealed with the
+    merchant's own key) is given one URL per merchant instead: the adapter sends its
+    ``notify_url`` followed by ``/`` and the channel's merchant id (``sub_mch_id`` for
+    a service provider's channel, else ``mch_id``), and its :meth:`notice_claim`
+    answers None. The host then takes the channel whose merchant id is that last path
+    segment (``POST /networks/{network}/notify/{key}``), verifies with it, and acts
+    only if the trade named is a payment of that channel's merchant."""
 
     @property
     def notice_reply(self) -> NoticeReply:
@@ -495,7 +503,8 @@ class Notifying(Protocol):
 
     def notice_claim(self, body: bytes, headers: Mapping[str, str]) -> str | None:
         """The trade number the notification names, unverified; None when it names none
-        or is not one of this network's notifications."""
+        in clear (the URL's key names the channel then) or is not one of this
+        network's notifications."""
         ...
 
     def notice(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> Notice | None:

@@ -4,16 +4,22 @@ terminal protocol -> host -> the WeChat Pay simulator, on SQLite and PostgreSQL.
 Each test checks the three places money is written: the terminal's answers, the
 host's refund, payment and ledger, and the simulator's own books (the customer's
 wallet, the order's refunds there). The host's refund sweeper
-(:func:`network_refunds.run_due`) is driven by hand after moving both clocks.
+(:func:`network_refunds.run_due`) is driven by hand after moving both clocks. The
+adapter's ``notify_url`` is the host's own: WeChat Pay calls each refund back at its
+merchant's URL, and a callback only makes the refund query due.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +30,10 @@ from scanpay.host.domain.ledger import Book
 from scanpay.host.services import audit, ledger, network_legs, network_refunds
 from scanpay.host.services.channels import channel_for
 from scanpay.networks.port import Network, RefundAnswer, RefundRequest, RefundStatus
+from scanpay.sim.common.keys import new_key
+from scanpay.sim.wechat.callbacks import seal
+from scanpay.sim.wechat.keys import load_or_create
+from scanpay.sim.wechat.v3auth import reply_headers
 from sim.kit import Merchant as SimMerchant
 
 AMOUNT = 1_000
@@ -40,10 +50,10 @@ class Shop:
     wechat: SimMerchant
     wallet_id: int
 
-    def paid(self, outcome: str | None = None) -> str:
+    def paid(self, outcome: str | None = None, seconds: float | None = None) -> str:
         """A sale of AMOUNT paid with a WeChat code; its out_trade_no."""
         no = _no()
-        code = remember(self.stack.sim.code(self.wallet_id, outcome))
+        code = remember(self.stack.sim.code(self.wallet_id, outcome, seconds))
         answer = self.terminal.pay(no, AMOUNT, code)
         assert answer.status_code == 200 and answer.json()["status"] == "SUCCESS", answer.text
         return no
@@ -83,7 +93,8 @@ class Shop:
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    with sim_and_host(tmp_path_factory.mktemp("network_refunds"), request.param) as running:
+    folder = tmp_path_factory.mktemp("network_refunds")
+    with sim_and_host(folder, request.param, notify=True) as running:
         yield running
 
 
@@ -241,3 +252,131 @@ def test_a_refund_the_network_refuses_frees_its_amount(shop: Shop) -> None:
     assert (payment.status, payment.refunded_amount) == ("SUCCESS", 0)
     with shop.stack.ctx.db.read() as session:
         assert network_refunds.pending_amount(session, payment.id) == 0
+
+
+def _record(shop: Shop, refund_id: str) -> NetworkRefund:
+    with shop.stack.ctx.db.read() as session:
+        record = session.scalar(
+            select(NetworkRefund)
+            .join(Refund, Refund.id == NetworkRefund.refund_id)
+            .where(Refund.public_id == refund_id)
+        )
+        assert record is not None
+        return record
+
+
+def _callbacks(shop: Shop) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = shop.stack.sim.admin(
+        "GET", "/sim/callbacks", params={"mchid": shop.wechat.mchid}
+    )
+    return found
+
+
+def _post(shop: Shop, key: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    url = f"{shop.stack.host.url}/networks/wechat_pay/notify/{key}"
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def _callback(shop: Shop, wechat: SimMerchant, no: str, refund_id: str) -> bytes:
+    """A REFUND.SUCCESS callback of ``wechat``'s, as WeChat seals one, about the refund
+    ``refund_id`` of the sale ``no`` of ``shop``."""
+    resource = {
+        "mchid": wechat.mchid,
+        "out_trade_no": shop.payment(no).public_id,
+        "transaction_id": "4200000000000000000000000001",
+        "out_refund_no": refund_id,
+        "refund_id": "50300000000000000000000000001",
+        "refund_status": "SUCCESS",
+        "amount": {"total": AMOUNT, "refund": 700, "payer_total": AMOUNT, "payer_refund": 700},
+        "user_received_account": "支付用户零钱",
+    }
+    now = datetime.now(UTC)
+    return seal(wechat.data["api_v3_key"], "REFUND.SUCCESS", resource, now).encode()
+
+
+def _signed(shop: Shop, body: bytes, key: Any = None) -> dict[str, str]:
+    """``body`` signed as WeChat Pay signs for the shop's merchant (``key``: another)."""
+    sim = shop.stack.sim
+    keys, _ = load_or_create(sim.folder / "sim" / "keys", datetime.now(UTC))
+    return reply_headers(keys, sim.store.merchant(shop.wechat.mchid), body, wrong_key=key)
+
+
+def test_wechats_callback_makes_the_host_ask_about_a_processing_refund_at_once(
+    shop: Shop,
+) -> None:
+    no = shop.paid("REFUND_PROCESSING", seconds=1)  # done at the network 1 s after
+    paid = shop.wallet()
+    answer = shop.refund(no, 700)
+    assert (answer["status"], answer["code"]) == ("PROCESSING", "09")
+    scheduled = _record(shop, answer["refund_id"]).next_at
+    assert scheduled is not None and scheduled > shop.stack.host.clock.now()
+    assert network_refunds.run_due(shop.stack.ctx) == 0  # its query is not due yet
+
+    # Only the network's clock moves: the refund is done there, and WeChat calls back.
+    shop.stack.sim.clock.advance(1)
+    deadline = time.monotonic() + 60  # the simulator calls back on its own
+    while not ((sent := _callbacks(shop)) and sent[0]["delivered_at"]):
+        assert time.monotonic() < deadline, "the host was never called back"
+        time.sleep(0.05)
+    [callback] = sent
+    assert callback["attempts"] == 1 and callback["out_refund_no"] == answer["refund_id"]
+    assert callback["url"].endswith(f"/networks/wechat_pay/notify/{shop.wechat.mchid}")
+    assert _record(shop, answer["refund_id"]).next_at == shop.stack.host.clock.now()
+    assert network_refunds.run_due(shop.stack.ctx) == 1  # the query finds it done
+    done = shop.get_refund(answer["out_refund_no"])
+    assert (done["status"], done["code"]) == ("SUCCESS", "00")
+    assert shop.wallet() == paid + 700
+    payment = shop.payment(no)
+    assert (payment.status, payment.refunded_amount) == ("PARTIALLY_REFUNDED", 700)
+
+    # The same callback again (WeChat resends): taken, and nothing changes.
+    again = _post(shop, shop.wechat.mchid, callback["body"].encode(), callback["headers"])
+    assert again.status_code == 200 and again.json() == {"code": "SUCCESS"}
+    assert _record(shop, answer["refund_id"]).next_at is None
+    assert network_refunds.run_due(shop.stack.ctx) == 0
+    assert shop.get_refund(answer["out_refund_no"])["status"] == "SUCCESS"
+    assert shop.wallet() == paid + 700
+    shop.stack.host.clock.advance(1)  # the two clocks together again
+
+
+def test_forged_tampered_and_other_merchants_callbacks_change_nothing(shop: Shop) -> None:
+    stack = shop.stack
+    no = shop.paid("REFUND_PROCESSING")  # processing until its query
+    paid = shop.wallet()
+    answer = shop.refund(no, 700)
+    assert answer["status"] == "PROCESSING"
+    refund_id = answer["refund_id"]
+    scheduled = _record(shop, refund_id).next_at
+    _, other = wechat_merchant(stack.ctx, stack.sim)  # another shop of the host
+
+    genuine = _callback(shop, shop.wechat, no, refund_id)
+    data = json.loads(genuine)
+    data["resource"]["associated_data"] = "transaction"
+    other_aad = json.dumps(data, ensure_ascii=False).encode()
+    tampered = genuine.replace(b'"ciphertext":"', b'"ciphertext":"AAAA')
+    assert tampered != genuine
+    theirs = _callback(shop, other, no, refund_id)  # sealed with the other's key
+    refused = [
+        (shop.wechat.mchid, genuine, _signed(shop, genuine, new_key())),  # forged
+        (shop.wechat.mchid, tampered, _signed(shop, genuine)),  # changed after signing
+        (shop.wechat.mchid, tampered, _signed(shop, tampered)),  # re-signed: won't open
+        (shop.wechat.mchid, other_aad, _signed(shop, other_aad)),  # its AAD changed
+        (other.mchid, genuine, _signed(shop, genuine)),  # under another merchant's URL
+        (other.mchid, theirs, _signed(shop, theirs)),  # theirs, naming our sale
+        ("1900000999", genuine, _signed(shop, genuine)),  # no such merchant
+    ]
+    for key, body, headers in refused:
+        response = _post(shop, key, body, headers)
+        assert response.status_code == 400, (key, response.text)
+        assert response.json()["code"] == "FAIL"
+    assert _post(shop, shop.wechat.mchid, genuine, {}).status_code == 400  # unsigned
+    assert _record(shop, refund_id).next_at == scheduled
+    assert network_refunds.run_due(stack.ctx) == 0
+    assert shop.get_refund(answer["out_refund_no"])["status"] == "PROCESSING"
+
+    # Signed by WeChat Pay and sealed with this merchant's key: taken, as a hint only.
+    taken = _post(shop, shop.wechat.mchid, genuine, _signed(shop, genuine))
+    assert taken.status_code == 200, taken.text
+    assert network_refunds.run_due(stack.ctx) == 1  # asked at once; the query decides
+    assert shop.get_refund(answer["out_refund_no"])["status"] == "SUCCESS"
+    assert shop.wallet() == paid + 700

@@ -45,11 +45,11 @@ SOME = ["v3-public_key-direct", "v3-certificate-partner", "v2-MD5-direct", "v2-H
 PATIENT = 120.0  # seconds: the machine is busy; no call in these tests may time out unless meant
 
 
-def adapter(url: str, pay: float = PATIENT) -> WeChatPayNetwork:
+def adapter(url: str, pay: float = PATIENT, notify_url: str | None = None) -> WeChatPayNetwork:
     timeouts = Timeouts(
         pay=pay, query=PATIENT, reverse=PATIENT, refund=PATIENT, statement=PATIENT, connect=30
     )
-    return WeChatPayNetwork(WeChatSettings(gateway=url, timeouts=timeouts))
+    return WeChatPayNetwork(WeChatSettings(gateway=url, timeouts=timeouts, notify_url=notify_url))
 
 
 @dataclass

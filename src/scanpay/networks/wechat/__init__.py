@@ -5,7 +5,8 @@
 - :mod:`.config`: the settings (gateway, timeouts) and the channel's secrets;
 - :mod:`.v3client`: the thin wrap of ``wechatpayv3`` (transport, verification);
 - :mod:`.v3`, :mod:`.v2`, :mod:`.v2wire`: each API's calls and their answers;
-- :mod:`.answers`, :mod:`.bill`: reverse and refund codes; the trade bill read.
+- :mod:`.answers`, :mod:`.bill`: reverse and refund codes; the trade bill read;
+- :mod:`.notices`: refund callbacks, verified and decrypted.
 
 ``docs/networks.md`` ("The adapter") has the channel's secrets and how answers map.
 """
@@ -37,12 +38,13 @@ _TIMEOUT_OPTIONS = ("pay", "query", "reverse", "refund", "statement", "connect")
 
 def from_options(options: Mapping[str, str]) -> WeChatPayNetwork:
     """The adapter from text options (a configuration file's, the command line's):
-    ``gateway``, ``device_ip``, and ``{pay,query,reverse,refund,statement,connect}_timeout``
-    in seconds. An unknown or unusable option raises ``bad_network_option``."""
+    ``gateway``, ``device_ip``, ``notify_url`` (where the host takes callbacks), and
+    ``{pay,query,reverse,refund,statement,connect}_timeout`` in seconds. An unknown or
+    unusable option raises ``bad_network_option``."""
     timeouts: dict[str, float] = {}
     settings: dict[str, str] = {}
     for name, value in options.items():
-        if name in ("gateway", "device_ip"):
+        if name in ("gateway", "device_ip", "notify_url"):
             settings[name] = value.strip()
         elif name.endswith("_timeout") and name[: -len("_timeout")] in _TIMEOUT_OPTIONS:
             try:

@@ -16,16 +16,19 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TypeVar
 
 import httpx
 
 from scanpay.codes.mask import mask_text
+from scanpay.networks.errors import NetworkError
 from scanpay.networks.port import (
     Channel,
     ChannelMode,
+    Notice,
+    NoticeReply,
     PayAnswer,
     PayRequest,
     QueryAnswer,
@@ -34,7 +37,7 @@ from scanpay.networks.port import (
     ReverseAnswer,
     Statement,
 )
-from scanpay.networks.wechat import v2, v3
+from scanpay.networks.wechat import notices, v2, v3
 from scanpay.networks.wechat.config import (
     API_V3,
     NETWORK,
@@ -56,7 +59,8 @@ _Key = tuple[str, str, str, bool]
 
 
 class WeChatPayNetwork:
-    """WeChat Pay behind the port. ``close()`` when done (it holds connections)."""
+    """WeChat Pay behind the port, and :class:`~scanpay.networks.port.Notifying` for
+    its refund callbacks. ``close()`` when done (it holds connections)."""
 
     def __init__(self, settings: WeChatSettings | None = None) -> None:
         self.settings = settings or WeChatSettings()
@@ -206,3 +210,25 @@ class WeChatPayNetwork:
         is unsigned, so a v2 channel needs its v3 secrets for statements."""
         api_of(channel)  # the channel is WeChat Pay's
         return v3.statement(self._v3(channel), channel, day, self.settings)
+
+    # ---------------------------------------------------------------- callbacks
+
+    @property
+    def notice_reply(self) -> NoticeReply:
+        return notices.NOTICE_REPLY
+
+    def notice_claim(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """None always: the host finds the channel by the callback URL's merchant id."""
+        return notices.claim(body, headers)
+
+    def notice(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """A callback checked and opened with ``channel``'s API v3 keys (a channel
+        without them never asked for one: None)."""
+        try:
+            client = self._v3(channel)
+        except NetworkError:
+            return None
+        t = self.settings.timeouts
+        return notices.read(
+            channel, body, headers, lambda h, b: client.callback(h, b, t.query, t.connect)
+        )

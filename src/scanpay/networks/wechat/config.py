@@ -121,11 +121,16 @@ class WeChatSettings:
     ``gateway`` serves both APIs (real: ``https://api.mch.weixin.qq.com``). Plain
     ``http`` is taken for a loopback host only: the simulator in tests and demos.
     ``device_ip`` is sent as the till's address (v2 ``spbill_create_ip``, v3
-    ``scene_info.device_ip``) when a pay request names none."""
+    ``scene_info.device_ip``) when a pay request names none. ``notify_url``: where the
+    host takes callbacks (``…/networks/wechat_pay/notify``); a v3 refund then names
+    it with ``/`` and the channel's merchant id after it (:meth:`callback_url`), since
+    a callback names its merchant only inside what that merchant's key seals. The
+    same rule as the gateway's: https, or http to a loopback host; no query."""
 
     gateway: str = REAL_GATEWAY
     timeouts: Timeouts = field(default_factory=Timeouts)
     device_ip: str = "127.0.0.1"
+    notify_url: str | None = None
 
     def __post_init__(self) -> None:
         gateway = self.gateway.rstrip("/")
@@ -139,10 +144,29 @@ class WeChatSettings:
             ipaddress.ip_address(self.device_ip)
         except ValueError:
             raise bad_option("device_ip") from None
+        if self.notify_url is not None:
+            notify_url = self.notify_url.strip().rstrip("/")
+            parts = urlsplit(notify_url)
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or parts.query
+                or parts.fragment
+                or (parts.scheme == "http" and not _loopback(parts.hostname))
+            ):
+                raise bad_option("notify_url")
+            object.__setattr__(self, "notify_url", notify_url)
 
     @property
     def plain_http(self) -> bool:
         return self.gateway.startswith("http:")
+
+    def callback_url(self, channel: Channel) -> str | None:
+        """The URL ``channel``'s callbacks come to: ``notify_url/<merchant id>`` (the
+        sub-merchant's for a service provider's channel); None without ``notify_url``."""
+        if self.notify_url is None:
+            return None
+        return f"{self.notify_url}/{channel.sub_mch_id or channel.mch_id}"
 
 
 def _loopback(host: str) -> bool:

@@ -224,6 +224,9 @@ def _refund_answer(data: dict[str, Any], refund_no: str) -> RefundAnswer:
 
 def refund(client: V3Client, request: RefundRequest, settings: WeChatSettings) -> RefundAnswer:
     extra: dict[str, Any] = {"reason": request.reason[:80]} if request.reason else {}
+    callback = settings.callback_url(request.channel)
+    if callback is not None:
+        extra["notify_url"] = callback  # the host hears when a PROCESSING one is done
     reply = _ask(
         client,
         settings.timeouts.refund,

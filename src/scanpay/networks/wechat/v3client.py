@@ -25,14 +25,16 @@ What we replace, and why (one subclass of its ``Core``, one of ``WeChatPay``):
 
 Both verification modes work unchanged: with a public key the package checks
 replies whose serial is its ``PUB_KEY_ID_…``, and any other serial against the
-platform certificates (so a merchant moving between the two keeps working).
+platform certificates (so a merchant moving between the two keeps working). The
+same check, then its ``decrypt_callback`` (AEAD_AES_256_GCM under the APIv3 key),
+reads callbacks (:meth:`V3Client.callback`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -53,6 +55,14 @@ CODEPAY = WeChatPayType.CODEPAY
 _USER_AGENT = f"scanpay/{getattr(scanpay, '__version__', '0')} (wechatpayv3 2.0.4)"
 # The timeout of the call under way in this thread (the client is shared by threads).
 _TIMEOUT: ContextVar[httpx.Timeout | None] = ContextVar("wechat_v3_timeout", default=None)
+# What the package reads of a callback's headers, spelled as it looks them up first.
+_CALLBACK_HEADERS = (
+    "Wechatpay-Signature",
+    "Wechatpay-Timestamp",
+    "Wechatpay-Nonce",
+    "Wechatpay-Serial",
+    "Wechatpay-Signature-Type",
+)
 
 
 class NoReply(Exception):
@@ -232,3 +242,28 @@ class V3Client:
         if not isinstance(data, dict):
             raise NoReply("reply not a JSON object", status)
         return V3Reply(status, data, body.encode())
+
+    def callback(
+        self, headers: Mapping[str, str], body: bytes, seconds: float, connect: float
+    ) -> dict[str, Any] | None:
+        """A callback signed by the network (the platform certificates fetched within
+        ``seconds`` if it names a serial not known yet) and opened with the APIv3 key:
+        its JSON, ``resource`` decrypted into an object. None when it does not verify,
+        does not open (tampered, another merchant's key) or is not a callback."""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        lowered = {k.lower(): v for k, v in headers.items()}
+        named = {h: lowered[h.lower()] for h in _CALLBACK_HEADERS if h.lower() in lowered}
+        with self._timeout(seconds, connect):
+            try:
+                read = self.api.callback(named, text)
+            except Exception:
+                # NoReply fetching certificates; the package's bare Exception for an
+                # algorithm it does not know; a serial that is not hex; a resource that
+                # opened to something not JSON.
+                return None
+        if not isinstance(read, dict) or not isinstance(read.get("resource"), dict):
+            return None
+        return read

@@ -7,29 +7,28 @@ over the sorted parameters without ``sign`` and ``sign_type``) with its
 ``notify_time``; the receiver must answer the literal text ``success``, or it is sent
 again after Alipay's intervals (4 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h), on the
 simulator's clock. Only loopback URLs are ever called; any other is recorded unsent.
+The delivery itself is every simulator's (:mod:`scanpay.sim.common.notify`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ipaddress
 import json
-import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from scanpay.sim.alipay.store import App, Notice, Refund, Store, Trade, Wallet
 from scanpay.sim.alipay.wire import signed_content
+from scanpay.sim.common import notify as common
 from scanpay.sim.common.clock import Clock, bill_time
 from scanpay.sim.common.crypto import rsa_sign
 from scanpay.sim.common.money import yuan
+from scanpay.sim.common.notify import Post, delivering, is_loopback_url
 
 __all__ = [
     "RETRY_AFTER",
@@ -42,19 +41,6 @@ __all__ = [
 ]
 
 RETRY_AFTER = (240, 600, 600, 3600, 7200, 21600, 54000)
-_log = logging.getLogger(__name__)
-
-
-def is_loopback_url(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def enqueue(
@@ -134,7 +120,30 @@ def signed_params(notice: Notice, key: RSAPrivateKey, now: datetime) -> dict[str
     return params
 
 
-class Deliverer:
+class _Outbox:
+    """Alipay's notifications as :class:`~scanpay.sim.common.notify.Deliverer` sends them."""
+
+    retry_after = RETRY_AFTER
+
+    def __init__(self, store: Store, key: RSAPrivateKey) -> None:
+        self.store = store
+        self.key = key
+
+    def due(self, now: datetime) -> list[Notice]:
+        return self.store.due_notices(now)
+
+    def post(self, item: Notice, now: datetime) -> Post:
+        form = urlencode(signed_params(item, self.key, now)).encode()
+        return Post(form, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def accepted(self, response: httpx.Response) -> bool:
+        return response.text.strip() == "success"
+
+    def record(self, item: Notice, **changes: Any) -> None:
+        self.store.update_notice(item.id, **changes)
+
+
+class Deliverer(common.Deliverer[Notice]):
     """Sends due notifications; run as a task while the app serves."""
 
     def __init__(
@@ -145,53 +154,5 @@ class Deliverer:
         settle: Callable[[], None] = lambda: None,
         tick: float = 0.05,
     ) -> None:
-        self.store = store
-        self.clock = clock
-        self.key = key
-        # Trades whose password step or deadline fell due: settled first, so their
-        # notifications leave without waiting for someone to read the trade.
-        self.settle = settle
-        self.tick = tick
-
-    async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-            while True:
-                self.settle()
-                for notice in self.store.due_notices(self.clock.now()):
-                    await self._send(client, notice)
-                await asyncio.sleep(self.tick)
-
-    async def _send(self, client: httpx.AsyncClient, notice: Notice) -> None:
-        now = self.clock.now()
-        error: str | None = None
-        try:
-            response = await client.post(notice.url, data=signed_params(notice, self.key, now))
-            if response.text.strip() != "success":
-                error = f"HTTP {response.status_code}: answered {response.text[:60]!r}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        attempts = notice.attempts + 1
-        if error is None:
-            self.store.update_notice(
-                notice.id, attempts=attempts, next_at=None, delivered_at=now, last_error=None
-            )
-            return
-        later = (
-            now + timedelta(seconds=RETRY_AFTER[attempts - 1])
-            if attempts <= len(RETRY_AFTER)
-            else None
-        )
-        _log.info("notification %s to %s failed: %s", notice.id, notice.url, error)
-        self.store.update_notice(notice.id, attempts=attempts, next_at=later, last_error=error)
-
-
-@contextlib.asynccontextmanager
-async def delivering(deliverer: Deliverer) -> Any:
-    """The deliverer running for the duration of the block."""
-    task = asyncio.create_task(deliverer.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Trades whose password step or deadline fell due are settled first (``settle``).
+        super().__init__(_Outbox(store, key), clock, settle, tick)

@@ -3,11 +3,13 @@
 For tests and the demo: make merchants (their ids and the keys a client needs),
 sub-merchants, wallets with a balance and a password limit, payment codes (with a
 chosen outcome if wanted); switch a merchant's signing mode or make its replies
-badly signed; read balances, orders and the network's books. Amounts are fen.
+badly signed; read balances, orders, refund callbacks and the network's books. Amounts
+are fen.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -149,6 +151,28 @@ def admin_router(sim: Sim) -> APIRouter:
             for r in sim.store.refunds_of(transaction_id)
         ]
         return {**order_json(found), "refunds": refunds}
+
+    @router.get("/callbacks")
+    def callbacks(mchid: str | None = None) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": c.id,
+                "mchid": c.mchid,
+                "sp_mchid": c.sp_mchid,
+                "refund_id": c.refund_id,
+                "out_refund_no": c.out_refund_no,
+                "event_type": c.event_type,
+                "url": c.url,
+                "body": c.body,
+                "headers": json.loads(c.sent_headers) if c.sent_headers else None,
+                "attempts": c.attempts,
+                "next_at": rfc3339(c.next_at) if c.next_at else None,
+                "delivered_at": rfc3339(c.delivered_at) if c.delivered_at else None,
+                "last_error": c.last_error,
+                "created_at": rfc3339(c.created_at),
+            }
+            for c in sim.store.callbacks(mchid)
+        ]
 
     @router.get("/accounts")
     def accounts() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 ``DATA/wechat.sqlite3`` is the state, ``DATA/keys/`` the network's keys (made on first
 start). API v3 under ``/v3/…``, API v2 under ``/pay/…`` and ``/secapi/…``, the admin
-and pages under ``/sim/…`` (loopback only).
+and pages under ``/sim/…`` (loopback only). While it serves, a task finishes the
+refunds whose time came and delivers the refund callbacks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from starlette.responses import JSONResponse, Response
 from scanpay.sim.common.clock import Clock, SystemClock
 from scanpay.sim.common.delivery import DropReply
 from scanpay.sim.common.keys import new_key
+from scanpay.sim.common.notify import delivering
 from scanpay.sim.common.serving import data_folder, sim_app
+from scanpay.sim.wechat import callbacks, returns
 from scanpay.sim.wechat.admin import admin_router
 from scanpay.sim.wechat.context import Sim, SimSettings
 from scanpay.sim.wechat.keys import load_or_create
@@ -56,9 +59,16 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
         settings = SimSettings(data_dir=Path(settings))
     sim = open_sim(settings, clock)
 
+    def settle() -> None:
+        sim.network.settle_all()
+        returns.finish_due(sim.network)
+
+    deliverer = callbacks.deliverer(sim, settle)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with delivering(deliverer):
+            yield
         sim.store.close()
 
     app = sim_app(

@@ -98,8 +98,10 @@ DESCRIPTIONS: dict[Outcome, Text] = {
         "The first reverse answers recall=Y (not done); the next one does it.",
     ),
     Outcome.REFUND_PROCESSING: Text(
-        "退款回答 PROCESSING，下次查询退款时为 SUCCESS。",
-        "The refund answers PROCESSING; SUCCESS at the next refund query.",
+        "退款回答 PROCESSING，下次查询退款时为 SUCCESS；"
+        "给了 N 秒则 N 秒后自行完成（并回调 notify_url）。",
+        "The refund answers PROCESSING; SUCCESS at the next refund query, or by itself"
+        " N seconds later when N is given (its notify_url then called back).",
     ),
     Outcome.WRONG_SIGNATURE: WRONG_SIGNATURE_TEXT,
 }

@@ -8,21 +8,26 @@
 - Refunds, full or partial, of a paid order: never more than was paid, the order's
   total given must be its total; the same out_refund_no again is the same refund.
   A reverse's refund is in the books (and the bill) as a refund too.
+- A PROCESSING refund (REFUND_PROCESSING) is SUCCESS from the next refund query on,
+  or by itself N seconds later when the outcome named N (:func:`finish_due`).
+- A refund that named ``notify_url`` (API v3) is called back there once SUCCESS
+  (:mod:`scanpay.sim.wechat.callbacks`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from scanpay.sim.common.clock import BEIJING
 from scanpay.sim.common.crypto import random_digits
+from scanpay.sim.wechat.callbacks import enqueue
 from scanpay.sim.wechat.outcomes import Chosen, Outcome
 from scanpay.sim.wechat.payments import Network
 from scanpay.sim.wechat.store import Order, Refund
 from scanpay.sim.wechat.wire import STATE_DESC, Refusal
 
-__all__ = ["REVERSE_DAYS", "find_refund", "refund", "reverse"]
+__all__ = ["REVERSE_DAYS", "find_refund", "finish_due", "refund", "reverse"]
 
 REVERSE_DAYS = 7
 
@@ -103,8 +108,10 @@ def refund(
     total: int,
     reason: str | None,
     header: Chosen | None = None,
+    notify_url: str | None = None,
 ) -> tuple[Refund, Order]:
-    """Refund ``amount`` of a paid order: the refund and the order after it."""
+    """Refund ``amount`` of a paid order: the refund and the order after it (its result
+    called back to ``notify_url`` once SUCCESS)."""
     store = network.store
     with store.transaction():
         now = network.clock.now()
@@ -139,9 +146,10 @@ def refund(
         if merchant.balance < amount:
             raise Refusal("NOT_ENOUGH", "商户可用余额不足")
         earlier = [r for r in store.refunds_of(current.transaction_id) if r.kind == "refund"]
-        processing = (header is not None and header.outcome is Outcome.REFUND_PROCESSING) or (
-            current.outcome == Outcome.REFUND_PROCESSING and not earlier
-        )
+        chosen = header is not None and header.outcome is Outcome.REFUND_PROCESSING
+        processing = chosen or (current.outcome == Outcome.REFUND_PROCESSING and not earlier)
+        seconds = header.seconds if header is not None and chosen else current.seconds
+        finish_at = now + timedelta(seconds=seconds) if processing and seconds is not None else None
         _move_back(network, current, amount)
         made = Refund(
             refund_id=_refund_id(network),
@@ -154,6 +162,8 @@ def refund(
             status="PROCESSING" if processing else "SUCCESS",
             created_at=now,
             success_time=None if processing else now,
+            notify_url=notify_url,
+            finish_at=finish_at,
         )
         store.add_refund(made)
         after = replace(
@@ -168,6 +178,8 @@ def refund(
             state_desc=after.state_desc,
             refunded=after.refunded,
         )
+        if not processing:
+            enqueue(store, made, after, now)
         return made, after
 
 
@@ -178,13 +190,29 @@ def find_refund(network: Network, mchid: str, out_refund_no: str) -> tuple[Refun
         found = store.refund(mchid, out_refund_no)
         if found is None or found.kind != "refund":
             raise Refusal("REFUNDNOTEXIST", "退款单不存在")
-        if found.status == "PROCESSING":
-            now = network.clock.now()
-            store.update_refund(found.refund_id, status="SUCCESS", success_time=now)
-            found = replace(found, status="SUCCESS", success_time=now)
         order = store.order_by_id(found.transaction_id)
         assert order is not None
+        if found.status == "PROCESSING":
+            found = _finish(network, found, order, network.clock.now())
         return found, order
+
+
+def finish_due(network: Network) -> None:
+    """Finish the PROCESSING refunds whose seconds are up (their callbacks queued)."""
+    store = network.store
+    with store.transaction():
+        now = network.clock.now()
+        for found in store.finishing_refunds(now):
+            order = store.order_by_id(found.transaction_id)
+            assert order is not None
+            _finish(network, found, order, now)
+
+
+def _finish(network: Network, found: Refund, order: Order, now: datetime) -> Refund:
+    network.store.update_refund(found.refund_id, status="SUCCESS", success_time=now)
+    done = replace(found, status="SUCCESS", success_time=now)
+    enqueue(network.store, done, order, now)
+    return done
 
 
 def _move_back(network: Network, order: Order, amount: int) -> None:

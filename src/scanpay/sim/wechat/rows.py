@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["SCHEMA", "Code", "Merchant", "Order", "Refund", "Totals", "Wallet"]
+__all__ = [
+    "ADDED_COLUMNS",
+    "SCHEMA",
+    "Callback",
+    "Code",
+    "Merchant",
+    "Order",
+    "Refund",
+    "Totals",
+    "Wallet",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS merchants (
@@ -84,7 +94,25 @@ CREATE TABLE IF NOT EXISTS refunds (
     status TEXT NOT NULL,            -- PROCESSING | SUCCESS
     created_at TEXT NOT NULL,
     success_time TEXT,
+    notify_url TEXT,                 -- where its result is called back (API v3)
+    finish_at TEXT,                  -- a PROCESSING one finishes by itself then
     UNIQUE (mchid, out_refund_no)
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY,
+    mchid TEXT NOT NULL,             -- the refund's merchant (a sub-merchant's own id)
+    sp_mchid TEXT,                   -- its service provider, whose keys seal and sign
+    refund_id TEXT NOT NULL,
+    out_refund_no TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,              -- JSON as sent, the resource sealed; signed when sent
+    sent_headers TEXT,               -- JSON: the last attempt's Wechatpay-* headers
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT,                    -- NULL: delivered or given up
+    delivered_at TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS bill_tokens (
     token TEXT PRIMARY KEY,
@@ -97,6 +125,8 @@ CREATE TABLE IF NOT EXISTS bill_tokens (
     created_at TEXT NOT NULL
 );
 """
+# Columns added after a data folder may have been made: (table, column, type).
+ADDED_COLUMNS = (("refunds", "notify_url", "TEXT"), ("refunds", "finish_at", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -183,6 +213,26 @@ class Refund:
     status: str
     created_at: datetime
     success_time: datetime | None
+    notify_url: str | None = None
+    finish_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Callback:
+    id: int
+    mchid: str
+    sp_mchid: str | None
+    refund_id: str
+    out_refund_no: str
+    event_type: str
+    url: str
+    body: str
+    sent_headers: str | None
+    attempts: int
+    next_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)

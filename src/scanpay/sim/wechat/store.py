@@ -17,9 +17,19 @@ from typing import Any
 
 from scanpay.sim.common.clock import to_db
 from scanpay.sim.common.store import SimStore
-from scanpay.sim.wechat.rows import SCHEMA, Code, Merchant, Order, Refund, Totals, Wallet
+from scanpay.sim.wechat.rows import (
+    ADDED_COLUMNS,
+    SCHEMA,
+    Callback,
+    Code,
+    Merchant,
+    Order,
+    Refund,
+    Totals,
+    Wallet,
+)
 
-__all__ = ["Code", "Merchant", "Order", "Refund", "Store", "Totals", "Wallet"]
+__all__ = ["Callback", "Code", "Merchant", "Order", "Refund", "Store", "Totals", "Wallet"]
 
 
 class Store(SimStore[Wallet, Code]):
@@ -30,6 +40,13 @@ class Store(SimStore[Wallet, Code]):
 
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, SCHEMA, Wallet, Code)
+        # A data folder made before a column existed gets it (CREATE TABLE IF NOT EXISTS
+        # leaves an old table as it was).
+        with self._lock:
+            for table, column, kind in ADDED_COLUMNS:
+                have = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # merchants
 
@@ -122,6 +139,40 @@ class Store(SimStore[Wallet, Code]):
             to_db(start),
             to_db(end),
         )
+
+    def finishing_refunds(self, now: datetime) -> list[Refund]:
+        """PROCESSING refunds due to finish by themselves at ``now``."""
+        return self._all(
+            Refund,
+            "SELECT * FROM refunds WHERE status = 'PROCESSING'"
+            " AND finish_at IS NOT NULL AND finish_at <= ?",
+            to_db(now),
+        )
+
+    # callbacks
+
+    def add_callback(self, **values: Any) -> int:
+        return self._insert("callbacks", values)
+
+    def callbacks(self, mchid: str | None = None) -> list[Callback]:
+        if mchid is None:
+            return self._all(Callback, "SELECT * FROM callbacks ORDER BY id")
+        return self._all(
+            Callback,
+            "SELECT * FROM callbacks WHERE mchid = ? OR sp_mchid = ? ORDER BY id",
+            mchid,
+            mchid,
+        )
+
+    def due_callbacks(self, now: datetime) -> list[Callback]:
+        return self._all(
+            Callback,
+            "SELECT * FROM callbacks WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id",
+            to_db(now),
+        )
+
+    def update_callback(self, callback_id: int, **changes: Any) -> None:
+        self._update("callbacks", "id", callback_id, changes)
 
     # bill tokens
 

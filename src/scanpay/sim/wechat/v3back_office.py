@@ -1,7 +1,8 @@
 """API v3 back office, beyond pay: refunds, the platform certificates, the trade bill.
 
 - ``POST /v3/refund/domestic/refunds``; ``GET /v3/refund/domestic/refunds/{out_refund_no}``
-  (a service provider adds ``sub_mchid``: in the body, in the query).
+  (a service provider adds ``sub_mchid``: in the body, in the query). A refund's
+  ``notify_url`` is called back when it succeeds (:mod:`.callbacks`).
 - ``GET /v3/certificates``: the platform certificate, sealed with AEAD_AES_256_GCM under
   the calling merchant's APIv3 key, exactly the shape clients decrypt.
 - ``GET /v3/bill/tradebill?bill_date=&bill_type=&tar_type=`` answers a ``download_url``
@@ -36,6 +37,7 @@ from scanpay.sim.wechat.wire import Refusal
 __all__ = ["refund_json", "v3_back_office_router"]
 
 _TOKEN_LIFE = timedelta(minutes=5)
+_NOTIFY_URL = r"https?://[^\s?#]+"
 
 
 def _owner(sim: Sim, merchant: Merchant, sub_mchid: str | None) -> tuple[str, str | None]:
@@ -92,6 +94,8 @@ def _refund(sim: Sim) -> Any:
         out_trade_no = fields.text("out_trade_no", required=False, pattern=OUT_TRADE_NO)
         out_refund_no = fields.need("out_refund_no", max_len=64, pattern=r"[0-9A-Za-z_\-|*@]+")
         reason = fields.text("reason", required=False, max_len=80)
+        # WeChat takes no query string in a notify_url ("不能携带参数").
+        notify_url = fields.text("notify_url", required=False, max_len=256, pattern=_NOTIFY_URL)
         fields.mapping("amount")
         amount = fields.integer("amount.refund")
         total = fields.integer("amount.total")
@@ -107,7 +111,7 @@ def _refund(sim: Sim) -> Any:
                 field="out_trade_no",
             )
         made, after = returns.refund(
-            sim.network, order, out_refund_no, amount, total, reason, chosen
+            sim.network, order, out_refund_no, amount, total, reason, chosen, notify_url
         )
         return Reply(200, refund_json(made, after))
 

@@ -386,7 +386,7 @@ def test_bad_input_is_refused_with_its_code_and_changes_nothing(
         (["channel", "show", "--merchant", other, "--network", WECHAT], "25", "network"),
         (["channel", "account", "add", "--network", WECHAT, "--label", "sp-main",
           "--app-id", "wx1", "--mch-id", "1"], "30", "label"),
-        (["channel", "account", "add", "--network", "unionpay", "--label", "up",
+        (["channel", "account", "add", "--network", "paypal", "--label", "up",
           "--app-id", "wx1", "--mch-id", "1"], "30", "network"),
         (["channel", "account", "add", "--network", WECHAT, "--label", "new", "--app-id", "wx1",
           "--mch-id", "1", "--secret", missing], "30", "secret"),

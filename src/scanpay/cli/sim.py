@@ -1,7 +1,8 @@
 """``scanpay sim``: the payment networks' simulators, each a process of its own.
 
 ``scanpay sim wechat`` serves the WeChat Pay simulator (API v3 code pay, API v2
-micropay), ``scanpay sim alipay`` the Alipay open-platform simulator (bar-code pay);
+micropay), ``scanpay sim alipay`` the Alipay open-platform simulator (bar-code pay),
+``scanpay sim unionpay`` the UnionPay ACP 5.1.0 simulator (QR code pay, C2B);
 ``docs/networks.md`` is their manual.
 """
 
@@ -64,6 +65,19 @@ ALIPAY_DEMO_APP = Text(
 ALIPAY_NO_DEMO = Text(
     "  已有应用（不是演示数据）：见 {url}/sim/apps",
     "  apps exist (not the demo's): see {url}/sim/apps",
+)
+
+UNIONPAY_LISTENING = Text(
+    "银联模拟器在 {url} 监听（网关 {url}/gateway/api/，数据：{data}，{state}）",
+    "UnionPay simulator listening on {url} (gateway {url}/gateway/api/, data in {data}, {state})",
+)
+UNIONPAY_DEMO_MERCHANT = Text(
+    "  演示商户 {mer_id}（证书 CN 名称 {cn}），密钥与证书见 {path}",
+    "  demo merchant {mer_id} (expected_cn {cn}), keys and certificates in {path}",
+)
+UNIONPAY_NO_DEMO = Text(
+    "  已有商户（不是演示数据）：见 {url}/sim/merchants",
+    "  merchants exist (not the demo's): see {url}/sim/merchants",
 )
 
 
@@ -210,6 +224,45 @@ def alipay_command(
         demo_line=ALIPAY_DEMO_APP.format(app_id=demo.app_id, mode=demo.mode, path=demo.path).get(
             language
         )
+        if demo
+        else "",
+    )
+
+
+@app.command("unionpay")
+def unionpay_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback)."),
+    port: int = typer.Option(8630, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path = typer.Option(Path("data/sim-unionpay"), "--data", help="State and keys folder."),
+    code_ttl: float = typer.Option(60.0, "--code-ttl", min=1, help="Seconds a payment code lives."),
+    pay_deadline: float = typer.Option(
+        300.0, "--pay-deadline", min=1, help="Seconds a consume waits for the password."
+    ),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the UnionPay simulator (first start: its certificates, a demo merchant and
+    wallet)."""
+    from scanpay.sim.unionpay import SimSettings as UnionPaySimSettings
+    from scanpay.sim.unionpay import create_app as create_unionpay
+    from scanpay.sim.unionpay.app import DATABASE
+    from scanpay.sim.unionpay.demo import ensure_demo as ensure_unionpay_demo
+
+    language = cli_language()
+    state = (REUSED if (data / DATABASE).exists() else CREATED).get(language)
+    settings = UnionPaySimSettings(data_dir=data, code_ttl=code_ttl, pay_deadline=pay_deadline)
+    application = create_unionpay(settings)
+    demo = ensure_unionpay_demo(application.state.sim)
+    _serve(
+        application,
+        host,
+        port,
+        log_level,
+        heading=lambda url: UNIONPAY_LISTENING.format(url=url, data=data, state=state),
+        no_demo=UNIONPAY_NO_DEMO,
+        demo=demo,
+        demo_line=UNIONPAY_DEMO_MERCHANT.format(
+            mer_id=demo.mer_id, cn=settings.expected_cn, path=demo.path
+        ).get(language)
         if demo
         else "",
     )

@@ -60,10 +60,11 @@ def pack(text: str, name: str = "INN26120888ZM_777290058110048") -> str:
 def test_the_file_read() -> None:
     lines = parse_zm(decode_file(pack(ZM)), date(2026, 12, 8), {"Q0": "20261207T0009"})
     assert [(x.kind, x.trade_no, x.refund_no, x.amount, x.status) for x in lines] == [
-        (StatementKind.PAYMENT, "20261208101500T0001", None, 1230, "01"),
-        (StatementKind.REFUND, "20261208101500T0001", "20261208101500T0001C101600", 1230, "31"),
-        (StatementKind.REFUND, "20261207T0009", "R20261208A", 100, "04"),
-        (StatementKind.REFUND, "", "R20261208B", 50, "04"),  # its consume is known nowhere
+        (StatementKind.PAYMENT, "20261208101500T0001", None, 1230, "SUCCESS"),
+        # A cancel's refund is numbered as the host numbers a reverse's: REVERSE + queryId.
+        (StatementKind.REFUND, "20261208101500T0001", "REVERSEQ2", 1230, "REFUND"),
+        (StatementKind.REFUND, "20261207T0009", "R20261208A", 100, "REFUND"),
+        (StatementKind.REFUND, "", "R20261208B", 50, "REFUND"),  # its consume is known nowhere
     ]
     assert lines[0].transaction_id == "Q1" and lines[0].currency == "CNY"
     assert lines[0].time == datetime(2026, 12, 8, 10, 15, 2, tzinfo=BEIJING)

@@ -44,7 +44,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 #: Wallets a merchant can filter by (the host's issuer and the ones it names in declines).
-WALLETS = ("scanpay", "wechat_pay", "alipay", "unionpay")
+WALLETS = ("scanpay", "wechat_pay", "alipay", "unionpay_quickpass")
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 

@@ -41,7 +41,7 @@ __all__ = [
 
 #: The networks a channel may be for: those the host has (or is getting) an adapter for.
 #: A channel for any other would never be used, so it is refused; add one with its adapter.
-NETWORKS: tuple[str, ...] = ("wechat_pay", "alipay")
+NETWORKS: tuple[str, ...] = ("wechat_pay", "alipay", "unionpay")
 #: The longest secret value taken (a PEM private key with its certificate chain fits).
 MAX_SECRET_CHARS = 32_768
 

@@ -50,6 +50,10 @@ from scanpay.protocol.result_codes import RESULT_CODES
 
 __all__ = ["Decided", "NewPayment", "authorise"]
 
+# A wallet whose codes a network of another name takes: UnionPay's C2B codes
+# (QuickPass, 62 + 17 digits) go through the merchant's channel at "unionpay".
+_NETWORK_OF_WALLET = {"unionpay_quickpass": "unionpay"}
+
 
 @dataclass(frozen=True, slots=True)
 class NewPayment:
@@ -200,7 +204,8 @@ def _issuer(
         # Training sales never reach a real network.
         row.reason = "training_mismatch"
         return Decided(Declined("57"))
-    channel = channel_for(ctx, auth.merchant_pk, row.wallet, session=session)
+    network = _NETWORK_OF_WALLET.get(row.wallet, row.wallet)
+    channel = channel_for(ctx, auth.merchant_pk, network, session=session)
     if channel is None:
         row.reason = "no_channel"
         return Decided(Declined("57"))

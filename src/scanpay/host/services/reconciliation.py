@@ -104,7 +104,11 @@ log = logging.getLogger("scanpay.host.reconciliation")
 #: once it is named here.
 NETWORK_ZONES: Mapping[str, ZoneInfo] = MappingProxyType(
     # The bills' days are Beijing days.
-    {"wechat_pay": ZoneInfo("Asia/Shanghai"), "alipay": ZoneInfo("Asia/Shanghai")}
+    {
+        "wechat_pay": ZoneInfo("Asia/Shanghai"),
+        "alipay": ZoneInfo("Asia/Shanghai"),
+        "unionpay": ZoneInfo("Asia/Shanghai"),
+    }
 )
 #: A payment in one of these holds the money at the host (refunds are lines of their own).
 CAPTURED_STATES = frozenset(

@@ -9,6 +9,7 @@ UnionPay code, ``qrNo``), over ACP 5.1.0 written here on ``httpx`` and
 - :mod:`.client`: the transport;
 - :mod:`.codes`, :mod:`.answers`: ``respCode`` in the port's terms (pure);
 - :mod:`.notify`: the ``backUrl`` notification verified and read (pure);
+- :mod:`.notices`: the notification as the port's ``Notifying`` reads it;
 - :mod:`.money`, :mod:`.bill`: ``txnAmt`` and fen; the settlement file read.
 
 The adapter module (and with it the HTTP client) is imported only when an adapter is

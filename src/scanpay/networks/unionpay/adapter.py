@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import httpx
@@ -29,6 +30,8 @@ from scanpay.networks.errors import NetworkError
 from scanpay.networks.leg import LegRules
 from scanpay.networks.port import (
     Channel,
+    Notice,
+    NoticeReply,
     Outcome,
     PayAnswer,
     PayRequest,
@@ -41,7 +44,7 @@ from scanpay.networks.port import (
     Statement,
     TradeState,
 )
-from scanpay.networks.unionpay import answers, bill
+from scanpay.networks.unionpay import answers, bill, notices
 from scanpay.networks.unionpay.answers import amount_of, text_of
 from scanpay.networks.unionpay.client import NoReply, UnionPayClient
 from scanpay.networks.unionpay.codes import SUCCESS, code_rule, pay_answer
@@ -128,6 +131,31 @@ class UnionPayNetwork:
         with self._lock:
             self._clients[channel.mch_id] = (secrets, made)
         return made
+
+    # ------------------------------------------------------------ notifications
+
+    @property
+    def notice_reply(self) -> NoticeReply:
+        """UnionPay takes HTTP 200 (any body) as received."""
+        return notices.NOTICE_REPLY
+
+    def notice_claim(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """The trade number a ``backUrl`` notification names (unverified; see
+        :mod:`.notices`)."""
+        return notices.claim(body, self._trades.query_ids)
+
+    def notice(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """The notification, if UnionPay's certificate (under ``channel``'s root and
+        intermediate, naming ``expected_cn``) signed it about ``channel``'s merchant."""
+        keys = self.client(channel).keys
+        return notices.read(
+            channel,
+            body,
+            self._trades.query_ids,
+            root=keys.root,
+            middle=keys.middle,
+            expected_cn=self.settings.expected_cn,
+        )
 
     # --------------------------------------------------------------- transport
 

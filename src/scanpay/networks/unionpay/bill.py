@@ -13,11 +13,15 @@ file specification; only the first 28 are read, further ones are ignored)::
     merCharge 13, settleAmt 13, payType 4, groupMerId 15, txnType 2, txnSubType 2,
     bizType 6, accType 2, billType 4, billNo 32, interactMode 1, origQryId 21, merId 15
 
-Lines: ``txnType`` 01 (consume) PAYMENT; 31 (cancel) and 04 (refund) REFUND, whose
-``refund_no`` is the line's own orderId and whose ``trade_no`` is the orderId of the
-consume its ``origQryId`` names (in this file, or in ``known``; "" when neither
-knows it). Other types are not trades. The year, absent from ``traceTime``, is the
-statement day's (the year before for a December line in a January file).
+Lines: ``txnType`` 01 (consume) PAYMENT, status ``SUCCESS`` (the file lists only
+what moved money); 31 (cancel) and 04 (refund) REFUND, status ``REFUND``, whose
+``trade_no`` is the orderId of the consume its ``origQryId`` names (in this file, or
+in ``known``; "" when neither knows it). A refund's ``refund_no`` is its own orderId
+(the host's refund number); a cancel's is ``REVERSE`` and its queryId, the number the
+host knows a reverse's refund by (as WeChat Pay's): a cancel's orderId is the
+adapter's own, which no refund of the host's takes. Other types are not trades. The
+year, absent from ``traceTime``, is the statement day's (the year before for a
+December line in a January file).
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ WIDTHS: tuple[tuple[str, int], ...] = (
 """The ZM file's leading fields and their widths (one blank between fields)."""
 _LENGTH = sum(w for _, w in WIDTHS) + len(WIDTHS) - 1
 _KINDS = {"01": StatementKind.PAYMENT, "31": StatementKind.REFUND, "04": StatementKind.REFUND}
+_STATUSES = {StatementKind.PAYMENT: "SUCCESS", StatementKind.REFUND: "REFUND"}
+_REVERSAL = "REVERSE"
 _MAX_SIZE = 256 << 20
 
 
@@ -119,6 +125,10 @@ def parse_zm(text: str, day: date, known: Mapping[str, str] | None = None) -> li
         refund = kind is StatementKind.REFUND
         orig = row["origQryId"]
         trade_no = (trades.get(orig) or (known or {}).get(orig, "")) if refund else row["orderId"]
+        refund_no = None
+        if refund:
+            cancel = row["txnType"] == "31"
+            refund_no = _REVERSAL + row["queryId"] if cancel else row["orderId"]
         lines.append(
             StatementLine(
                 trade_no=trade_no,
@@ -126,9 +136,9 @@ def parse_zm(text: str, day: date, known: Mapping[str, str] | None = None) -> li
                 kind=kind,
                 amount=amount,
                 currency="CNY",
-                status=row["txnType"],
+                status=_STATUSES[kind],
                 time=_time(row["traceTime"], day),
-                refund_no=row["orderId"] if refund else None,
+                refund_no=refund_no,
             )
         )
     return lines

@@ -13,6 +13,7 @@
 - :mod:`~scanpay.sim.common.pages`: the pages' frame, wallets, codes, password step;
 - :mod:`~scanpay.sim.common.serving`: the data folder, the app, the loopback guard;
 - :mod:`~scanpay.sim.common.delivery`: replies sent late or never;
+- :mod:`~scanpay.sim.common.urls`: where a notification may be sent (loopback only);
 - :mod:`~scanpay.sim.common.notify`: notifications posted, retried on the clock;
 - :mod:`~scanpay.sim.common.demo`: the demo file and its customer.
 """

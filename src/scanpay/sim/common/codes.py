@@ -1,8 +1,8 @@
 """One-time payment codes: drawn fresh for a wallet, kept only as hashes, short-lived.
 
 A network's codes are digits after one of its prefixes (WeChat Pay's 10 to 15, Alipay's
-25 to 30); what a test attached to a code (an outcome and its seconds...) is kept in
-the network's own columns of the ``codes`` table.
+25 to 30, UnionPay's 62); what a test attached to a code (an outcome and its
+seconds...) is kept in the network's own columns of the ``codes`` table.
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ def issue_code(
     ttl: float,
     prefixes: Sequence[str],
     wallet_id: int,
+    *,
+    digits: int = 16,
     **attached: Any,
 ) -> tuple[str, datetime]:
-    """A fresh code for ``wallet_id`` (a prefix and 16 digits, none in use), good for
-    ``ttl`` seconds from ``now``, with ``attached`` kept beside it; and its expiry."""
+    """A fresh code for ``wallet_id`` (a prefix and ``digits`` digits, none in use),
+    good for ``ttl`` seconds from ``now``, with ``attached`` kept beside it; and its
+    expiry."""
     expires = now + timedelta(seconds=ttl)
     with store.transaction():
         while True:
-            code = secrets.choice(prefixes) + random_digits(16)
+            code = secrets.choice(prefixes) + random_digits(digits)
             if store.code(code_hash(code)) is None:
                 break
         store.add_code(

@@ -1,8 +1,8 @@
 """``scanpay run`` (what ``make run`` starts), as a newcomer runs it: in its own
 process, on a fresh data directory, stopped with Ctrl-C, started again (in Chinese),
-started once more after the Alipay simulator's data was deleted; a sale paid with the
-wallet page's code, one with a WeChat Pay code and one with an Alipay code of the
-simulators it runs."""
+started once more after the Alipay and UnionPay simulators' data was deleted; a sale
+paid with the wallet page's code, and sales with a WeChat Pay, an Alipay and a UnionPay
+code of the simulators it runs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scanpay.stack import ALIPAY, SIM_DIR, free_port
+from scanpay.stack import ALIPAY, SIM_DIR, UNIONPAY, free_port
 from terminal.harness import process_env
 
 SCANPAY = str(Path(sys.executable).parent / "scanpay")
@@ -37,10 +37,11 @@ class Ports:
     agent: int
     wechat: int
     alipay: int
+    unionpay: int
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 def _env(language: str = "en") -> dict[str, str]:
@@ -51,7 +52,7 @@ def _start(data: Path, ports: Ports, language: str = "en") -> subprocess.Popen[s
     return subprocess.Popen(
         [SCANPAY, "run", "--data", str(data), "--host-port", str(ports.host),
          "--agent-port", str(ports.agent), "--sim-port", str(ports.wechat),
-         "--alipay-port", str(ports.alipay)],
+         "--alipay-port", str(ports.alipay), "--unionpay-port", str(ports.unionpay)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -119,13 +120,40 @@ def _alipay_sale(agent_port: int, alipay_port: int, amount: str) -> None:
     till.close()
 
 
+def _unionpay_sale(agent_port: int, unionpay_port: int, amount: str) -> None:
+    """The README's UnionPay step over HTTP: a code of the UnionPay simulator's demo
+    customer (``curl -X POST .../sim/wallets/1/codes``, 19 digits starting 62) paid on
+    the till, the merchant credited."""
+    sim = httpx.Client(base_url=f"http://127.0.0.1:{unionpay_port}", trust_env=False, timeout=60)
+    before = sim.get("/sim/wallets/1").json()["balance"]
+    [merchant] = sim.get("/sim/merchants").json()
+    takings = merchant["balance"]
+    code = sim.post("/sim/wallets/1/codes").json()["auth_code"]
+    assert re.fullmatch(r"62\d{17}", code)
+    till = httpx.Client(base_url=f"http://127.0.0.1:{agent_port}", trust_env=False, timeout=60)
+    till.post("/api/session", json={"operator_id": "c01", "pin": "1234"})
+    no = till.post("/api/sales", json={"amount_text": amount}).json()["out_trade_no"]
+    assert till.post(f"/api/sales/{no}/scan", json={"text": code}).is_success
+    done = till.post(f"/api/sales/{no}/confirm", params={"wait": 30}).json()
+    # The code's wallet is UnionPay QuickPass (云闪付); the host took it to network unionpay.
+    assert (done["state"], done["wallet"]) == ("APPROVED", "unionpay_quickpass"), done
+    assert done["wallet_name"] == {"zh-CN": "云闪付", "en": "UnionPay QuickPass"}
+    fen = int(amount.replace(".", ""))
+    assert sim.get("/sim/wallets/1").json()["balance"] == before - fen
+    assert sim.get(f"/sim/merchants/{merchant['mer_id']}").json()["balance"] == takings + fen
+    sim.close()
+    till.close()
+
+
 def _keys(data: Path) -> list[str]:
     """The secret values of the simulators' demo merchants (none may be printed)."""
     demo = json.loads((data / SIM_DIR / "demo.json").read_text())
     key_body = demo["client_private_key"].splitlines()[1]  # a line of the PEM's base64
     alipay = json.loads((data / ALIPAY.folder / "demo.json").read_text())
     app_key = alipay["app_private_key"].splitlines()[1]
-    return [demo["api_v3_key"], demo["api_v2_key"], key_body, app_key]
+    unionpay = json.loads((data / UNIONPAY.folder / "demo.json").read_text())
+    sign_key = unionpay["sign_key"].splitlines()[1]
+    return [demo["api_v3_key"], demo["api_v2_key"], key_body, app_key, sign_key]
 
 
 def _channel_changes(data: Path) -> list[tuple[str, str]]:
@@ -165,6 +193,11 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         assert re.search(r"alipay\s+Carol\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
         app = re.search(r"alipay\s+channel to Alipay app (\d{16})", banner)
         assert app
+        assert f"UnionPay sim     http://127.0.0.1:{ports.unionpay}/sim/" in banner
+        assert f"http://127.0.0.1:{ports.unionpay}/sim/wallets/1/code" in banner
+        assert re.search(r"unionpay\s+Dave\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
+        mer = re.search(r"unionpay\s+channel to UnionPay merchant (\w{15})\b", banner)
+        assert mer
         merchant = re.search(r"merchant Demo Coffee \((M\d+)\)", banner)
         assert merchant
 
@@ -195,9 +228,11 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         wallet.close()
         till.close()
 
-        # The README's WeChat Pay and Alipay steps: terminal -> host -> each simulator.
+        # The README's WeChat Pay, Alipay and UnionPay steps: terminal -> host -> each
+        # simulator.
         _wechat_sale(agent_port, sim_port, "12.34")
         _alipay_sale(agent_port, ports.alipay, "12.34")
+        _unionpay_sale(agent_port, ports.unionpay, "12.34")
     finally:
         code, out = _interrupt(proc)
     assert code == 0, out
@@ -214,11 +249,14 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         banner = _until_running(proc)
         assert "沿用数据" in banner
         assert f"支付宝模拟器     http://127.0.0.1:{ports.alipay}/sim/" in banner
+        assert f"银联模拟器       http://127.0.0.1:{ports.unionpay}/sim/" in banner
         assert "余额 487.66 CNY" in banner  # 500.00 - 12.34, the first run's sale
         assert re.search(r"wechat\s+Alice\s+模拟器钱包 1\s+余额 987.66 CNY", banner)
         assert re.search(r"alipay\s+Carol\s+模拟器钱包 1\s+余额 987.66 CNY", banner)
+        assert re.search(r"unionpay\s+Dave\s+模拟器钱包 1\s+余额 987.66 CNY", banner)
         assert f"微信支付商户 {channel.group(1)}" in banner  # the same channels
         assert f"支付宝应用 {app.group(1)}" in banner
+        assert f"银联商户 {mer.group(1)}" in banner
         _wechat_sale(ports.agent, ports.wechat, "1.00")
         _alipay_sale(ports.agent, ports.alipay, "1.00")
         status = httpx.get(
@@ -232,11 +270,13 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
     assert not [key for key in _keys(data) if key in out], "a key was printed"
     # The channels were left as they were: each added once, never updated.
     m = merchant.group(1)
-    added = [("channel.add", f"{m}/wechat_pay"), ("channel.add", f"{m}/alipay")]
+    added = [("channel.add", f"{m}/{network}") for network in ("wechat_pay", "alipay", "unionpay")]
     assert _channel_changes(data) == added
 
-    # The Alipay simulator's data made anew: a new app, new keys; the channel follows.
+    # The Alipay and UnionPay simulators' data made anew: a new app and merchant, new
+    # keys; the channels follow.
     shutil.rmtree(data / ALIPAY.folder)
+    shutil.rmtree(data / UNIONPAY.folder)
     ports = Ports.free()
     proc = _start(data, ports)
     try:
@@ -245,15 +285,20 @@ def test_run_starts_everything_stops_on_ctrl_c_and_reuses_its_data(tmp_path: Pat
         again = re.search(r"alipay\s+channel to Alipay app (\d{16})", banner)
         assert again and again.group(1) != app.group(1)
         assert re.search(r"alipay\s+Carol\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
+        new_mer = re.search(r"unionpay\s+channel to UnionPay merchant (\w{15})\b", banner)
+        assert new_mer and new_mer.group(1) != mer.group(1)
+        assert re.search(r"unionpay\s+Dave\s+simulator wallet 1\s+balance 1,?000.00 CNY", banner)
         _alipay_sale(ports.agent, ports.alipay, "2.00")
+        _unionpay_sale(ports.agent, ports.unionpay, "2.00")
     finally:
         code, out = _interrupt(proc)
     assert code == 0, out
     assert not [key for key in _keys(data) if key in out], "a key was printed"
-    assert _channel_changes(data) == [*added, ("channel.update", f"{m}/alipay")]
+    updated = [("channel.update", f"{m}/alipay"), ("channel.update", f"{m}/unionpay")]
+    assert _channel_changes(data) == [*added, *updated]
 
 
-@pytest.mark.parametrize("taken", ["--host-port", "--sim-port", "--alipay-port"])
+@pytest.mark.parametrize("taken", ["--host-port", "--sim-port", "--alipay-port", "--unionpay-port"])
 def test_run_says_so_when_a_port_is_taken(tmp_path: Path, taken: str) -> None:
     import socket
 
@@ -266,6 +311,7 @@ def test_run_says_so_when_a_port_is_taken(tmp_path: Path, taken: str) -> None:
             "--agent-port": free_port(),
             "--sim-port": 0,
             "--alipay-port": 0,
+            "--unionpay-port": 0,
         }
         ports[taken] = port
         options = [text for name, value in ports.items() for text in (name, str(value))]
@@ -279,3 +325,4 @@ def test_run_says_so_when_a_port_is_taken(tmp_path: Path, taken: str) -> None:
     # Nothing was started, so nothing was made.
     assert not (tmp_path / "data" / SIM_DIR).exists()
     assert not (tmp_path / "data" / ALIPAY.folder).exists()
+    assert not (tmp_path / "data" / UNIONPAY.folder).exists()

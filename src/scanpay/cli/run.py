@@ -3,11 +3,11 @@
 The host on SQLite under ``./data/``, demo data on the first start (an
 approved merchant, an activated terminal, a cashier and a supervisor, two
 wallet accounts), the terminal agent with the cashier screen, and the networks'
-simulators - WeChat Pay (``./data/sim-wechat``) and Alipay (``./data/sim-alipay``) -
-that the host routes those networks' codes to, the demo merchant's channels pointing
-at each simulator's demo merchant; the URLs, the demo logins and each simulator's
-demo customer are printed (never a key), in the locale's language. Ctrl-C stops
-everything; the next start reuses the data.
+simulators - WeChat Pay (``./data/sim-wechat``), Alipay (``./data/sim-alipay``) and
+UnionPay QR (``./data/sim-unionpay``) - that the host routes those networks' codes
+to, the demo merchant's channels pointing at each simulator's demo merchant; the
+URLs, the demo logins and each simulator's demo customer are printed (never a key),
+in the locale's language. Ctrl-C stops everything; the next start reuses the data.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def run(
     alipay_port: int = typer.Option(
         8620, "--alipay-port", help="The Alipay simulator's port on 127.0.0.1."
     ),
+    unionpay_port: int = typer.Option(
+        8630, "--unionpay-port", help="The UnionPay simulator's port on 127.0.0.1."
+    ),
 ) -> None:
     """Start the networks' simulators, the host, demo data (first run only) and the
     terminal agent; Ctrl-C stops them."""
@@ -73,7 +76,7 @@ def run(
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    sims = {"wechat": wechat_port, "alipay": alipay_port}
+    sims = {"wechat": wechat_port, "alipay": alipay_port, "unionpay": unionpay_port}
     stack = Stack(data, host_port=host_port, agent_port=agent_port, sims=sims)
     try:
         typer.echo(_STARTING.format(folder=data.resolve()).get(language))
@@ -82,7 +85,9 @@ def run(
         except (StackError, TerminalError, OSError) as exc:
             typer.echo(_ERROR.format(error=exc).get(language), err=True)
             if isinstance(exc, StackError) and "in use" in str(exc):
-                options = "--host-port / --agent-port / --sim-port / --alipay-port"
+                options = (
+                    "--host-port / --agent-port / --sim-port / --alipay-port / --unionpay-port"
+                )
                 typer.echo(_BUSY.format(options=options).get(language), err=True)
             raise typer.Exit(1) from None
         typer.echo(banner(stack, language))

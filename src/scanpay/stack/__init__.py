@@ -11,7 +11,8 @@ share these parts, one module each:
   services), :func:`add_portal_users`, :func:`add_demo_operators`, ``demo.json``;
 - :mod:`~scanpay.stack.sims`: a network's simulator as one :class:`Simulator` entry
   (its port, folder, demo, the demo merchant's channel, the host's options), with
-  :mod:`~scanpay.stack.wechat` (port 8610) and :mod:`~scanpay.stack.alipay` (8620);
+  :mod:`~scanpay.stack.wechat` (port 8610), :mod:`~scanpay.stack.alipay` (8620) and
+  :mod:`~scanpay.stack.unionpay` (8630);
 - :mod:`~scanpay.stack.channels`: the demo merchant's channel to a simulator's demo
   merchant, made idempotently;
 - :mod:`~scanpay.stack.terminal`: the demo terminal's activation and host address;
@@ -52,6 +53,7 @@ from scanpay.stack.loopback import (
 )
 from scanpay.stack.sims import RunningSim, Served, SimDemo, Simulator
 from scanpay.stack.stack import SIM_PORTS, SIMULATORS, Stack
+from scanpay.stack.unionpay import UNIONPAY
 from scanpay.stack.wechat import WECHAT, WeChatDemo, wechat_channel
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "SIMULATORS",
     "SIM_DIR",
     "SIM_PORTS",
+    "UNIONPAY",
     "WECHAT",
     "ChannelOutcome",
     "DemoChannel",

@@ -28,11 +28,12 @@ from scanpay.stack.loopback import (
 )
 from scanpay.stack.sims import RunningSim, Simulator, network_env
 from scanpay.stack.terminal import activate_demo_terminal, point_terminal_at
+from scanpay.stack.unionpay import UNIONPAY
 from scanpay.stack.wechat import WECHAT, WeChatDemo
 
 __all__ = ["SIMULATORS", "SIM_PORTS", "Stack"]
 
-SIMULATORS: tuple[Simulator, ...] = (WECHAT, ALIPAY)
+SIMULATORS: tuple[Simulator, ...] = (WECHAT, ALIPAY, UNIONPAY)
 """The simulators ``scanpay run`` starts, in the order it lists them."""
 
 SIM_PORTS: Mapping[str, int] = {sim.name: sim.port for sim in SIMULATORS}

@@ -36,9 +36,10 @@ class Demo:
     password_above: int | None
 
 
-def ensure_demo(sim: Sim) -> Demo | None:
-    """The demo merchant and wallet, made if the simulator has no merchant yet. None
-    when it has merchants but no demo file (set up by someone else)."""
+def ensure_demo(sim: Sim, *, wallet_name: str = "Alice") -> Demo | None:
+    """The demo merchant and wallet (its customer ``wallet_name``), made if the
+    simulator has no merchant yet. None when it has merchants but no demo file (set up
+    by someone else)."""
     path = demo_path(sim.settings)
     created = not sim.store.merchants()
     if created:
@@ -48,7 +49,7 @@ def ensure_demo(sim: Sim) -> Demo | None:
             sim.network.clock.now(),
             DEMO_BALANCE,
             customer_ids(),
-            name="Alice",
+            name=wallet_name,
             password_above=DEMO_PASSWORD_ABOVE,
         )
         save_demo(

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from typer.testing import CliRunner
 
+from scanpay.chaos.config import NETWORKS
 from scanpay.chaos.faults import FAULT_KINDS
 from scanpay.chaos.network import NETWORK_FAULT_KINDS
 from scanpay.cli import app
@@ -21,10 +22,11 @@ FAULT_RATE = "0.2"
 TERMINALS = "4"
 
 #: The CI network round: 48 sales at 20 % faults from 4 terminals, three in four paid
-#: with WeChat Pay codes through the simulator. Its seeds are ones whose network fault
-#: draws hold every kind within each host proxy's first 25 requests (the round makes
-#: about eighty) and whose host kill aimed at a network call falls early (by sale 8,
-#: before the monkey can fall behind), so every kind is injected however threads run.
+#: through the networks (WeChat Pay and Alipay, each at its simulator, about half each).
+#: Its seeds are ones whose WeChat Pay fault draws hold every kind within each host
+#: proxy's first 25 requests (the round makes about forty there) and whose host kill
+#: aimed at a network call falls early (by sale 8, before the monkey can fall behind),
+#: so every kind is injected however threads run.
 NETWORK_SALES = 48
 NETWORK_SHARE = "0.75"
 NETWORK_SEEDS = {"sqlite": 34, "postgresql": 33}
@@ -118,9 +120,10 @@ def network_round_args(db: str, directory: Path) -> list[str]:
 
 
 def check_network_round(code: int, report: dict[str, Any], stderr: str) -> None:
-    """Every invariant holds, the network's among them and each with something to judge;
-    every kind of fault between hosts and network happened, a host died in a network
-    call; the network approved some sales and refused others."""
+    """Every invariant holds, the networks' among them and each with something to judge;
+    every kind of fault between hosts and networks happened, a host died in a network
+    call; each network approved some sales, refunded some back through it, and its days
+    reconciled; some network refused a sale."""
     assert code == 0, f"exit {code}; {stderr[-2000:]}; {summary(report)}"
     assert report["ok"] is True
     assert report["sales_driven"] == NETWORK_SALES
@@ -130,27 +133,41 @@ def check_network_round(code: int, report: dict[str, Any], stderr: str) -> None:
         "network_unpaid_moved_nothing",
         "network_nothing_pending",
         "network_agrees",
+        "network_refunds_once",
         "network_books_balance",
         "network_day_reconciles",
     } <= names
     assert all(i["ok"] and i["checked"] > 0 for i in report["invariants"]), summary(report)
     missing = sorted(k for k in NETWORK_FAULT_KINDS if report["faults"].get(k, 0) <= 0)
     assert not missing, f"network faults never injected: {missing} ({report['faults']})"
-    network = report["network"]
-    assert 0.5 * NETWORK_SALES < network["sales"] < NETWORK_SALES
-    for state in ("APPROVED", "DECLINED"):
-        assert network["outcomes"].get(state, 0) > 0, network
-    assert network["legs"].get("APPROVED", 0) == network["orders"].get("SUCCESS", 0) > 0
-    assert network["statement_lines"] >= network["orders"]["SUCCESS"]
-    assert network["merchant_received"] > 0
-    # The host's own reconciliation of the run's days matched the statement, no break.
-    reconciled = network["reconciliation"]
-    assert reconciled["runs"] == reconciled["done"] >= 1, reconciled
-    assert reconciled["matched"] > 0 and reconciled["breaks"] == 0, reconciled
-    # The text report has the same line, in the reader's language.
-    figures = f"{reconciled['done']}/{reconciled['runs']}"
-    assert f"the host's reconciliation: {figures} day runs done" in text_report(report, "en")
-    assert f"本机构对账：{figures} 个对账日已完成" in text_report(report, "zh-CN")
-    # The built-in wallet's sales still run beside the network's.
-    built_in = {k: v for k, v in report["by_code"].items() if not k.startswith("wx_")}
+    networks = report["networks"]
+    assert list(networks) == list(NETWORKS)
+    assert 0.5 * NETWORK_SALES < sum(n["sales"] for n in networks.values()) < NETWORK_SALES
+    declined = sum(n["outcomes"].get("DECLINED", 0) for n in networks.values())
+    assert declined > 0, networks
+    refunded = 0
+    english, chinese = text_report(report, "en"), text_report(report, "zh-CN")
+    for name, network in networks.items():
+        assert network["sales"] > 0 and network["requests"] > 0, network
+        # A paid order refunded since (part or all) is REFUND at the network.
+        paid = network["orders"].get("SUCCESS", 0) + network["orders"].get("REFUND", 0)
+        assert network["legs"].get("APPROVED", 0) == paid > 0, network
+        assert network["statement_lines"] >= paid
+        assert network["merchant_received"] > 0
+        # Refunds of the network's sales went back through it, each taken there once.
+        refunds = network["refunds"]
+        assert refunds["at_network"] == refunds["host"].get("SUCCESS", 0), refunds
+        assert "PROCESSING" not in refunds["host"], refunds
+        refunded += refunds["at_network"]
+        # The host's own reconciliation of the run's days matched the statement, no break.
+        reconciled = network["reconciliation"]
+        assert reconciled["runs"] == reconciled["done"] >= 1, reconciled
+        assert reconciled["matched"] > 0 and reconciled["breaks"] == 0, reconciled
+        # The text report has the same line, in the reader's language.
+        figures = f"{reconciled['done']}/{reconciled['runs']}"
+        assert f"{name}: the host's reconciliation: {figures} day runs done" in english
+        assert f"{name}: 本机构对账：{figures} 个对账日已完成" in chinese
+    assert refunded > 0, networks
+    # The built-in wallet's sales still run beside the networks'.
+    built_in = {k: v for k, v in report["by_code"].items() if not k.startswith(("wx_", "ali_"))}
     assert sum(sum(v.values()) for v in built_in.values()) > 0

@@ -190,8 +190,13 @@ def test_network_sale_plans_leave_the_built_in_plans_as_they_were() -> None:
     everything = [SalePlan.make(3, i, network_share=1.0) for i in range(2000)]
     assert all(p.network is not None for p in everything)
     assert set(Counter(p.network for p in everything)) == set(NetworkCodeKind)
-    # The host refuses a network payment's refund: none is planned.
-    assert all(p.refund == "none" for p in network)
+    # A network's sales are refunded like the wallet's (back through the network); a
+    # code whose first refund answers PROCESSING always has one asked.
+    refunds = Counter(p.refund for p in network)
+    assert {"partial", "full", "partial_then_rest", "none"} == set(refunds)
+    assert 0.1 < (len(network) - refunds["none"]) / len(network) < 0.4
+    processing = [p for p in everything if p.network is NetworkCodeKind.REFUND_PROCESSING]
+    assert processing and all(p.refund != "none" for p in processing)
     assert all(p.amount >= 200 for p in everything if p.network is NetworkCodeKind.POOR)
     assert SalePlan.make(3, 5, network_share=1.0) == SalePlan.make(3, 5, network_share=1.0)
 
@@ -228,3 +233,47 @@ def test_the_network_code_book_asks_the_simulator_for_each_kind() -> None:
     assert len(asked) == made  # shown again, not made
     assert reused.text in {first.text, *(f"13{n:016d}" for n in range(1, made + 1))}
     assert all(len(f"13{n:016d}") == 18 for n in range(1, made + 1))
+
+
+def test_network_sales_are_split_between_the_networks() -> None:
+    both = [SalePlan.make(3, i, 0.5, ("wechat_pay", "alipay")) for i in range(2000)]
+    alone = [SalePlan.make(3, i, 0.5) for i in range(2000)]
+    vias = Counter(p.via for p in both if p.network is not None)
+    assert set(vias) == {"wechat_pay", "alipay"}
+    assert 0.4 < vias["alipay"] / sum(vias.values()) < 0.6
+    # The same sales go to a network, with the same plan, whichever network it is.
+    assert [replace(p, via="wechat_pay") for p in both] == alone
+    assert all(
+        p.via == "alipay" for p in (SalePlan.make(3, i, 1.0, ("alipay",)) for i in range(50))
+    )
+    with pytest.raises(ValueError):
+        ChaosConfig(networks=("wechat_pay", "visa"))
+    with pytest.raises(ValueError):
+        ChaosConfig(networks=())
+
+
+@pytest.mark.parametrize(
+    ("trade", "state"),
+    [
+        ({"status": "TRADE_SUCCESS", "total": 100, "refunded": 0}, "SUCCESS"),
+        ({"status": "TRADE_SUCCESS", "total": 100, "refunded": 30}, "REFUND"),
+        ({"status": "WAIT_BUYER_PAY", "total": 100, "refunded": 0}, "USERPAYING"),
+        (
+            {"status": "TRADE_CLOSED", "total": 100, "refunded": 100, "cancel_action": "refund"},
+            "REVOKED",
+        ),
+        (
+            {"status": "TRADE_CLOSED", "total": 100, "refunded": 100, "paid_at": "2026-12-08"},
+            "REFUND",
+        ),
+        ({"status": "TRADE_CLOSED", "total": 100, "refunded": 0, "decline": "X"}, "PAYERROR"),
+        (
+            {"status": "TRADE_CLOSED", "total": 100, "refunded": 0, "cancel_action": "close"},
+            "CLOSED",
+        ),
+    ],
+)
+def test_an_alipay_trade_in_the_invariants_words(trade: dict[str, object], state: str) -> None:
+    from scanpay.chaos.rails import order_state
+
+    assert order_state(trade) == state

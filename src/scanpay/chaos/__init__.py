@@ -8,6 +8,7 @@
 - :mod:`~scanpay.chaos.config`, :mod:`~scanpay.chaos.shop`,
   :mod:`~scanpay.chaos.terminals`, :mod:`~scanpay.chaos.cashier`,
   :mod:`~scanpay.chaos.faults`, :mod:`~scanpay.chaos.network`,
+  :mod:`~scanpay.chaos.rails`,
   :mod:`~scanpay.chaos.collect`, :mod:`~scanpay.chaos.report`,
   :mod:`~scanpay.chaos.customers`, :mod:`~scanpay.chaos.processes`,
   :mod:`~scanpay.chaos.postgres` - the harness's parts.

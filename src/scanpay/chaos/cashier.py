@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from scanpay.chaos.config import ChaosError, SalePlan, SaleRecord
-from scanpay.chaos.customers import CodeBook, CodeKind, IssuedCode, NetworkBook
+from scanpay.chaos.customers import CodeBook, CodeKind, IssuedCode, NetworkBook, NetworkCodeKind
 from scanpay.chaos.facts import FINAL_STATES
 from scanpay.chaos.processes import ManagedProcess
 from scanpay.chaos.shop import CUSTOMER_PIN
@@ -54,14 +54,15 @@ class Cashier:
         terminal_id: str,
         agent: ManagedProcess,
         codes: CodeBook,
-        network: NetworkBook | None = None,
+        networks: dict[str, NetworkBook] | None = None,
     ) -> None:
         self.run = run
         self.index = index
         self.terminal_id = terminal_id
         self.agent = agent
         self.codes = codes
-        self.network = network
+        self.networks = networks or {}
+        """The customers' phones at each network, by its name."""
         self.rng = random.Random(f"{run.config.seed}/cashier/{index}")
         self.http = httpx.Client(
             base_url=agent.url, timeout=httpx.Timeout(40.0, connect=2.0), trust_env=False
@@ -136,7 +137,8 @@ class Cashier:
         """Take sale plans until every sale of the run is claimed."""
         try:
             while (index := self.run.claim()) is not None:
-                plan = SalePlan.make(self.run.config.seed, index, self.run.config.network_share)
+                config = self.run.config
+                plan = SalePlan.make(config.seed, index, config.network_share, config.networks)
                 record = SaleRecord(index, self.terminal_id, plan)
                 try:
                     self.sale(plan, record)
@@ -160,12 +162,15 @@ class Cashier:
         record.out_trade_no = no
         code: IssuedCode
         if plan.network is not None:
-            if self.network is None:
-                raise ChaosError("a network sale planned, but the run has no network")
-            code = self.network.issue(plan.network)
+            book = self.networks.get(plan.via)
+            if book is None:
+                raise ChaosError(f"a {plan.via} sale planned, but the run has no {plan.via}")
+            code = book.issue(plan.network)
+            assert isinstance(code.kind, NetworkCodeKind)
+            record.code = book.label(code.kind)
         else:
             code = self.codes.issue(plan.code)
-        record.code = code.kind.value
+            record.code = code.kind.value
         r = self.request("POST", f"/api/sales/{no}/scan", body={"text": code.text})
         if r.status_code != 200:
             # Every code made here parses; a refusal is worth a look, not the run's end.
@@ -264,7 +269,7 @@ class Cashier:
             steps = [self.rng.randint(1, amount - 1)]
         else:
             steps = [self.rng.randint(1, amount - 1), None]
-        for part in steps:
+        for n, part in enumerate(steps, 1):
             body: dict[str, Any] = {
                 "reason": "chaos",
                 "supervisor": {"operator_id": SUPERVISOR[0], "pin": SUPERVISOR[1]},
@@ -272,12 +277,28 @@ class Cashier:
             if part is not None:
                 body["amount"] = part
             r = self.request("POST", f"/api/sales/{no}/refunds", body=body, timeout=40)
-            if r.status_code == 200:
-                record.refunds.append(str(r.json()["refund"]["state"]))
-            else:
+            if r.status_code != 200:
                 # refund_pending: the first one's answer is still unknown - rightly refused.
                 record.refunds.append(f"refused:{_error_code(r)}")
                 return
+            refund = r.json()["refund"]
+            if plan.network is not None and n < len(steps):
+                # A network's refund is often not final at once (PROCESSING there): the
+                # cashier waits for its word before refunding the rest, as at the till.
+                refund = self.wait_refund(str(refund["out_refund_no"]), refund)
+            record.refunds.append(str(refund["state"]))
+
+    def wait_refund(
+        self, out_refund_no: str, view: dict[str, Any], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Ask the agent about a refund until it is SUCCESS or FAILED, or ``timeout``."""
+        end = time.monotonic() + timeout
+        while view["state"] not in ("SUCCESS", "FAILED") and time.monotonic() < end:
+            time.sleep(0.5)
+            r = self.request("GET", f"/api/refunds/{out_refund_no}")
+            if r.status_code == 200:
+                view = r.json()
+        return view
 
     def resume(self, record: SaleRecord) -> None:
         """After the agent died mid-sale: cancel a sale never sent, follow one that was."""

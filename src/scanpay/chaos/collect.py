@@ -9,10 +9,11 @@ change under the reads:
   the customers' side of every ledger entry, wallet balances, the ledger
   check and the audit chain;
 - the settlement of every business day the run touched (:func:`settle_days`);
-- the payment network's own side, when the run paid through one
-  (:func:`read_network`): its orders, wallets, the merchant's balance and its books
-  from the WeChat Pay simulator's admin, and its statement of each day through
-  the host's own adapter (API v3, signed and checked as the host reads it).
+- each payment network's own side, when the run paid through them
+  (:func:`read_network`): its orders and their refunds, wallets, the merchant's
+  balance and its books from its simulator's admin (:mod:`scanpay.chaos.rails`), and
+  its statement of each day through the host's own adapter (signed and checked as the
+  host reads it).
 
 Settling needs the day to be over: ``settle_day`` refuses a day until five
 minutes after its end, so that a transaction still running at midnight cannot
@@ -42,12 +43,12 @@ from scanpay.chaos.facts import (
     MoveKind,
     Movement,
     NetworkFacts,
-    NetworkOrder,
     NetworkStatementLine,
     SettledLine,
     TerminalRefund,
     TerminalSale,
 )
+from scanpay.chaos.rails import Merchant, NetworkSide, Rail
 from scanpay.host.clock import ManualClock
 from scanpay.host.services.context import HostContext
 from scanpay.host.settings import HostSettings
@@ -168,15 +169,18 @@ def read_host(ctx: HostContext, merchant_id: str) -> HostFacts:
             .where(Payment.merchant_id == merchant_pk)
         ).all()
         out.legs = [
-            HostLeg(number, leg.trade_no, leg.status, int(amount)) for leg, number, amount in legs
+            HostLeg(number, leg.trade_no, leg.status, int(amount), leg.network)
+            for leg, number, amount in legs
         ]
         refunds = session.execute(
-            select(Refund, Payment.out_trade_no)
+            select(Refund, Payment.out_trade_no, Payment.network, NetworkLeg.trade_no)
             .join(Payment, Payment.id == Refund.payment_id)
+            .outerjoin(NetworkLeg, NetworkLeg.payment_id == Payment.id)
             .where(Refund.merchant_id == merchant_pk)
         ).all()
         out.refunds = [
-            HostRefund(r.out_refund_no, number, r.status, r.amount) for r, number in refunds
+            HostRefund(r.out_refund_no, number, r.status, r.amount, r.public_id, network, trade_no)
+            for r, number, network, trade_no in refunds
         ]
         # The customer's side of each entry: what left (capture) or reached (return,
         # refund) the payer's wallet - independent of the merchant's clearing account,
@@ -291,7 +295,7 @@ def gather_facts(
     host: HostFacts,
     settled: SettlementFacts,
     wallets_opened: int,
-    network: NetworkFacts | None = None,
+    networks: Sequence[NetworkFacts] = (),
 ) -> Facts:
     """What was read, as the invariants see it: every terminal's journal, the host's
     side, the settled days, what the customers' wallets were loaded with in all, and
@@ -317,52 +321,25 @@ def gather_facts(
         ledger_problems=host.ledger_problems,
         chains_checked=sum(j.events for j in journals) + host.audit_records,
         chain_problems=chain_problems,
-        network=network,
+        networks=tuple(networks),
     )
-
-
-@dataclass
-class NetworkSide:
-    """The network's side, as :func:`read_network` found it."""
-
-    orders: list[NetworkOrder] = field(default_factory=list)
-    statement: list[NetworkStatementLine] = field(default_factory=list)
-    statement_problems: list[str] = field(default_factory=list)
-    wallets: dict[str, int] = field(default_factory=dict)
-    merchant_balance: int = 0
-    books: dict[str, int] = field(default_factory=dict)
-    balanced: bool = False
 
 
 def read_network(
     admin: httpx.Client,
+    rail: Rail,
     network: Network,
     channel: Channel,
-    mchid: str,
+    merchant: Merchant,
     wallet_ids: Sequence[int],
     days: Sequence[date],
 ) -> NetworkSide:
-    """What the WeChat Pay simulator says of the run's merchant ``mchid`` and wallets:
-    ``admin`` is an ``httpx.Client`` on the simulator (its ``/sim/`` admin), ``network``
-    the host's adapter and ``channel`` the merchant's channel, through which each of
-    ``days`` (Beijing days) is read from the network's statement."""
-    out = NetworkSide()
-    for order in _json(admin.get("/sim/orders", params={"mchid": mchid})):
-        out.orders.append(
-            NetworkOrder(
-                str(order["out_trade_no"]),
-                str(order["state"]),
-                int(order["total"]),
-                int(order.get("refunded") or 0),
-                str(order.get("wallet_id")),
-            )
-        )
-    for wallet_id in wallet_ids:
-        out.wallets[str(wallet_id)] = int(_json(admin.get(f"/sim/wallets/{wallet_id}"))["balance"])
-    out.merchant_balance = int(_json(admin.get(f"/sim/merchants/{mchid}"))["balance"])
-    books = _json(admin.get("/sim/accounts"))
-    out.books = {k: int(books[k]) for k in ("funded", "wallets", "merchants")}
-    out.balanced = bool(books["balanced"])
+    """What a network's simulator says of the run's ``merchant`` and wallets: ``admin``
+    is an ``httpx.Client`` on the simulator (its ``/sim/`` admin), read by ``rail``
+    (orders, their refunds, balances, books); ``network`` the host's adapter and
+    ``channel`` the merchant's channel, through which each of ``days`` (the network's
+    days) is read from the network's statement."""
+    out = rail.read(admin, merchant, wallet_ids)
     for day in days:
         statement = network.statement(channel, day)
         if not statement.ready:
@@ -375,8 +352,3 @@ def read_network(
             for line in statement.lines
         )
     return out
-
-
-def _json(response: httpx.Response) -> Any:
-    response.raise_for_status()
-    return response.json()

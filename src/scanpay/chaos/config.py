@@ -17,6 +17,7 @@ from scanpay.chaos.customers import CodeKind, NetworkCodeKind
 
 __all__ = [
     "DELAY_PAST_TIMEOUT",
+    "NETWORKS",
     "TERMINAL_SETTINGS",
     "ChaosConfig",
     "ChaosError",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 Database = Literal["sqlite", "postgresql"]
+
+#: The payment networks a run may pay through (the host's names for them).
+NETWORKS = ("wechat_pay", "alipay")
 
 #: The terminals' settings for the run: the shop defaults scaled down so that a
 #: deadline passes in seconds, not minutes (the rules are the same).
@@ -70,7 +74,13 @@ _NETWORK_CODE_MIX = {
     NetworkCodeKind.CHARGED_NO_REPLY: 5,
     NetworkCodeKind.SLOW: 4,
     NetworkCodeKind.REVERSE_RECALL: 4,
+    NetworkCodeKind.REFUND_PROCESSING: 6,
 }
+_REFUNDS: tuple[Literal["partial", "full", "partial_then_rest"], ...] = (
+    "partial",
+    "full",
+    "partial_then_rest",
+)
 
 
 class ChaosError(RuntimeError):
@@ -97,7 +107,9 @@ class ChaosConfig:
     """Keep the run's folder (it is always kept when an invariant fails)."""
     recover_timeout: float = 300.0
     network_share: float = 0.0
-    """The share of sales paid with WeChat Pay codes through the network (0-1)."""
+    """The share of sales paid through a payment network (0-1)."""
+    networks: tuple[str, ...] = NETWORKS
+    """The networks those sales are split between, evenly (drawn from the seed)."""
 
     def __post_init__(self) -> None:
         if self.sales < 1 or self.terminals < 1:
@@ -106,6 +118,10 @@ class ChaosConfig:
             raise ValueError("the fault rate is between 0 and 1")
         if not 0.0 <= self.network_share <= 1.0:
             raise ValueError("the network share is between 0 and 1")
+        if not self.networks or not set(self.networks) <= set(NETWORKS):
+            raise ValueError(f"networks are some of {', '.join(NETWORKS)}")
+        if len(set(self.networks)) != len(self.networks):
+            raise ValueError("a network is named twice")
         if self.db not in ("sqlite", "postgresql"):
             raise ValueError("db is sqlite or postgresql")
 
@@ -145,13 +161,22 @@ class SalePlan:
     pin_delay: float
     """Seconds the customer takes to type the PIN (may be past the terminal's deadline)."""
     network: NetworkCodeKind | None = None
-    """Paid with a WeChat Pay code of this kind (``code`` is then unused), refunds not
-    asked (the host refuses a network payment's refund: the network's platform does it)."""
+    """Paid with a network's code of this kind (``code`` is then unused); its refunds go
+    back through the network."""
+    via: str = NETWORKS[0]
+    """Which network (a network sale's)."""
 
     @classmethod
-    def make(cls, seed: int, index: int, network_share: float = 0.0) -> SalePlan:
+    def make(
+        cls,
+        seed: int,
+        index: int,
+        network_share: float = 0.0,
+        networks: tuple[str, ...] = NETWORKS[:1],
+    ) -> SalePlan:
         """The plan of sale ``index``; the network's part is drawn apart, so a run without
-        one plans its built-in sales as it always did."""
+        one plans its built-in sales as it always did (and a run through one network its
+        sales as before a second was added)."""
         plan = cls._make(seed, index)
         if network_share <= 0:
             return plan
@@ -161,7 +186,12 @@ class SalePlan:
         kind = rng.choices(list(_NETWORK_CODE_MIX), weights=list(_NETWORK_CODE_MIX.values()))[0]
         # The poor hold 1.00 at the network too.
         amount = rng.randint(200, 50_000) if kind is NetworkCodeKind.POOR else plan.amount
-        return replace(plan, network=kind, amount=amount, refund="none")
+        refund = plan.refund
+        if kind is NetworkCodeKind.REFUND_PROCESSING and refund == "none":
+            # The code's outcome is its first refund's: one is asked.
+            refund = rng.choice(_REFUNDS)
+        via = networks[0] if len(networks) == 1 else rng.choice(networks)
+        return replace(plan, network=kind, amount=amount, refund=refund, via=via)
 
     @classmethod
     def _make(cls, seed: int, index: int) -> SalePlan:

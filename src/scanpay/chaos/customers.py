@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,6 +34,7 @@ from typing import Any
 from scanpay.host.domain.wallet_codes import CodeFormat, make_cpm, make_digits, otp
 
 __all__ = [
+    "NETWORK_OUTCOMES",
     "CodeBook",
     "CodeKind",
     "Customer",
@@ -212,10 +213,11 @@ class NetworkCodeKind(StrEnum):
     CHARGED_NO_REPLY = "wx_charged_no_reply"  # charged, the pay call never answered
     SLOW = "wx_slow"  # charged, answered past the host's pay timeout
     REVERSE_RECALL = "wx_reverse_recall"  # the order's first reverse answers recall=Y
+    REFUND_PROCESSING = "wx_refund_processing"  # SUCCESS; its first refund PROCESSING there
 
 
-#: The simulator's outcome attached to each kind's code (None: a plain code).
-_OUTCOME: dict[NetworkCodeKind, str | None] = {
+#: The WeChat Pay simulator's outcome attached to each kind's code (None: a plain code).
+NETWORK_OUTCOMES: dict[NetworkCodeKind, str | None] = {
     NetworkCodeKind.VALID: None,
     NetworkCodeKind.POOR: None,
     NetworkCodeKind.AUTHCODEEXPIRE: "AUTHCODEEXPIRE",
@@ -226,6 +228,7 @@ _OUTCOME: dict[NetworkCodeKind, str | None] = {
     NetworkCodeKind.CHARGED_NO_REPLY: "CHARGED_NO_REPLY",
     NetworkCodeKind.SLOW: "SLOW",
     NetworkCodeKind.REVERSE_RECALL: "REVERSE_RECALL",
+    NetworkCodeKind.REFUND_PROCESSING: "REFUND_PROCESSING",
 }
 
 
@@ -243,7 +246,8 @@ class NetworkBook:
 
     ``admin`` is the simulator's admin call (method, path, JSON body) -> JSON answer;
     ``seconds`` says, per kind, the delay attached to its outcome (the password step's
-    length, how long a reply is held)."""
+    length, how long a reply is held); ``outcomes`` the simulator's name of each kind's
+    outcome (default: WeChat Pay's, :data:`NETWORK_OUTCOMES`)."""
 
     def __init__(
         self,
@@ -251,13 +255,21 @@ class NetworkBook:
         rng: random.Random,
         admin: Callable[[str, str, dict[str, Any] | None], Any],
         seconds: dict[NetworkCodeKind, float],
+        outcomes: Mapping[NetworkCodeKind, str | None] = NETWORK_OUTCOMES,
+        prefix: str = "wx_",
     ) -> None:
         self.wallets = wallets
         self.rng = rng
         self.admin = admin
         self.seconds = seconds
+        self.outcomes = outcomes
+        self.prefix = prefix
         self._used: deque[str] = deque(maxlen=32)
         self._turn = 0
+
+    def label(self, kind: NetworkCodeKind) -> str:
+        """The report's name of a code of ``kind`` from this book (``wx_valid``, ``ali_valid``)."""
+        return self.prefix + kind.value.removeprefix("wx_")
 
     def issue(self, kind: NetworkCodeKind) -> IssuedCode:
         """A code of ``kind`` (a reused code falls back to a valid one when none was used)."""
@@ -272,7 +284,7 @@ class NetworkBook:
         wallet = pool[self._turn % len(pool)]
         self._turn += 1
         body: dict[str, Any] | None = None
-        outcome = _OUTCOME[kind]
+        outcome = self.outcomes[kind]
         if outcome is not None:
             body = {"outcome": outcome}
             if kind in self.seconds:

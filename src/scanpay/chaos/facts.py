@@ -19,7 +19,7 @@ All facts concern one merchant: a trade number (``out_trade_no``) names one
 sale (the host keys payments on merchant and trade number; each terminal's
 numbers carry its own id).
 
-A sale paid with a payment network's code (WeChat Pay) is also followed on the
+A sale paid with a payment network's code (WeChat Pay, Alipay) is also followed on the
 network's side, through :class:`NetworkFacts`: the host's journaled legs, the
 network's own orders and its statement of the day, the customers' wallets and the
 merchant's balance there, the network's own books, and the host's own daily
@@ -48,6 +48,7 @@ __all__ = [
     "Movement",
     "NetworkFacts",
     "NetworkOrder",
+    "NetworkRefund",
     "NetworkStatementLine",
     "ReconciledBreak",
     "ReconciledRun",
@@ -119,12 +120,19 @@ class HostPayment:
 
 @dataclass(frozen=True, slots=True)
 class HostRefund:
-    """A refund row of the host (SUCCESS, or a stored refusal: FAILED)."""
+    """A refund row of the host: SUCCESS, a stored refusal (FAILED), or PROCESSING (a
+    routed payment's refund its network has not given a final word on yet)."""
 
     out_refund_no: str
     out_trade_no: str
     status: str
     amount: int
+    refund_id: str = ""
+    """The host's id for it (``R...``): a network's refund number for it."""
+    network: str | None = None
+    """The payment network its payment was routed to (None: the built-in wallet)."""
+    trade_no: str | None = None
+    """The trade number the network knows its payment by (its leg's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,7 @@ class HostLeg:
     status: str
     """PENDING, SENT, USER_PAYING, UNKNOWN, REVERSING; final: APPROVED, DECLINED, REVERSED."""
     amount: int
+    network: str = "wechat_pay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +179,20 @@ class NetworkOrder:
     total: int
     refunded: int = 0
     wallet: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRefund:
+    """A refund in the network's own books (the simulator's refunds of an order)."""
+
+    trade_no: str
+    refund_no: str
+    """The merchant's refund number at the network (the host refund's id)."""
+    amount: int
+    status: str
+    """SUCCESS, PROCESSING..., as the network holds it."""
+    reverse: bool = False
+    """The refund a reverse (cancel) of a paid trade made itself: no host refund's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +242,8 @@ class NetworkFacts:
     """The sales (terminal trade numbers) the customers paid with this network's codes."""
     legs: Sequence[HostLeg] = ()
     orders: Sequence[NetworkOrder] = ()
+    refunds: Sequence[NetworkRefund] = ()
+    """Every refund the network holds of the run's merchant's orders (reverses' own too)."""
     statement: Sequence[NetworkStatementLine] = ()
     statement_problems: Sequence[str] = ()
     """Days whose statement the network did not give (the lines are then incomplete)."""
@@ -256,8 +281,13 @@ class Facts:
     chains_checked: int = 0
     chain_problems: Sequence[str] = ()
     """Broken hash chains: the terminals' journals and the host's audit trail."""
-    network: NetworkFacts | None = None
-    """The payment network's side, when the run paid some sales through one."""
+    networks: Sequence[NetworkFacts] = ()
+    """Each payment network's side, when the run paid some sales through them."""
+
+    @property
+    def network_sales(self) -> frozenset[str]:
+        """The sales paid with any network's codes."""
+        return frozenset(sale for network in self.networks for sale in network.sales)
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,7 @@ def monkey(run: ChaosRun) -> None:
                 host = run.hosts[strike.target]
                 in_call = None
                 if strike.in_call and run.net_proxies:
-                    in_call = run.net_proxies[strike.target]
+                    in_call = run.host_net_proxies(strike.target)
                 _strike(run, host, "host_sigkill", "", strike.down, in_call)
             elif strike.kind == "agent":
                 agent = run.terminals[strike.target].agent
@@ -135,26 +135,30 @@ def monkey(run: ChaosRun) -> None:
         run.fail(exc)
 
 
+def _in_flight(proxies: list[FaultProxy]) -> bool:
+    return any(proxy.in_flight > 0 for proxy in proxies)
+
+
 def _strike(
     run: ChaosRun,
     process: ManagedProcess,
     kind: str,
     arm: str,
     down: float,
-    in_call: FaultProxy | None = None,
+    in_call: list[FaultProxy] | None = None,
 ) -> None:
     process.up.wait(60)
     process.held = True
     try:
-        if in_call is not None:
-            # Aim at a moment when this host's network proxy holds a call of its:
-            # the host dies between the network acting and the host hearing of it.
+        if in_call:
+            # Aim at a moment when one of this host's network proxies holds a call of
+            # its: the host dies between the network acting and the host hearing of it.
             end = time.monotonic() + 30
-            while in_call.in_flight <= 0 and time.monotonic() < end:
+            while not _in_flight(in_call) and time.monotonic() < end:
                 if run.stopping.is_set():
                     break
                 time.sleep(0.005)
-            if in_call.in_flight > 0:
+            if _in_flight(in_call):
                 run.strikes["host_sigkill_in_network_call"] += 1
         process.kill()
         run.strikes[kind] += 1
@@ -182,7 +186,7 @@ def supervise(run: ChaosRun) -> None:
     failpoint firing, or a crash nobody asked for)."""
     try:
         while not run.stopping.is_set():
-            sim = [run.network.sim] if run.network is not None else []
+            sim = [network.sim for network in run.networks]
             for process in [*run.hosts, *(t.agent for t in run.terminals), *sim]:
                 if process.held or process.alive() or process.proc is None:
                     continue

@@ -18,24 +18,27 @@ What runs (all real, all on loopback):
   sometimes restarted with a failpoint armed, so that it dies again right
   after journaling a given state), and crash-restarts of PostgreSQL;
 - a supervisor thread that restarts whatever died;
-- with ``network_share`` above zero, the payment network's leg: that share of the
-  sales is paid with WeChat Pay codes from the customers' wallets at the WeChat
-  Pay simulator (``scanpay sim wechat``, its own process and state), some with an
-  outcome attached (a system error, the password step, a reply never sent, a
-  slow answer...); each host reaches the simulator through a fault proxy of its
-  own (requests dropped, replies dropped after the network charged, delays past
-  the host's pay timeout, SYSTEMERROR asked of the network, resets), and half
-  the host SIGKILLs are aimed at a moment when that host has a network call in
-  flight. The host's leg timing is shortened (deadline 8 s, reverse after 3 s,
-  queries every second) like the terminals'.
+- with ``network_share`` above zero, the payment networks' legs: that share of the
+  sales is paid with codes from the customers' wallets at the networks of the run
+  (WeChat Pay, ``scanpay sim wechat``, and Alipay, ``scanpay sim alipay``: each its
+  own process and state; the sales split evenly), some with an outcome attached (a
+  system error, the password step, a reply never sent, a slow answer, a refund
+  answered PROCESSING...), and refunded like the wallet's, back through their
+  network; each host reaches each simulator through a fault proxy of its own
+  (requests dropped, replies dropped after the network charged, delays past the
+  host's pay timeout, a system error asked of the network, resets), and half the
+  host SIGKILLs are aimed at a moment when that host has a network call in flight.
+  The host's leg timing is shortened (deadline 8 s, reverse after 3 s, queries
+  every second) like the terminals'.
 
 Then faults stop, every terminal recovers (sales in doubt resolved, reversals
 acknowledged, refunds settled; sales never sent are cancelled by the cashier),
-the hosts finish every network leg (queries and reverses), every process stops,
-the run's business days are settled, the network days of a run with network sales
-are reconciled by the host's own ``reconcile`` (against the network's statement), and
-the facts of all parties - the network's orders, statement, books and that
-reconciliation included - are judged by :mod:`scanpay.chaos.invariants`.
+the hosts finish every network leg (queries and reverses) and every refund at a
+network (their sweepers ask until it gives a final word), every process stops, the
+run's business days are settled, each network's days of a run with sales through it
+are reconciled by the host's own ``reconcile`` (against that network's statement),
+and the facts of all parties - each network's orders, refunds, statement, books and
+that reconciliation included - are judged by :mod:`scanpay.chaos.invariants`.
 
 The seed fixes the sale plans (amounts, code kinds, cancels, refunds, PIN
 delays), every fault draw's sequence and the kill schedule; thread timing on a
@@ -46,7 +49,8 @@ The run's parts: :mod:`~scanpay.chaos.config` (what to run, the sale plans),
 :mod:`~scanpay.chaos.terminals` (each terminal, its proxy and agent),
 :mod:`~scanpay.chaos.cashier` (the cashier threads), :mod:`~scanpay.chaos.faults`
 (the switch on the proxies, the kill schedule, the monkey and the supervisor),
-:mod:`~scanpay.chaos.network` (the network's side), :mod:`~scanpay.chaos.collect`
+:mod:`~scanpay.chaos.network` (a network's side, on the particulars of its
+:mod:`~scanpay.chaos.rails`), :mod:`~scanpay.chaos.collect`
 (reading every party into :mod:`~scanpay.chaos.facts`) and
 :mod:`~scanpay.chaos.report` (the figures). This module sets them up, runs the
 phases and tears everything down.
@@ -80,7 +84,7 @@ from scanpay.chaos.customers import CodeBook
 from scanpay.chaos.facts import Facts, InvariantResult
 from scanpay.chaos.faults import Switch, monkey, restart, supervise
 from scanpay.chaos.invariants import check_all
-from scanpay.chaos.network import ChaosNetwork, open_legs
+from scanpay.chaos.network import ChaosNetwork, open_legs, open_refunds
 from scanpay.chaos.postgres import PostgresUnavailable, PrivatePostgres
 from scanpay.chaos.processes import ManagedProcess, ProcessError, host_command
 from scanpay.chaos.proxy import FaultProxy
@@ -115,8 +119,8 @@ class ChaosRun:
         self.failpoints: Counter[str] = Counter()
         self.customers_opened = 0
         self.merchant_id = ""
-        self.network: ChaosNetwork | None = None
-        """The network's side (network_share > 0)."""
+        self.networks: list[ChaosNetwork] = []
+        """Each payment network's side (network_share > 0), in the config's order."""
         self.stopping = threading.Event()
         """Set when the sales are over or the run broke off: the monkey and the supervisor stop."""
         self.phases: dict[str, float] = {}
@@ -140,8 +144,12 @@ class ChaosRun:
 
     @property
     def net_proxies(self) -> list[FaultProxy]:
-        """The hosts' proxies to the network, one per host (none without a network)."""
-        return self.network.proxies if self.network is not None else []
+        """The hosts' proxies to the networks (none without a network)."""
+        return [proxy for network in self.networks for proxy in network.proxies]
+
+    def host_net_proxies(self, host: int) -> list[FaultProxy]:
+        """Host ``host``'s proxies, one to each network."""
+        return [network.proxies[host] for network in self.networks if network.proxies]
 
     # -- bookkeeping shared by the threads -----------------------------------------------
 
@@ -213,11 +221,13 @@ class ChaosRun:
         ctx.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         starting: list[Future[bool]] = []
         pool = ThreadPoolExecutor(max(config.host_count, config.terminals) + 1)
-        sim_up: Future[bool] | None = None
+        sims_up: list[Future[bool]] = []
         if config.network_share > 0:
-            # The network comes up while the host's database is made.
-            self.network = ChaosNetwork(config, self.directory, self._env())
-            sim_up = pool.submit(self.network.sim.start)
+            # The networks come up while the host's database is made.
+            self.networks = [
+                ChaosNetwork(config, name, self.directory, self._env()) for name in config.networks
+            ]
+            sims_up = [pool.submit(network.sim.start) for network in self.networks]
         try:
             upgrade(ctx.db)
             self.merchant_id, issued = open_shop(ctx, config.terminals)
@@ -230,17 +240,18 @@ class ChaosRun:
                 # The host's PIN deadline is the terminals' too: as short as theirs was.
                 SCANPAY_USER_PAYING_TIMEOUT=str(round(TERMINAL_SETTINGS["customer_deadline"])),
             )
-            if self.network is not None and sim_up is not None:
-                if not sim_up.result():
-                    raise ChaosError("the WeChat Pay simulator exited at start (log: sim.log)")
-                self.network.setup(ctx, self.merchant_id, env)
+            for network, up in zip(self.networks, sims_up, strict=True):
+                if not up.result():
+                    label, log_file = network.rail.label, network.sim.log
+                    raise ChaosError(f"the {label} simulator exited at start (log: {log_file})")
+                network.setup(ctx, self.merchant_id, env)
             for h in range(config.host_count):
                 port = free_port()
                 host_env = dict(env)
-                if self.net_proxies:
-                    # Each host reaches the network through its own proxy: a kill aimed at
-                    # a call in flight sees that host's calls only.
-                    host_env["SCANPAY_NETWORK__WECHAT_PAY__GATEWAY"] = self.net_proxies[h].url
+                for network in self.networks:
+                    # Each host reaches each network through its own proxy: a kill aimed
+                    # at a call in flight sees that host's calls only.
+                    host_env.update(network.gateway_env(h))
                 self.hosts.append(
                     ManagedProcess(
                         f"host{h}",
@@ -264,10 +275,12 @@ class ChaosRun:
             host = self.hosts[i % len(self.hosts)]
             terminal = open_terminal(config, i, item, host, self.directory, self._env())
             codes = CodeBook(fmt, books[i], random.Random(f"{config.seed}/codes/{i}"))
-            network = None
-            if self.network is not None:
-                network = self.network.book(i, random.Random(f"{config.seed}/wechat/{i}"))
-            terminal.cashier = Cashier(self, i, item.terminal_id, terminal.agent, codes, network)
+            networks = {
+                # WeChat Pay's codes are drawn as a run through it alone always drew them.
+                n.name: n.book(i, random.Random(f"{config.seed}/{n.rail.sim}/{i}"))
+                for n in self.networks
+            }
+            terminal.cashier = Cashier(self, i, item.terminal_id, terminal.agent, codes, networks)
             self.terminals.append(terminal)
         with ThreadPoolExecutor(len(self.terminals)) as pool:
             started = list(pool.map(lambda t: t.agent.start(), self.terminals))
@@ -278,7 +291,7 @@ class ChaosRun:
     # -- phases --------------------------------------------------------------------------
 
     def _switches(self) -> list[Switch]:
-        net = self.network.switches if self.network is not None else []
+        net = [switch for network in self.networks for switch in network.switches]
         return [*(t.switch for t in self.terminals), *net]
 
     def drive(self) -> None:
@@ -314,7 +327,7 @@ class ChaosRun:
             switch.enabled = False
         if self.pg is not None:
             self.pg.ensure_running()
-        sim = [self.network.sim] if self.network is not None else []
+        sim = [network.sim for network in self.networks]
         for process in [*sim, *self.hosts, *(t.agent for t in self.terminals)]:
             if process.armed or not process.alive():
                 # An armed agent would die in the middle of its own recovery: disarm it.
@@ -336,10 +349,11 @@ class ChaosRun:
             if left == 0:
                 break
             time.sleep(0.25)
-        if self.network is not None:
+        if self.networks:
             # The hosts finish their network legs: reverses of sales the terminals
-            # reversed, legs of a host that died mid-call (their lease lapses first).
-            while time.monotonic() < end and open_legs(self.settings) > 0:
+            # reversed, legs of a host that died mid-call (their lease lapses first);
+            # and their refunds at the network (their sweepers ask until a final word).
+            while time.monotonic() < end and open_legs(self.settings) + open_refunds(self.settings):
                 time.sleep(0.5)
         for t in self.terminals:
             assert t.cashier is not None
@@ -367,10 +381,11 @@ class ChaosRun:
             host = read_host(ctx, self.merchant_id)
         finally:
             ctx.close()
-        network = None
-        if self.network is not None:
-            network = self.network.facts(host.legs, self.records, self.started_at, self.settings)
-        facts = gather_facts(journals, host, settled, self.customers_opened, network)
+        networks = [
+            network.facts(host.legs, self.records, self.started_at, self.settings)
+            for network in self.networks
+        ]
+        facts = gather_facts(journals, host, settled, self.customers_opened, networks)
         results = check_all(facts)
         results.append(
             InvariantResult(
@@ -397,8 +412,8 @@ class ChaosRun:
             host.kill()
         for proxy in self.net_proxies:
             proxy.stop()
-        if self.network is not None:
-            self.network.sim.stop()
+        for network in self.networks:
+            network.sim.stop()
         if self.pg is not None:
             self.pg.stop()
             self.pg = None

@@ -34,6 +34,7 @@ from scanpay.chaos.network_invariants import (
     network_charged_once,
     network_day_reconciles,
     network_nothing_pending,
+    network_refunds_once,
     network_unpaid_moved_nothing,
 )
 
@@ -221,7 +222,7 @@ def customers_lost_what_terminals_show(facts: Facts) -> InvariantResult:
     """What all customers are out of pocket equals what the terminals say they paid
     (sales shown captured, less their refunds): end to end, wallet to receipt. Sales
     paid with a network's codes are left to :func:`network_books_balance`."""
-    network = facts.network.sales if facts.network is not None else frozenset()
+    network = facts.network_sales
     # A network's customers pay from their wallets at the network (network_books_balance).
     shown = sum(expected_net(s) for s in facts.sales if s.out_trade_no not in network)
     lost = facts.wallets_opened - sum(facts.wallets_now.values())
@@ -367,6 +368,7 @@ _NETWORK = (
     network_unpaid_moved_nothing,
     network_nothing_pending,
     network_agrees,
+    network_refunds_once,
     network_books_balance,
     network_day_reconciles,
 )
@@ -374,5 +376,5 @@ _NETWORK = (
 
 def check_all(facts: Facts) -> list[InvariantResult]:
     """Every invariant, in the order of the report (the network's when it has facts)."""
-    checks = _ALL + (_NETWORK if facts.network is not None else ())
+    checks = _ALL + (_NETWORK if facts.networks else ())
     return [check(facts) for check in checks]

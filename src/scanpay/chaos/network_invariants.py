@@ -1,12 +1,14 @@
 """The exactly-once invariants on a payment network's side, as pure checks over facts.
 
-A sale paid with a network's code (WeChat Pay) is followed on the host's side by the
+A sale paid with a network's code (WeChat Pay, Alipay) is followed on the host's side by the
 invariants of :mod:`scanpay.chaos.invariants` - its capture takes the money from the
 network's clearing account instead of a wallet - and here on the network's side,
 through :class:`~scanpay.chaos.facts.NetworkFacts`: the host's journaled legs, the
 network's own orders and its statement of the day, the customers' wallets and the
 merchant's balance there, the network's own books, and the host's own daily
-reconciliation of each network day of the run. The network knows a sale by
+reconciliation of each network day of the run; a refund of it, by the network's refunds
+of its trade under the host refund's id. Each network of the run is judged on its own
+facts, its violations named by it. The network knows a sale by
 the host's trade number for it (the payment's id, one per payment request), not the
 terminal's. Each check passes, having checked nothing, when the run had no network;
 :func:`~scanpay.chaos.invariants.check_all` runs them only when it had one
@@ -25,9 +27,11 @@ from scanpay.chaos.facts import (
     UNPAID_STATES,
     Facts,
     HostLeg,
+    HostRefund,
     InvariantResult,
     NetworkFacts,
     NetworkOrder,
+    NetworkRefund,
     expected_net,
     sale_name,
     verdict,
@@ -39,6 +43,7 @@ __all__ = [
     "network_charged_once",
     "network_day_reconciles",
     "network_nothing_pending",
+    "network_refunds_once",
     "network_unpaid_moved_nothing",
 ]
 
@@ -51,7 +56,7 @@ _ORDER_PENDING = frozenset({"NOTPAY", "USERPAYING"})
 _LEG_FINAL = frozenset({"APPROVED", "DECLINED", "REVERSED"})
 # What the host's payment may be, and the network's order, once its leg ended so.
 _LEG_HOST = {
-    "APPROVED": frozenset({"SUCCESS"}),
+    "APPROVED": frozenset({"SUCCESS", "PARTIALLY_REFUNDED", "REFUNDED"}),
     # A terminal that never heard the decline reverses the failed payment: REVERSED,
     # nothing moved either way (the leg, already final, ignores the reverse).
     "DECLINED": frozenset({"FAILED", "REVERSED"}),
@@ -114,14 +119,17 @@ _Check = Callable[[Facts, _Network], tuple[int, list[str]]]
 
 def _judged(name: str, description: str) -> Callable[[_Check], Callable[[Facts], InvariantResult]]:
     """An invariant from ``check(facts, network)`` -> (how many things it checked, the
-    violations found): passed, having checked nothing, when the run had no network."""
+    violations found), judged for each network of the run in turn (each violation
+    named by its network): passed, having checked nothing, when the run had none."""
 
     def invariant(check: _Check) -> Callable[[Facts], InvariantResult]:
         @wraps(check)
         def judge(facts: Facts) -> InvariantResult:
-            if facts.network is None:
-                return verdict(name, description, 0, [])
-            checked, found = check(facts, _Network.of(facts.network))
+            checked, found = 0, list[str]()
+            for network in facts.networks:
+                n, more = check(facts, _Network.of(network))
+                checked += n
+                found.extend(f"{network.network}: {v}" for v in more)
             return verdict(name, description, checked, found)
 
         return judge
@@ -213,7 +221,7 @@ def network_nothing_pending(facts: Facts, net: _Network) -> tuple[int, list[str]
         if leg.status not in _LEG_FINAL:
             found.append(f"{leg.out_trade_no} ({leg.trade_no}): leg still {leg.status}")
     for p in facts.payments:
-        if p.network is not None and p.status == "USER_PAYING":
+        if p.network == net.facts.network and p.status == "USER_PAYING":
             found.append(f"{p.terminal_id}/{p.out_trade_no}: routed payment still USER_PAYING")
     for order in net.facts.orders:
         if order.state in _ORDER_PENDING:
@@ -234,7 +242,7 @@ def network_agrees(facts: Facts, net: _Network) -> tuple[int, list[str]]:
     found = [f"statement: {problem}" for problem in net.facts.statement_problems]
     payments = {p.out_trade_no: p for p in facts.payments}
     for p in facts.payments:
-        if p.network is not None and len(net.legs_by_sale.get(p.out_trade_no, [])) != 1:
+        if p.network == net.facts.network and len(net.legs_by_sale.get(p.out_trade_no, [])) != 1:
             n = len(net.legs_by_sale.get(p.out_trade_no, []))
             found.append(f"{p.terminal_id}/{p.out_trade_no}: routed, with {n} network legs")
     for leg in net.facts.legs:
@@ -244,8 +252,8 @@ def network_agrees(facts: Facts, net: _Network) -> tuple[int, list[str]]:
         if len(net.legs_by_trade[leg.trade_no]) > 1:
             found.append(f"{where}: the trade number names several legs")
         paying = payments.get(leg.out_trade_no)
-        if paying is None or paying.network is None:
-            found.append(f"{where}: a leg for a payment the host did not route")
+        if paying is None or paying.network != net.facts.network:
+            found.append(f"{where}: a leg for a payment the host did not route here")
         elif paying.amount != leg.amount:
             found.append(f"{where}: leg amount {leg.amount}, payment {paying.amount}")
         elif leg.status in _LEG_HOST and paying.status not in _LEG_HOST[leg.status]:
@@ -281,6 +289,59 @@ def network_agrees(facts: Facts, net: _Network) -> tuple[int, list[str]]:
         found.append(f"statement line for {trade_no}: the network has no such order")
     checked = len(net.facts.legs) + len(net.facts.orders) + len(net.facts.statement)
     return checked, found
+
+
+@_judged(
+    "network_refunds_once",
+    "every refund the host paid of a network payment was taken there once; no other",
+)
+def network_refunds_once(facts: Facts, net: _Network) -> tuple[int, list[str]]:
+    """Every refund of a payment routed to the network that the host holds SUCCESS was
+    taken exactly once at the network, under its number (the host refund's id), of its
+    trade, for its amount, and is SUCCESS there; none the host holds FAILED is at the
+    network; none is still PROCESSING at the host once the sweepers drained; and the
+    network took no refund of the run's merchant the host does not hold. A reverse's own
+    refund at the network is the reverse's (:func:`network_agrees`), not a refund's."""
+    taken: dict[str, list[NetworkRefund]] = defaultdict(list)
+    for made in net.facts.refunds:
+        if not made.reverse:
+            taken[made.refund_no].append(made)
+    mine = [r for r in facts.host_refunds if r.network == net.facts.network]
+    found: list[str] = []
+    for refund in mine:
+        found.extend(_refund_taken(refund, taken.get(refund.refund_id, [])))
+    held = {r.refund_id for r in mine}
+    for refund_no, unheld in sorted(taken.items()):
+        if refund_no not in held:
+            money = sum(m.amount for m in unheld)
+            found.append(
+                f"refund {refund_no} of {unheld[0].trade_no}: {money} taken at the network, "
+                "the host has no such refund"
+            )
+    return len(mine) + sum(len(m) for m in taken.values()), found
+
+
+def _refund_taken(refund: HostRefund, taken: list[NetworkRefund]) -> list[str]:
+    """What is wrong with the network's refunds under ``refund``'s number, given the
+    host's word on it."""
+    where = f"refund {refund.refund_id} ({refund.out_trade_no}/{refund.out_refund_no})"
+    if refund.status == "FAILED":
+        if taken:
+            money = sum(m.amount for m in taken)
+            return [f"{where}: FAILED at the host, {money} taken at the network"]
+        return []
+    if refund.status != "SUCCESS":
+        return [f"{where}: still {refund.status} at the host after the sweepers drained"]
+    if len(taken) != 1:
+        return [f"{where}: SUCCESS at the host, taken {len(taken)} times at the network"]
+    made = taken[0]
+    if made.amount != refund.amount:
+        return [f"{where}: {refund.amount} at the host, {made.amount} at the network"]
+    if made.trade_no != refund.trade_no:
+        return [f"{where}: of {refund.trade_no} at the host, of {made.trade_no} at the network"]
+    if made.status != "SUCCESS":
+        return [f"{where}: SUCCESS at the host, {made.status} at the network"]
+    return []
 
 
 @_judged(

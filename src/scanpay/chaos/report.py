@@ -8,12 +8,13 @@ failpoints that fired) and what the invariants said, into a :class:`ChaosReport`
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scanpay.chaos.config import TERMINAL_SETTINGS
 from scanpay.chaos.facts import Facts, InvariantResult
 from scanpay.chaos.faults import FAULT_KINDS
+from scanpay.chaos.network import NETWORK_FAULT_KINDS
 
 if TYPE_CHECKING:
     from scanpay.chaos.harness import ChaosRun
@@ -43,8 +44,9 @@ class ChaosReport:
     settlement: dict[str, Any]
     harness_notes: list[str]
     directory: str | None
-    network: dict[str, Any] | None = None
-    """The network's figures, when the run paid through it: sales, legs, orders, faults."""
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each network's figures, when the run paid through them: sales, legs, orders,
+    refunds, faults, the host's reconciliation (by the host's name for the network)."""
 
     @property
     def ok(self) -> bool:
@@ -78,10 +80,12 @@ def make_report(
                 faults[kind] += n
     faults.update(run.strikes)
     faults["agent_failpoint"] += sum(run.failpoints.values())
-    network: dict[str, Any] | None = None
-    if facts.network is not None:
-        assert run.network is not None
-        network = run.network.report(facts, faults, run.records)
+    if run.networks:
+        faults.update({k: 0 for k in NETWORK_FAULT_KINDS if k not in faults})
+    networks = {
+        network.name: network.report(seen, facts, faults, run.records)
+        for network, seen in zip(run.networks, facts.networks, strict=True)
+    }
     states = {s.out_trade_no: s.state for s in facts.sales}
     by_code: dict[str, Counter[str]] = {}
     for record in run.records:
@@ -101,6 +105,7 @@ def make_report(
             "terminals": config.terminals,
             "hosts": config.host_count,
             "network_share": config.network_share,
+            "networks": list(config.networks) if config.network_share > 0 else [],
             "terminal_settings": TERMINAL_SETTINGS,
         },
         started_at=run.started_at.isoformat(timespec="seconds"),
@@ -119,5 +124,5 @@ def make_report(
         settlement=settlement,
         harness_notes=list(run.notes[:50]),
         directory=str(run.directory),
-        network=network,
+        networks=networks,
     )

@@ -3,12 +3,14 @@
 Drives ``--sales`` sales from ``--terminals`` real terminal agents against a
 real host (SQLite, or a private PostgreSQL cluster), with network faults on
 every terminal's link, SIGKILLs of host and agent processes and PostgreSQL
-crash-restarts; with ``--network-share``, that share of the sales paid with WeChat
-Pay codes through the WeChat Pay simulator, with faults between the hosts and the
-network and host kills during network calls; lets every terminal recover; settles
-the run's business days; checks the invariants of DESIGN.md (the network's too).
-Prints the faults injected by kind and the invariant results (``--json``: the whole
-report); the host's reconciliation of the network's days in the locale's language.
+crash-restarts; with ``--network-share``, that share of the sales paid through the
+payment networks of ``--networks`` (WeChat Pay and Alipay, each at its simulator, the
+sales split evenly), with faults between the hosts and each network and host kills
+during network calls, and refunds of those sales back through their network; lets
+every terminal recover; settles the run's business days; checks the invariants of
+DESIGN.md (each network's too). Prints the faults injected by kind and the invariant
+results (``--json``: the whole report); the host's reconciliation of each network's
+days in the locale's language.
 Exit 0 when every invariant holds, 1 when one does not, 2 when the run could not be
 carried out.
 """
@@ -69,7 +71,12 @@ def chaos(
         "--network-share",
         min=0.0,
         max=1.0,
-        help="Share of sales paid with WeChat Pay codes through the network simulator.",
+        help="Share of sales paid through the payment networks (at their simulators).",
+    ),
+    networks: str = typer.Option(
+        "wechat_pay,alipay",
+        "--networks",
+        help="The networks those sales are split between: wechat_pay, alipay (comma-separated).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -77,11 +84,15 @@ def chaos(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scanpay.chaos.config import ChaosConfig, ChaosError
+    from scanpay.chaos.config import NETWORKS, ChaosConfig, ChaosError
     from scanpay.chaos.harness import run_chaos
 
     if db not in ("sqlite", "postgresql"):
         typer.echo("--db is sqlite or postgresql", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    names = tuple(n.strip() for n in networks.split(",") if n.strip())
+    if not names or not set(names) <= set(NETWORKS) or len(set(names)) != len(names):
+        typer.echo(f"--networks is some of {', '.join(NETWORKS)}, each once", err=True)
         raise typer.Exit(EXIT_ERROR)
     config = ChaosConfig(
         sales=sales,
@@ -96,6 +107,7 @@ def chaos(
         directory=directory,
         keep=keep,
         network_share=network_share,
+        networks=names,
     )
     # With --json the progress bar goes to stderr, so stdout is the report alone.
     console = Console(stderr=as_json)
@@ -188,19 +200,26 @@ def render(data: dict[str, Any], console: Any, language: str = "en") -> None:
         for example in inv["examples"][:10]:
             console.print(f"  [red]{inv['name']}[/]: {example}")
 
-    network = data.get("network")
-    if network:
+    for network in data.get("networks", {}).values():
+        name = network["network"]
         console.print(
-            f"network {network['network']}: {network['sales']} sales "
+            f"network {name}: {network['sales']} sales "
             f"({network['share']:.0%} of the run), {network['requests']} requests through "
-            f"the hosts' fault proxies; outcomes {network['outcomes']}; legs {network['legs']}; "
-            f"orders at the network {network['orders']}; {network['statement_lines']} "
-            f"statement lines; the network's books {network['books']}"
+            f"the hosts' fault proxies (faults {network['faults']}); outcomes "
+            f"{network['outcomes']}; legs {network['legs']}; orders at the network "
+            f"{network['orders']}; {network['statement_lines']} statement lines; the "
+            f"network's books {network['books']}"
+        )
+        refunds = network["refunds"]
+        console.print(
+            f"{name} refunds: the host's {refunds['host']}; {refunds['at_network']} taken "
+            f"at the network ({format_amount(refunds['amount'], 'CNY')} CNY), "
+            f"{refunds['reverses']} made by reverses"
         )
         reconciled = network["reconciliation"]
         kinds = ", ".join(f"{k} {n}" for k, n in reconciled["break_kinds"].items())
         line = RECONCILED.format(**reconciled, kinds=f" ({kinds})" if kinds else "")
-        console.print(line.get(language), markup=False)
+        console.print(f"{name}: {line.get(language)}", markup=False)
 
     s = data["settlement"]
     console.print(

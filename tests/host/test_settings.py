@@ -65,6 +65,8 @@ def test_issue_5_settings() -> None:
         {"SCANPAY_PIN_TRIES": "three"},
         {"SCANPAY_WALLET_PREFIX": "8888"},
         {"SCANPAY_PIN_LOCK": "0"},
+        {"SCANPAY_NETWORK_REFUND_RETRY_MAX": "0"},
+        {"SCANPAY_NETWORK_REFUND_RETRY_MAX": "soon"},
     ],
 )
 def test_bad_settings_are_refused(env: dict[str, str]) -> None:
@@ -121,3 +123,9 @@ def test_all_lists_the_public_names(module: str) -> None:
 def test_domain_doctests() -> None:
     result = doctest.testmod(importlib.import_module("scanpay.host.domain.uscc"))
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_the_network_refund_retry_cap() -> None:
+    assert HostSettings.from_env({}).network_refund_retry_max == 300.0
+    given = HostSettings.from_env({"SCANPAY_NETWORK_REFUND_RETRY_MAX": "5"})
+    assert given.network_refund_retry_max == 5.0

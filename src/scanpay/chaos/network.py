@@ -57,6 +57,7 @@ NETWORK_SETTINGS: dict[str, float] = {
     "query_timeout": 2.0,
     "reverse_timeout": 2.0,
     "connect_timeout": 1.0,
+    "refund_retry_max": 5.0,
 }
 _ADAPTER_TIMEOUTS = ("pay_timeout", "query_timeout", "reverse_timeout", "connect_timeout")
 
@@ -183,6 +184,9 @@ class ChaosNetwork:
             SCANPAY_NETWORK_DEADLINE=str(net["deadline"]),
             SCANPAY_NETWORK_REVERSE_AFTER=str(net["reverse_after"]),
             SCANPAY_NETWORK_POLL=str(net["poll"]),
+            # Refunds asked again within seconds, as the legs are: the run's recovery
+            # waits for every refund's last word, which must not be 5 minutes away.
+            SCANPAY_NETWORK_REFUND_RETRY_MAX=str(net["refund_retry_max"]),
         )
         env.update({self._env_key(k): str(net[k]) for k in _ADAPTER_TIMEOUTS})
 

@@ -102,6 +102,8 @@ class HostSettings:
     network_reverse_after: float = 15.0
     network_poll: float = 5.0
     network_pay_timeout: float = 6.0
+    #: The longest wait before a network refund is asked about again (its backoff's cap).
+    network_refund_retry_max: float = 300.0
     #: When a day's statements are due on the next day, in each network's zone (None: off).
     reconcile_at: time | None = time(10, 0)
     reconcile_retry: float = 1800.0
@@ -127,7 +129,12 @@ class HostSettings:
             raise ValueError("the country is two capital letters (ISO 3166)")
         if self.sweep_interval <= 0:
             raise ValueError("sweep_interval must be positive")
-        for name in ("network_deadline", "network_poll", "network_pay_timeout"):
+        for name in (
+            "network_deadline",
+            "network_poll",
+            "network_pay_timeout",
+            "network_refund_retry_max",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.network_reverse_after < self.network_deadline:
@@ -174,6 +181,7 @@ class HostSettings:
             ("network_reverse_after", "SCANPAY_NETWORK_REVERSE_AFTER"),
             ("network_poll", "SCANPAY_NETWORK_POLL"),
             ("network_pay_timeout", "SCANPAY_NETWORK_PAY_TIMEOUT"),
+            ("network_refund_retry_max", "SCANPAY_NETWORK_REFUND_RETRY_MAX"),
             ("reconcile_retry", "SCANPAY_RECONCILE_RETRY"),
         ):
             if env.get(var):

@@ -61,19 +61,21 @@ class NextCall:
         return self.call is None
 
 
-def _delay(tries: int) -> float:
-    return BACKOFF[min(max(tries, 1), len(BACKOFF)) - 1]
+def _delay(tries: int, cap: float) -> float:
+    return min(BACKOFF[min(max(tries, 1), len(BACKOFF)) - 1], cap)
 
 
-def after_answer(call: RefundCall, status: RefundStatus, tries: int) -> NextCall:
+def after_answer(
+    call: RefundCall, status: RefundStatus, tries: int, cap: float = BACKOFF[-1]
+) -> NextCall:
     """What the network's ``status`` in answer to ``call`` (the ``tries``-th call made)
-    means: final, or which call next and when."""
+    means: final, or which call next and when (never later than ``cap`` seconds)."""
     if status is RefundStatus.SUCCESS:
         return NextCall(RefundLegStatus.SUCCESS, None, None)
     if status is RefundStatus.FAILED:
         return NextCall(RefundLegStatus.FAILED, None, None)
     if status is RefundStatus.PROCESSING:
-        return NextCall(RefundLegStatus.PROCESSING, RefundCall.QUERY, _delay(tries))
+        return NextCall(RefundLegStatus.PROCESSING, RefundCall.QUERY, _delay(tries, cap))
     # No answer: the same call again. A refund asked again cannot refund twice (its
     # number), and a query that found nothing yet may find it next time.
-    return NextCall(RefundLegStatus.UNKNOWN, call, _delay(tries))
+    return NextCall(RefundLegStatus.UNKNOWN, call, _delay(tries, cap))

@@ -168,7 +168,9 @@ def _journal(ctx: HostContext, pk: int, call: RefundCall, answer: RefundAnswer) 
         assert refund is not None
         if record.call is None:
             return  # settled already (a late answer to an earlier call)
-        step = after_answer(call, answer.status, record.tries)
+        step = after_answer(
+            call, answer.status, record.tries, ctx.settings.network_refund_retry_max
+        )
         record.status = step.status.value
         record.network_code = (answer.network_code or record.network_code or "")[:64] or None
         record.network_refund_id = answer.refund_id or record.network_refund_id

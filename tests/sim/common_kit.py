@@ -1,19 +1,24 @@
 """What every simulator's test kit shares: the simulator served on a loopback port with
-a clock the test moves, its admin (wallets, codes, balances, books) over HTTP, and its
-``scanpay sim NETWORK`` command run in a process of its own."""
+a clock the test moves, its admin (wallets, codes, balances, books) over HTTP, a
+merchant's notification URL recording the forms posted to it (:func:`form_receiver`),
+and its ``scanpay sim NETWORK`` command run in a process of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -21,8 +26,12 @@ from scanpay.host.clock import ManualClock
 from support import ROOT, app_in_thread
 
 __all__ = [
+    "FormReceiver",
     "RunningSimBase",
+    "admin_status",
+    "assert_documented",
     "command_env",
+    "form_receiver",
     "path_shape",
     "routes_of",
     "serving",
@@ -79,6 +88,53 @@ def serving(app: Any, name: str) -> Iterator[tuple[str, httpx.Client]]:
     """``app`` on a free loopback port (``name`` in errors): its URL and an admin client."""
     with app_in_thread(app, name) as url, httpx.Client(timeout=60) as http:
         yield url, http
+
+
+@dataclass
+class FormReceiver:
+    """A merchant's notification URL: the forms it received, and the replies (HTTP
+    status, body) it answers with in turn (the last repeats)."""
+
+    url: str
+    replies: list[tuple[int, str]]
+    received: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forms(self) -> list[dict[str, str]]:
+        with self.lock:
+            return list(self.received)
+
+
+@contextmanager
+def form_receiver(
+    replies: list[tuple[int, str]], path: str, content_type: str | None = None
+) -> Iterator[FormReceiver]:
+    """A loopback HTTP server at ``path`` recording form posts and answering ``replies``
+    in turn (with ``content_type`` if given)."""
+    state = FormReceiver("", list(replies))
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": message["type"] + ".complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        with state.lock:
+            state.received.append(dict(parse_qsl(body.decode(), keep_blank_values=True)))
+            status, text = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": text.encode()})
+
+    with app_in_thread(asgi, "the receiver") as url:
+        state.url = url + path
+        yield state
 
 
 _MAIN = "import sys; from scanpay.cli import main; sys.argv[0] = 'scanpay'; main()"
@@ -151,3 +207,38 @@ def routes_of(router: object) -> list[tuple[str, set[str]]]:
 def path_shape(text: str) -> str:
     """``text`` with every ``{name}`` as ``{}``, so a route and its doc line compare."""
     return re.sub(r"\{[^}]*\}", "{}", text)
+
+
+def assert_documented(
+    app: Any,
+    section: str,
+    outcomes: Iterable[Enum],
+    descriptions: Container[Enum],
+    network_path: Callable[[str], bool],
+) -> None:
+    """Every route of the simulator ``app`` is in its docs ``section`` with each method
+    (a ``network_path``'s methods are the protocol's, not listed), and every outcome
+    in its table with a description; the app's store is closed after."""
+    documented = path_shape(section)
+    routes = [r for r in routes_of(app.fastapi.router) if r[1]]
+    assert len(routes) > 20
+    for path, methods in routes:
+        shaped = path_shape(path)
+        assert shaped in documented, path
+        for method in methods - {"HEAD"}:
+            assert network_path(path) or f"{method} {shaped}" in documented, (method, path)
+    app.state.sim.store.close()
+    for outcome in outcomes:
+        assert f"| `{outcome.value}` |" in section, outcome
+        assert outcome in descriptions
+
+
+def admin_status(app: Any, client_host: str, path: str) -> int:
+    """The status ``GET path`` of the simulator ``app`` answers a client at ``client_host``."""
+
+    async def status() -> int:
+        transport = httpx.ASGITransport(app=app, client=(client_host, 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            return (await client.get(path)).status_code
+
+    return asyncio.run(status())

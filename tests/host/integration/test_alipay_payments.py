@@ -10,156 +10,61 @@ moving both clocks.
 from __future__ import annotations
 
 import base64
-import json
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import TypeAlias
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import select
 
-from host.kit import (
-    RunningHost,
-    SignedClient,
-    make_merchant,
-    make_terminal,
-    remember,
-    serve_in_thread,
+from host.networks_kit import (
+    AMOUNT,
+    BEIJING,
+    Shop,
+    balance,
+    network_owes,
+    network_stack_fixture,
+    next_at,
+    notify,
+    open_shop,
+    sim_key,
 )
-from host.network_kit import host_database
+from host.networks_kit import Stack as NetworkStack
 from networks.alipay.kit import shop as alipay_app
-from scanpay.host.clock import ManualClock
-from scanpay.host.db.models import LedgerAccount, NetworkLeg, Payment
+from scanpay.host.db.models import Payment
 from scanpay.host.domain.ledger import Book
-from scanpay.host.services import audit, channels, ledger, leg_sweeper, network_refunds
+from scanpay.host.services import ledger
 from scanpay.host.services.reconciliation import reconcile
-from scanpay.host.settings import HostSettings
-from scanpay.networks.leg import Leg, LegStatus
+from scanpay.networks.leg import LegStatus
 from sim.alipay.kit import RunningSim, running_sim
-from support import free_socket
 
-AMOUNT = 2_345
-BEIJING = ZoneInfo("Asia/Shanghai")
+Stack: TypeAlias = NetworkStack[RunningSim]
 
 
-@dataclass
-class Stack:
-    sim: RunningSim
-    host: RunningHost
-
-    def advance(self, seconds: float) -> None:
-        self.host.clock.advance(seconds)
-        self.sim.clock.advance(seconds)
-
-    def sweep(self) -> int:
-        return leg_sweeper.run_due(self.host.ctx) + network_refunds.run_due(self.host.ctx)
+def _options(sim: RunningSim, notify_url: str) -> dict[str, str]:
+    # The host's own URL is in its settings (Alipay's notify_url): its socket first.
+    return {"gateway": sim.url + "/gateway.do", "pay_timeout": "8", "notify_url": notify_url}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("alipay_host")
-    with ExitStack() as on_exit:
-        url = on_exit.enter_context(host_database(folder, request.param))
-        sim = on_exit.enter_context(running_sim(folder))
-        now = datetime.now(UTC).replace(microsecond=0)
-        sim.clock.set(now)
-        # The host's own URL is in its settings (Alipay's notify_url): its socket first.
-        sock = free_socket()
-        notify_url = f"http://127.0.0.1:{sock.getsockname()[1]}/networks/alipay/notify"
-        options = {"gateway": sim.url + "/gateway.do", "pay_timeout": "8", "notify_url": notify_url}
-        settings = HostSettings(
-            database_url=url,
-            min_terminal_version="1.0.0",
-            data_dir=str(folder),
-            networks={"alipay": options},
-        )
-        host = on_exit.enter_context(
-            serve_in_thread(settings, ManualClock(now), request.param, sweep=False, sock=sock)
-        )
-        yield Stack(sim, host)
-        sim.books_balance()
-        assert audit.verify(host.ctx).ok
-
-
-@dataclass
-class Shop:
-    stack: Stack
-    merchant_id: str
-    app_id: str
-    terminal: SignedClient
-    wallet_id: int
-
-    def code(self, outcome: str | None = None, **body: Any) -> str:
-        return remember(self.stack.sim.code(self.wallet_id, outcome, **body))
-
-    def pay(self, code: str, amount: int = AMOUNT) -> tuple[str, dict[str, Any]]:
-        no = "A" + uuid.uuid4().hex[:20]
-        answer = self.terminal.pay(no, amount, code)
-        assert answer.status_code == 200, answer.text
-        return no, answer.json()
-
-    def get(self, no: str) -> dict[str, Any]:
-        data: dict[str, Any] = self.terminal.get(no).json()
-        return data
-
-    def leg(self, no: str) -> Leg:
-        with self.stack.host.ctx.db.read() as session:
-            payment = session.scalar(select(Payment).where(Payment.out_trade_no == no))
-            assert payment is not None
-            record = session.scalar(select(NetworkLeg).where(NetworkLeg.payment_id == payment.id))
-            assert record is not None
-            return Leg.from_dict(json.loads(record.leg))
-
-    def wallet(self) -> int:
-        return self.stack.sim.balance(self.wallet_id)
-
-    def takings(self) -> int:
-        return self.stack.sim.app_balance(self.app_id)
+stack = network_stack_fixture("alipay", running_sim, _options)
 
 
 @pytest.fixture
 def shop(stack: Stack) -> Iterator[Shop]:
-    ctx = stack.host.ctx
-    merchant_id = make_merchant(ctx)
     app, channel = alipay_app(stack.sim)
-    remember(*channel.secrets.values())
-    channels.add_channel(
-        ctx,
-        merchant_id,
-        network="alipay",
-        mode="direct",
-        app_id=channel.app_id,
-        mch_id=channel.mch_id,
-        secrets=dict(channel.secrets),
-    )
-    wallet = int(stack.sim.wallet(100_000)["wallet_id"])
-    yield Shop(stack, merchant_id, app.app_id, make_terminal(stack.host, merchant_id), wallet)
-    report = ledger.check(ctx)
-    assert report.ok, report.to_dict()
-
-
-def _balance(stack: Stack, code: str) -> int:
-    with stack.host.ctx.db.read() as session:
-        account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-        return account.balance if account is not None else 0
+    with open_shop(
+        stack, channel, app.app_id, prefix="A", takings_of=stack.sim.app_balance
+    ) as opened:
+        yield opened
 
 
 def _alipay_owes(shop: Shop) -> int:
-    code = ledger.network_code("alipay", Book.REAL, "CNY")
-    with shop.stack.host.ctx.db.read() as session:
-        account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-        return -account.balance if account is not None else 0
+    return network_owes(shop.stack.host.ctx, "alipay")
 
 
 def test_an_alipay_code_is_approved_and_refunded_through_alipay(shop: Shop) -> None:
@@ -234,7 +139,7 @@ def test_the_day_reconciles_against_alipays_bill(stack: Stack, shop: Shop) -> No
     stack.sweep()
     assert shop.leg(reversed_).status is LegStatus.REVERSED
     day = stack.host.clock.now().astimezone(BEIJING).date()
-    stack.sim.admin("POST", f"/sim/apps/{shop.app_id}/bills/{day.isoformat()}")
+    stack.sim.admin("POST", f"/sim/apps/{shop.account}/bills/{day.isoformat()}")
     runs = [
         r for r in reconcile(stack.host.ctx, day, "alipay") if r.channel_key == shop.merchant_id
     ]
@@ -246,11 +151,11 @@ def test_the_day_reconciles_against_alipays_bill(stack: Stack, shop: Shop) -> No
     # refund, 3 on 5.00 given back with its cancel. Booked once, however often it runs.
     assert runs[0].fees == {"CNY": 14}
     expense = ledger.network_fee_code("alipay", Book.REAL, "CNY")
-    assert _balance(stack, expense) == -14
+    assert balance(stack.host.ctx, expense) == -14
     [again] = [
         r for r in reconcile(stack.host.ctx, day, "alipay") if r.channel_key == shop.merchant_id
     ]
-    assert again.fees == {"CNY": 14} and _balance(stack, expense) == -14
+    assert again.fees == {"CNY": 14} and balance(stack.host.ctx, expense) == -14
 
 
 # ---------------------------------------------------------------- notifications
@@ -258,10 +163,7 @@ def test_the_day_reconciles_against_alipays_bill(stack: Stack, shop: Shop) -> No
 
 def _sim_key(stack: Stack) -> RSAPrivateKey:
     """The simulator's own signing key (what Alipay signs its notifications with)."""
-    [path] = stack.sim.folder.rglob("alipay_key.pem")
-    key = serialization.load_pem_private_key(path.read_bytes(), None)
-    assert isinstance(key, RSAPrivateKey)
-    return key
+    return sim_key(stack.sim, "alipay_key.pem")
 
 
 def _signed(params: dict[str, str], key: RSAPrivateKey) -> dict[str, str]:
@@ -273,17 +175,11 @@ def _signed(params: dict[str, str], key: RSAPrivateKey) -> dict[str, str]:
 
 
 def _notify(stack: Stack, form: dict[str, str]) -> httpx.Response:
-    return httpx.post(f"{stack.host.url}/networks/alipay/notify", data=form, timeout=30)
+    return notify(stack, "alipay", form)
 
 
 def _next_at(shop: Shop, no: str) -> datetime | None:
-    with shop.stack.host.ctx.db.read() as session:
-        payment = session.scalar(select(Payment).where(Payment.out_trade_no == no))
-        assert payment is not None
-        found = session.scalar(
-            select(NetworkLeg.next_at).where(NetworkLeg.payment_id == payment.id)
-        )
-        return found
+    return next_at(shop.stack.host.ctx, no)
 
 
 def test_alipays_notification_makes_the_host_ask_at_once(shop: Shop) -> None:
@@ -328,7 +224,7 @@ def test_a_forged_notification_changes_nothing(shop: Shop) -> None:
         "notify_type": "trade_status_sync",
         "notify_id": "forged",
         "notify_time": "2026-12-08 10:00:00",
-        "app_id": shop.app_id,
+        "app_id": shop.account,
         "charset": "utf-8",
         "version": "1.0",
         "sign_type": "RSA2",

@@ -9,164 +9,60 @@ after moving both clocks.
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import TypeAlias
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from sqlalchemy import select
 
-from host.kit import (
-    RunningHost,
-    SignedClient,
-    make_merchant,
-    make_terminal,
-    remember,
-    serve_in_thread,
+from host.networks_kit import (
+    AMOUNT,
+    BEIJING,
+    Shop,
+    network_owes,
+    network_stack_fixture,
+    next_at,
+    notify,
+    open_shop,
+    sim_key,
 )
-from host.network_kit import host_database
-from scanpay.host.clock import ManualClock
-from scanpay.host.db.models import LedgerAccount, NetworkLeg, Payment
-from scanpay.host.domain.ledger import Book
-from scanpay.host.services import audit, channels, ledger, leg_sweeper, network_refunds
+from host.networks_kit import Stack as NetworkStack
 from scanpay.host.services.reconciliation import reconcile
-from scanpay.host.settings import HostSettings
-from scanpay.networks.leg import Leg, LegStatus
+from scanpay.networks.leg import LegStatus
 from scanpay.networks.unionpay.acp import SIGN_CERT, sign_fields
 from scanpay.sim.unionpay.context import SIM_CN
 from sim.unionpay.kit import RunningSim, running_sim
-from support import free_socket
 
-AMOUNT = 2_345
-BEIJING = ZoneInfo("Asia/Shanghai")
+Stack: TypeAlias = NetworkStack[RunningSim]
 
 
-@dataclass
-class Stack:
-    sim: RunningSim
-    host: RunningHost
-
-    def advance(self, seconds: float) -> None:
-        self.host.clock.advance(seconds)
-        self.sim.clock.advance(seconds)
-
-    def sweep(self) -> int:
-        return leg_sweeper.run_due(self.host.ctx) + network_refunds.run_due(self.host.ctx)
+def _options(sim: RunningSim, back_url: str) -> dict[str, str]:
+    # The host's own URL is in its settings (UnionPay's backUrl): its socket first.
+    return {"gateway": sim.url, "back_url": back_url, "expected_cn": SIM_CN, "pay_timeout": "8"}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("unionpay_host")
-    with ExitStack() as on_exit:
-        url = on_exit.enter_context(host_database(folder, request.param))
-        sim = on_exit.enter_context(running_sim(folder))
-        now = datetime.now(UTC).replace(microsecond=0)
-        sim.clock.set(now)
-        # The host's own URL is in its settings (UnionPay's backUrl): its socket first.
-        sock = free_socket()
-        back_url = f"http://127.0.0.1:{sock.getsockname()[1]}/networks/unionpay/notify"
-        options = {
-            "gateway": sim.url,
-            "back_url": back_url,
-            "expected_cn": SIM_CN,
-            "pay_timeout": "8",
-        }
-        settings = HostSettings(
-            database_url=url,
-            min_terminal_version="1.0.0",
-            data_dir=str(folder),
-            networks={"unionpay": options},
-        )
-        host = on_exit.enter_context(
-            serve_in_thread(settings, ManualClock(now), request.param, sweep=False, sock=sock)
-        )
-        yield Stack(sim, host)
-        sim.books_balance()
-        assert audit.verify(host.ctx).ok
-
-
-@dataclass
-class Shop:
-    stack: Stack
-    merchant_id: str
-    mer_id: str
-    terminal: SignedClient
-    wallet_id: int
-
-    def code(self, outcome: str | None = None, **body: Any) -> str:
-        return remember(self.stack.sim.code(self.wallet_id, outcome, **body))
-
-    def pay(self, code: str, amount: int = AMOUNT) -> tuple[str, dict[str, Any]]:
-        no = "U" + uuid.uuid4().hex[:20]
-        answer = self.terminal.pay(no, amount, code)
-        assert answer.status_code == 200, answer.text
-        return no, answer.json()
-
-    def get(self, no: str) -> dict[str, Any]:
-        data: dict[str, Any] = self.terminal.get(no).json()
-        return data
-
-    def payment(self, no: str) -> Payment:
-        with self.stack.host.ctx.db.read() as session:
-            found = session.scalar(select(Payment).where(Payment.out_trade_no == no))
-            assert found is not None
-            return found
-
-    def leg(self, no: str) -> Leg:
-        with self.stack.host.ctx.db.read() as session:
-            payment = session.scalar(select(Payment).where(Payment.out_trade_no == no))
-            assert payment is not None
-            record = session.scalar(select(NetworkLeg).where(NetworkLeg.payment_id == payment.id))
-            assert record is not None
-            return Leg.from_dict(json.loads(record.leg))
-
-    def wallet(self) -> int:
-        return self.stack.sim.balance(self.wallet_id)
-
-    def takings(self) -> int:
-        return self.stack.sim.merchant_balance(self.mer_id)
+stack = network_stack_fixture("unionpay", running_sim, _options)
 
 
 @pytest.fixture
 def shop(stack: Stack) -> Iterator[Shop]:
-    ctx = stack.host.ctx
-    merchant_id = make_merchant(ctx)
     merchant = stack.sim.merchant()
-    channel = merchant.channel()
-    remember(*channel.secrets.values())
-    channels.add_channel(
-        ctx,
-        merchant_id,
-        network="unionpay",
-        mode="direct",
-        app_id=channel.app_id,
-        mch_id=channel.mch_id,
-        secrets=dict(channel.secrets),
-    )
-    wallet = int(stack.sim.wallet(100_000)["wallet_id"])
-    terminal = make_terminal(stack.host, merchant_id)
-    yield Shop(stack, merchant_id, merchant.mer_id, terminal, wallet)
-    report = ledger.check(ctx)
-    assert report.ok, report.to_dict()
+    with open_shop(
+        stack,
+        merchant.channel(),
+        merchant.mer_id,
+        prefix="U",
+        takings_of=stack.sim.merchant_balance,
+    ) as opened:
+        yield opened
 
 
 def _unionpay_owes(shop: Shop) -> int:
-    code = ledger.network_code("unionpay", Book.REAL, "CNY")
-    with shop.stack.host.ctx.db.read() as session:
-        account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-        return -account.balance if account is not None else 0
+    return network_owes(shop.stack.host.ctx, "unionpay")
 
 
 def _settle(shop: Shop, no: str, status: str, tries: int = 20) -> None:
@@ -239,7 +135,7 @@ def test_a_password_never_entered_is_cancelled_after_the_deadline(shop: Shop) ->
     assert shop.leg(no).status is LegStatus.REVERSED
     assert shop.get(no)["status"] == "FAILED"
     assert shop.takings() == 0 and shop.wallet() == 100_000
-    [order] = [o for o in shop.stack.sim.orders(shop.mer_id) if o["txn_type"] == "01"]
+    [order] = [o for o in shop.stack.sim.orders(shop.account) if o["txn_type"] == "01"]
     assert order["cancelled"] is True
 
 
@@ -255,7 +151,7 @@ def test_the_day_reconciles_against_unionpays_file(stack: Stack, shop: Shop) -> 
     stack.sweep()
     assert shop.leg(reversed_).status is LegStatus.REVERSED
     day = stack.host.clock.now().astimezone(BEIJING).date()
-    stack.sim.admin("POST", f"/sim/merchants/{shop.mer_id}/bills/{day.isoformat()}")
+    stack.sim.admin("POST", f"/sim/merchants/{shop.account}/bills/{day.isoformat()}")
     runs = [
         r for r in reconcile(stack.host.ctx, day, "unionpay") if r.channel_key == shop.merchant_id
     ]
@@ -270,24 +166,15 @@ def test_the_day_reconciles_against_unionpays_file(stack: Stack, shop: Shop) -> 
 
 def _sim_key(stack: Stack) -> RSAPrivateKey:
     """The simulator's own signing key (what UnionPay signs its notifications with)."""
-    [path] = stack.sim.folder.rglob("sign_key.pem")
-    key = serialization.load_pem_private_key(path.read_bytes(), None)
-    assert isinstance(key, RSAPrivateKey)
-    return key
+    return sim_key(stack.sim, "sign_key.pem")
 
 
 def _notify(stack: Stack, form: dict[str, str]) -> httpx.Response:
-    return httpx.post(f"{stack.host.url}/networks/unionpay/notify", data=form, timeout=30)
+    return notify(stack, "unionpay", form)
 
 
 def _next_at(shop: Shop, no: str) -> datetime | None:
-    with shop.stack.host.ctx.db.read() as session:
-        payment = session.scalar(select(Payment).where(Payment.out_trade_no == no))
-        assert payment is not None
-        found = session.scalar(
-            select(NetworkLeg.next_at).where(NetworkLeg.payment_id == payment.id)
-        )
-        return found
+    return next_at(shop.stack.host.ctx, no)
 
 
 def test_unionpays_notification_makes_the_host_ask_at_once(shop: Shop) -> None:
@@ -300,7 +187,7 @@ def test_unionpays_notification_makes_the_host_ask_at_once(shop: Shop) -> None:
     scheduled = _next_at(shop, no)
     assert scheduled is not None and scheduled > stack.host.clock.now()
     trade_no = shop.payment(no).public_id
-    [order] = [o for o in stack.sim.orders(shop.mer_id) if o["order_id"] == trade_no]
+    [order] = [o for o in stack.sim.orders(shop.account) if o["order_id"] == trade_no]
     stack.sim.admin("POST", f"/sim/orders/{order['query_id']}/confirm")
     deadline = time.monotonic() + 60  # the simulator delivers on its own
     while _next_at(shop, no) == scheduled:
@@ -339,7 +226,7 @@ def test_a_forged_notification_changes_nothing(shop: Shop) -> None:
         "signMethod": "01",
         "bizType": "000000",
         "accessType": "0",
-        "merId": shop.mer_id,
+        "merId": shop.account,
         "orderId": trade_no,
         "txnType": "01",
         "txnSubType": "06",

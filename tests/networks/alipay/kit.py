@@ -4,24 +4,21 @@ both verification modes, and a loopback gateway that answers what a test tells i
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from networks.gateway_kit import PATIENT, LoopbackGateway, make_cert, patient, pem, serving_gateway
 from scanpay.networks import Channel, ChannelMode, PayRequest
-from scanpay.networks.alipay import AlipayNetwork, AlipaySettings, Timeouts
+from scanpay.networks.alipay import AlipayNetwork, AlipaySettings
 from sim.alipay.kit import App, RunningSim
 
 __all__ = [
@@ -42,7 +39,6 @@ __all__ = [
 APP_ID = "2021000000000001"
 PID = "2088000000000001"
 SUB_PID = "2088000000000002"
-PATIENT = 120.0
 
 
 def _pem_key(key: rsa.RSAPrivateKey) -> str:
@@ -73,18 +69,7 @@ def _name(cn: str) -> x509.Name:
 
 
 def _cert(subject: str, key: rsa.RSAPrivateKey, issuer: str, signer: rsa.RSAPrivateKey) -> str:
-    now = dt.datetime.now(dt.UTC)
-    made = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .sign(signer, hashes.SHA256())
-    )
-    return made.public_bytes(serialization.Encoding.PEM).decode()
+    return pem(make_cert(_name(subject), key, _name(issuer), signer))
 
 
 @dataclass(frozen=True)
@@ -165,19 +150,13 @@ def signed_reply(method: str | None, node: dict[str, Any], key: rsa.RSAPrivateKe
     return text + "}"
 
 
-Answer = Callable[[dict[str, str]], tuple[int, bytes]]
-
-
 @dataclass
-class Gateway:
-    """The loopback gateway: ``answer`` makes each reply from the request's form."""
+class Gateway(LoopbackGateway):
+    """The loopback gateway at ``/gateway.do``; ``received``: the forms it was sent."""
 
-    url: str
-    answer: Answer
-    received: list[dict[str, str]] = field(default_factory=list)
-    hold: threading.Event = field(default_factory=threading.Event)
-    files: dict[str, bytes] = field(default_factory=dict)
-    """Served on GET by path (the bill)."""
+    @property
+    def received(self) -> list[dict[str, str]]:
+        return [form for _, form in self.calls]
 
     def replying(self, node: dict[str, Any], key: rsa.RSAPrivateKey | None = None) -> None:
         """Answer every call with ``node``, signed with ``key`` (default: Alipay's)."""
@@ -192,47 +171,10 @@ class Gateway:
 @contextmanager
 def gateway() -> Iterator[Gateway]:
     """A loopback gateway for one test; ``hold`` set means: answer only when released."""
-    made = Gateway("", lambda form: (500, b""))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = made.files.get(self.path.split("?")[0])
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def do_POST(self) -> None:
-            size = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(size).decode(), keep_blank_values=True))
-            made.received.append(form)
-            if made.hold.is_set():
-                made.hold.clear()
-                release.wait(120)
-                return
-            status, body = made.answer(form)
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html;charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    release = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    made.url = f"http://127.0.0.1:{server.server_address[1]}/gateway.do"
-    try:
+    with serving_gateway(
+        Gateway("", lambda form: (500, b"")), "/gateway.do", "text/html;charset=utf-8"
+    ) as made:
         yield made
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(60)
 
 
 def shop(sim: RunningSim, mode: str = "public_key") -> tuple[App, Channel]:
@@ -256,7 +198,4 @@ def pay_request(channel: Channel, code: str, amount: int, trade_no: str) -> PayR
 
 
 def network(url: str, pay: float = PATIENT, **options: Any) -> AlipayNetwork:
-    timeouts = Timeouts(
-        pay=pay, query=PATIENT, reverse=PATIENT, refund=PATIENT, statement=PATIENT, connect=30
-    )
-    return AlipayNetwork(AlipaySettings(gateway=url, timeouts=timeouts, **options))
+    return AlipayNetwork(AlipaySettings(gateway=url, timeouts=patient(pay), **options))

@@ -1,37 +1,15 @@
 """The pieces fit: the pure network leg driven with this adapter and Alipay's own timing
 (``LEG_RULES``: a query every few seconds, the cancel at the deadline with no wait of
-its own) against the simulator, by a small test-local driver with a fake clock that
-moves the simulator's clock along. Not production code: the host's driver journals
-each leg before it acts."""
+its own) against the simulator, by the test-local driver of :mod:`networks.leg_driver`."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from networks.alipay.kit import network, pay_request, shop
-from scanpay.networks import (
-    FINAL_STATUSES,
-    CallPay,
-    CallQuery,
-    CallReverse,
-    Event,
-    Leg,
-    LegStatus,
-    PayAnswered,
-    PayRequest,
-    QueryAnswered,
-    Record,
-    ReverseAnswered,
-    ReverseRequested,
-    Sent,
-    Tick,
-    due,
-    exhausted,
-    step,
-)
+from networks.leg_driver import Driver, driving
+from scanpay.networks import LegStatus, PayRequest, ReverseRequested
 from scanpay.networks.alipay import LEG_RULES as RULES
 from scanpay.networks.alipay import AlipayNetwork
 from sim.alipay.kit import RunningSim
@@ -39,66 +17,8 @@ from sim.alipay.kit import RunningSim
 AMOUNT = 800
 
 
-@dataclass
-class Driver:
-    """Runs a leg's actions through the adapter until the leg settles."""
-
-    network: AlipayNetwork
-    request: PayRequest
-    sim: RunningSim
-    leg: Leg
-    now: float = 0.0
-    calls: list[str] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
-    pending: list[object] = field(default_factory=list)
-    after_pay: Callable[[], None] | None = None
-
-    def advance_to(self, at: float) -> None:
-        if at > self.now:
-            self.sim.clock.advance(at - self.now)
-            self.now = at
-
-    def feed(self, event: Event) -> None:
-        made = step(self.leg, event, RULES)
-        self.leg = made.leg
-        self.pending.extend(made.actions)
-
-    def run(self) -> Leg:
-        channel, no = self.request.channel, self.request.trade_no
-        for _ in range(200):
-            if not self.pending:
-                at = due(self.leg, RULES)
-                if self.leg.status in FINAL_STATUSES or exhausted(self.leg, RULES) or at is None:
-                    return self.leg
-                self.advance_to(at)
-                self.feed(Tick(self.now))
-                continue
-            action = self.pending.pop(0)
-            if isinstance(action, Record):
-                self.records.append(action)
-            elif isinstance(action, CallPay):
-                self.calls.append("pay")
-                answer = self.network.pay(self.request)
-                if self.after_pay is not None:
-                    self.after_pay()
-                self.feed(PayAnswered(self.now, answer))
-            elif isinstance(action, CallQuery):
-                self.advance_to(action.at)
-                found = self.network.query(channel, no)
-                self.calls.append(f"query:{found.state.value}")
-                self.feed(QueryAnswered(self.now, found))
-            elif isinstance(action, CallReverse):
-                self.advance_to(action.at)
-                done = self.network.reverse(channel, no)
-                self.calls.append(f"reverse:{done.outcome.value}")
-                self.feed(ReverseAnswered(self.now, done))
-        raise AssertionError(f"the leg did not settle: {self.leg}")
-
-
 def _driver(adapter: AlipayNetwork, sim: RunningSim, request: PayRequest) -> Driver:
-    driver = Driver(adapter, request, sim, Leg(request.trade_no, "alipay", request.amount))
-    driver.feed(Sent(driver.now))
-    return driver
+    return driving(adapter, request, RULES, sim.clock)
 
 
 def _request(

@@ -5,23 +5,20 @@ to (signed as UnionPay signs, or not) and keeps what it was sent."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from networks.gateway_kit import PATIENT, LoopbackGateway, make_cert, patient, pem, serving_gateway
 from scanpay.networks import Channel, ChannelMode, PayRequest
-from scanpay.networks.unionpay import Timeouts, UnionPayNetwork, UnionPaySettings
+from scanpay.networks.unionpay import UnionPayNetwork, UnionPaySettings
 from scanpay.networks.unionpay.acp import SIGN_CERT, reply_text, sign_fields
 
 __all__ = [
@@ -33,8 +30,10 @@ __all__ = [
     "Pki",
     "channel",
     "gateway",
+    "key_pem",
     "network",
     "pay_request",
+    "pem",
     "pki",
     "signed",
 ]
@@ -42,7 +41,6 @@ __all__ = [
 MER_ID = "777290058110048"
 QR = "6220000000000000012"
 BACK_URL = "https://shop.example.com/unionpay/back"
-PATIENT = 120.0
 UNIONPAY_SUBJECT = "041@8310000000083040@中国银联股份有限公司@00016494"
 
 
@@ -65,21 +63,7 @@ def _cert(
     days: tuple[int, int] = (-1, 365),
     serial: int | None = None,
 ) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(serial or x509.random_serial_number())
-        .not_valid_before(now + dt.timedelta(days=days[0]))
-        .not_valid_after(now + dt.timedelta(days=days[1]))
-        .sign(signer, hashes.SHA256())
-    )
-
-
-def pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
+    return make_cert(_name(subject), key, _name(issuer), signer, days=days, serial=serial)
 
 
 def key_pem(key: rsa.RSAPrivateKey) -> str:
@@ -160,17 +144,13 @@ def signed(
     return sign_fields(with_cert, key or p.unionpay_key)
 
 
-Answer = Callable[[dict[str, str]], tuple[int, bytes]]
-
-
 @dataclass
-class Gateway:
-    """The loopback gateway: ``answer`` makes each reply from the request's form."""
+class Gateway(LoopbackGateway):
+    """The loopback gateway (its origin); ``received``: each call's path and form."""
 
-    url: str
-    answer: Answer
-    received: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    hold: threading.Event = field(default_factory=threading.Event)
+    @property
+    def received(self) -> list[tuple[str, dict[str, str]]]:
+        return self.calls
 
     def replying(self, make: Callable[[dict[str, str]], dict[str, str]], **how: Any) -> None:
         """Answer each call with ``make(form)``'s fields, signed (``how``: key, cert)."""
@@ -178,54 +158,21 @@ class Gateway:
 
     @property
     def forms(self) -> list[dict[str, str]]:
-        return [form for _, form in self.received]
+        return [form for _, form in self.calls]
 
 
 @contextmanager
 def gateway() -> Iterator[Gateway]:
     """A loopback gateway for one test; ``hold`` set means: answer only when released."""
-    made = Gateway("", lambda form: (500, b""))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            size = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(size).decode(), keep_blank_values=True))
-            made.received.append((self.path, form))
-            if made.hold.is_set():
-                made.hold.clear()
-                release.wait(120)
-                return
-            status, body = made.answer(form)
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain;charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    release = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    made.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving_gateway(
+        Gateway("", lambda form: (500, b"")), "", "text/plain;charset=UTF-8"
+    ) as made:
         yield made
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(60)
 
 
 def network(url: str, pay: float = PATIENT, **options: Any) -> UnionPayNetwork:
-    timeouts = Timeouts(
-        pay=pay, query=PATIENT, reverse=PATIENT, refund=PATIENT, statement=PATIENT, connect=30
-    )
     return UnionPayNetwork(
-        UnionPaySettings(gateway=url, back_url=BACK_URL, timeouts=timeouts, **options)
+        UnionPaySettings(gateway=url, back_url=BACK_URL, timeouts=patient(pay), **options)
     )
 
 

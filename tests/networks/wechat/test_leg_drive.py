@@ -1,38 +1,15 @@
 """The pieces fit: the pure network leg (``scanpay.networks.leg.step``) driven with this
-adapter against the simulator, by a small test-local driver with a fake clock (which
-moves the simulator's clock along, so the customer's password delay runs on the same
-time). Not production code: the host's driver journals each leg before it acts."""
+adapter against the simulator, by the test-local driver of :mod:`networks.leg_driver`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 
+from networks.leg_driver import Driver, driving
 from networks.wechat.kit import adapter, make_shop, pay_request
-from scanpay.networks import (
-    FINAL_STATUSES,
-    CallPay,
-    CallQuery,
-    CallReverse,
-    Event,
-    Leg,
-    LegRules,
-    LegStatus,
-    PayAnswered,
-    PayRequest,
-    QueryAnswered,
-    Record,
-    ReverseAnswered,
-    ReverseRequested,
-    Sent,
-    Tick,
-    due,
-    exhausted,
-    step,
-)
+from scanpay.networks import LegRules, LegStatus, PayRequest, ReverseRequested
 from scanpay.networks.wechat import WeChatPayNetwork
 from sim.kit import RunningSim
 
@@ -42,73 +19,8 @@ VARIANTS = ["v3-public_key-direct", "v2-HMAC-SHA256-partner"]
 AMOUNT = 800
 
 
-@dataclass
-class FakeClock:
-    sim: RunningSim
-    now: float = 0.0
-
-    def advance_to(self, at: float) -> None:
-        if at > self.now:
-            self.sim.clock.advance(at - self.now)
-            self.now = at
-
-
-@dataclass
-class Driver:
-    """Runs a leg's actions through the adapter until the leg settles."""
-
-    network: WeChatPayNetwork
-    request: PayRequest
-    clock: FakeClock
-    leg: Leg
-    calls: list[str] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
-    pending: list[object] = field(default_factory=list)
-    after_pay: Callable[[], None] | None = None
-    """Run once after the pay call (a test's wait for the network to have done its part)."""
-
-    def feed(self, event: Event) -> None:
-        made = step(self.leg, event, RULES)
-        self.leg = made.leg
-        self.pending.extend(made.actions)
-
-    def run(self) -> Leg:
-        channel, no = self.request.channel, self.request.trade_no
-        for _ in range(200):
-            if not self.pending:
-                at = due(self.leg, RULES)
-                if self.leg.status in FINAL_STATUSES or exhausted(self.leg, RULES) or at is None:
-                    return self.leg
-                self.clock.advance_to(at)
-                self.feed(Tick(self.clock.now))
-                continue
-            action = self.pending.pop(0)
-            if isinstance(action, Record):
-                self.records.append(action)
-            elif isinstance(action, CallPay):
-                self.calls.append("pay")
-                answer = self.network.pay(self.request)
-                if self.after_pay is not None:
-                    self.after_pay()
-                self.feed(PayAnswered(self.clock.now, answer))
-            elif isinstance(action, CallQuery):
-                self.clock.advance_to(action.at)
-                answer = self.network.query(channel, no)
-                self.calls.append(f"query:{answer.state.value}")
-                self.feed(QueryAnswered(self.clock.now, answer))
-            elif isinstance(action, CallReverse):
-                self.clock.advance_to(action.at)
-                reversed_ = self.network.reverse(channel, no)
-                self.calls.append(f"reverse:{reversed_.outcome.value}")
-                self.feed(ReverseAnswered(self.clock.now, reversed_))
-        raise AssertionError(f"the leg did not settle: {self.leg}")
-
-
 def _driver(network: WeChatPayNetwork, sim: RunningSim, request: PayRequest) -> Driver:
-    leg = Leg(request.trade_no, "wechat_pay", request.amount)
-    driver = Driver(network, request, FakeClock(sim), leg)
-    driver.feed(Sent(driver.clock.now))
-    return driver
+    return driving(network, request, RULES, sim.clock)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -123,7 +35,7 @@ def test_userpaying_until_the_deadline_then_reversed(
     assert driver.calls[0] == "pay" and driver.calls[-1] == "reverse:DONE"
     queries = [c for c in driver.calls if c.startswith("query")]
     assert queries and all(c == "query:USER_PAYING" for c in queries)
-    assert driver.clock.now >= RULES.deadline  # the reverse came at the deadline, not sooner
+    assert driver.now >= RULES.deadline  # the reverse came at the deadline, not sooner
     assert [r.outcome for r in driver.records] == [LegStatus.REVERSED]
     assert network.query(shop.channel, leg.trade_no).state.value == "CLOSED"
     assert sim.balance(wallet) == 10_000 and sim.merchant_balance(shop.mchid) == 0
@@ -174,10 +86,10 @@ def test_a_reverse_asked_again_by_the_network(
     wallet = int(sim.wallet(10_000)["wallet_id"])
     driver = _driver(network, sim, pay_request(shop, sim.code(wallet, "REVERSE_RECALL"), AMOUNT))
     assert driver.run().status is LegStatus.APPROVED
-    driver.clock.advance_to(3.0)
-    driver.feed(ReverseRequested(driver.clock.now))
+    driver.advance_to(3.0)
+    driver.feed(ReverseRequested(driver.now))
     leg = driver.run()
     assert leg.status is LegStatus.REVERSED
     assert driver.calls[-2:] == ["reverse:AGAIN", "reverse:DONE"]
-    assert driver.clock.now >= RULES.reverse_after  # never sooner than 15 s after the pay
+    assert driver.now >= RULES.reverse_after  # never sooner than 15 s after the pay
     assert sim.balance(wallet) == 10_000

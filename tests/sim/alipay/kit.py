@@ -5,13 +5,11 @@ caller (for test headers and hand-made requests), and a notification receiver.""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from alipay import AliPay, DCAliPay
 from cryptography.hazmat.primitives import serialization
@@ -22,8 +20,7 @@ from scanpay.sim.alipay import SimSettings, create_app
 from scanpay.sim.alipay.store import Store
 from scanpay.sim.alipay.wire import signed_content
 from scanpay.sim.common.crypto import rsa_sign
-from sim.common_kit import RunningSimBase, serving
-from support import app_in_thread
+from sim.common_kit import FormReceiver, RunningSimBase, form_receiver, serving
 
 __all__ = ["App", "Receiver", "RunningSim", "receiver", "running_sim"]
 
@@ -122,50 +119,11 @@ def running_sim(folder: Path, code_ttl: float = 60.0, fee_bp: int = 60) -> Itera
         yield RunningSim(url, clock, app.state.sim.store, folder, http)
 
 
-@dataclass
-class Receiver:
-    """A merchant's notify_url: what it received, and what it answers (in turn; the last
-    answer repeats)."""
-
-    url: str
-    answers: list[str]
-    received: list[dict[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def forms(self) -> list[dict[str, str]]:
-        with self.lock:
-            return list(self.received)
+Receiver = FormReceiver
 
 
 @contextmanager
 def receiver(answers: list[str]) -> Iterator[Receiver]:
-    """A loopback HTTP server recording form posts and answering ``answers`` in turn."""
-    state = Receiver("", list(answers))
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": message["type"] + ".complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        with state.lock:
-            state.received.append(dict(parse_qsl(body.decode(), keep_blank_values=True)))
-            answer = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/plain")],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer.encode()})
-
-    with app_in_thread(asgi, "the receiver") as url:
-        state.url = url + "/notify"
-        yield state
+    """A merchant's notify_url recording form posts and answering ``answers`` in turn."""
+    with form_receiver([(200, a) for a in answers], "/notify", "text/plain") as made:
+        yield made

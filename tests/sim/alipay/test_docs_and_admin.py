@@ -3,7 +3,6 @@ serves loopback clients only; delivery faults shape the reply as chosen."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from scanpay.sim.alipay import SimSettings, create_app
 from scanpay.sim.alipay.outcomes import DESCRIPTIONS, Outcome
 from sim.alipay.kit import RunningSim
-from sim.common_kit import path_shape, routes_of
+from sim.common_kit import admin_status, assert_documented
 from support import ROOT
 
 DOC = (ROOT / "docs" / "networks.md").read_text()
@@ -21,31 +20,15 @@ SECTION = DOC[DOC.index("## The Alipay simulator") :]
 
 
 def test_every_route_and_outcome_is_documented(tmp_path: Path) -> None:
-    app = create_app(tmp_path)
-    documented = path_shape(SECTION)
-    routes = [r for r in routes_of(app.fastapi.router) if r[1]]
-    assert len(routes) > 20
-    for path, methods in routes:
-        shaped = path_shape(path)
-        assert shaped in documented, path
-        for method in methods - {"HEAD"}:
-            assert path == "/gateway.do" or f"{method} {shaped}" in documented, (method, path)
-    app.state.sim.store.close()
-    for outcome in Outcome:
-        assert f"| `{outcome.value}` |" in SECTION, outcome
-        assert outcome in DESCRIPTIONS
+    assert_documented(
+        create_app(tmp_path), SECTION, Outcome, DESCRIPTIONS, lambda path: path == "/gateway.do"
+    )
 
 
 def test_the_admin_is_for_loopback_clients_only(tmp_path: Path) -> None:
     app = create_app(SimSettings(data_dir=tmp_path / "sim"))
-
-    async def status(client_host: str) -> int:
-        transport = httpx.ASGITransport(app=app, client=(client_host, 1234))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-            return (await client.get("/sim/apps")).status_code
-
-    assert asyncio.run(status("127.0.0.1")) == 200
-    assert asyncio.run(status("192.0.2.7")) == 403
+    assert admin_status(app, "127.0.0.1", "/sim/apps") == 200
+    assert admin_status(app, "192.0.2.7", "/sim/apps") == 403
     app.state.sim.store.close()
 
 

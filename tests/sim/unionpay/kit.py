@@ -5,13 +5,11 @@ with it, the adapter itself pointed at the simulator, and a ``backUrl`` receiver
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -24,8 +22,7 @@ from scanpay.networks.unionpay.acp import parse_reply, sign_fields, verify_field
 from scanpay.networks.unionpay.memory import txn_time_of
 from scanpay.sim.unionpay import SimSettings, create_app
 from scanpay.sim.unionpay.store import Store
-from sim.common_kit import RunningSimBase, serving
-from support import app_in_thread
+from sim.common_kit import FormReceiver, RunningSimBase, form_receiver, serving
 
 __all__ = [
     "BACK_PATH",
@@ -187,44 +184,12 @@ def running_sim(folder: Path, code_ttl: float = 60.0) -> Iterator[RunningSim]:
         yield RunningSim(url, clock, app.state.sim.store, folder, http)
 
 
-@dataclass
-class Receiver:
-    """A merchant's backUrl: what it received, and the HTTP statuses it answers (in
-    turn; the last repeats)."""
-
-    url: str
-    statuses: list[int]
-    received: list[dict[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def forms(self) -> list[dict[str, str]]:
-        with self.lock:
-            return list(self.received)
+Receiver = FormReceiver
 
 
 @contextmanager
 def receiver(statuses: list[int]) -> Iterator[Receiver]:
-    """A loopback HTTP server recording form posts and answering ``statuses`` in turn."""
-    state = Receiver("", list(statuses))
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": message["type"] + ".complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        with state.lock:
-            state.received.append(dict(parse_qsl(body.decode(), keep_blank_values=True)))
-            status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    with app_in_thread(asgi, "the receiver") as url:
-        state.url = url + "/back"
-        yield state
+    """A merchant's backUrl recording form posts and answering ``statuses`` in turn
+    (the body ``ok``)."""
+    with form_receiver([(status, "ok") for status in statuses], "/back") as made:
+        yield made

@@ -4,7 +4,6 @@ outcome; the admin serves loopback clients only."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
 import subprocess
@@ -18,7 +17,13 @@ from scanpay.networks.unionpay import Timeouts, UnionPayNetwork, UnionPaySetting
 from scanpay.sim.unionpay import SimSettings, create_app
 from scanpay.sim.unionpay.outcomes import DESCRIPTIONS
 from scanpay.sim.unionpay.outcomes import Outcome as SimOutcome
-from sim.common_kit import command_env, path_shape, routes_of, serving_command, sim_command
+from sim.common_kit import (
+    admin_status,
+    assert_documented,
+    command_env,
+    serving_command,
+    sim_command,
+)
 from support import ROOT
 
 DOC = (ROOT / "docs" / "networks.md").read_text()
@@ -76,32 +81,17 @@ def test_the_command_and_its_demo(tmp_path: Path) -> None:
 
 
 def test_every_route_and_outcome_is_documented(tmp_path: Path) -> None:
-    app = create_app(tmp_path)
-    documented = path_shape(SECTION)
-    routes = [r for r in routes_of(app.fastapi.router) if r[1]]
-    assert len(routes) > 20
-    for path, methods in routes:
-        shaped = path_shape(path)
-        assert shaped in documented, path
-        for method in methods - {"HEAD"}:
-            assert path.startswith("/gateway/") or f"{method} {shaped}" in documented, (
-                method,
-                path,
-            )
-    app.state.sim.store.close()
-    for outcome in SimOutcome:
-        assert f"| `{outcome.value}` |" in SECTION, outcome
-        assert outcome in DESCRIPTIONS
+    assert_documented(
+        create_app(tmp_path),
+        SECTION,
+        SimOutcome,
+        DESCRIPTIONS,
+        lambda path: path.startswith("/gateway/"),
+    )
 
 
 def test_the_admin_is_for_loopback_clients_only(tmp_path: Path) -> None:
     app = create_app(SimSettings(data_dir=tmp_path / "sim"))
-
-    async def status(client_host: str) -> int:
-        transport = httpx.ASGITransport(app=app, client=(client_host, 1234))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-            return (await client.get("/sim/merchants")).status_code
-
-    assert asyncio.run(status("127.0.0.1")) == 200
-    assert asyncio.run(status("192.0.2.7")) == 403
+    assert admin_status(app, "127.0.0.1", "/sim/merchants") == 200
+    assert admin_status(app, "192.0.2.7", "/sim/merchants") == 403
     app.state.sim.store.close()

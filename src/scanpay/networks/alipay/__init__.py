@@ -26,6 +26,7 @@ from scanpay.networks.alipay.config import (
     Timeouts,
     bad_option,
 )
+from scanpay.networks.options import read_options
 
 if TYPE_CHECKING:
     from scanpay.networks.alipay.adapter import AlipayNetwork
@@ -40,8 +41,6 @@ __all__ = [
     "from_options",
 ]
 
-_TIMEOUTS = ("pay", "query", "reverse", "refund", "statement", "connect")
-
 
 def __getattr__(name: str) -> Any:
     if name == "AlipayNetwork":
@@ -49,13 +48,6 @@ def __getattr__(name: str) -> Any:
 
         return AlipayNetwork
     raise AttributeError(name)
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise bad_option(name) from None
 
 
 def from_options(options: Mapping[str, str]) -> AlipayNetwork:
@@ -66,22 +58,9 @@ def from_options(options: Mapping[str, str]) -> AlipayNetwork:
     raises ``bad_network_option``."""
     from scanpay.networks.alipay.adapter import AlipayNetwork
 
-    every: float | None = None
-    timeouts: dict[str, float] = {}
-    settings: dict[str, str] = {}
-    for name, value in options.items():
-        if name in ("gateway", "notify_url"):
-            settings[name] = value.strip()
-        elif name == "timeout":
-            every = _seconds(name, value)
-        elif name.endswith("_timeout") and name[: -len("_timeout")] in _TIMEOUTS:
-            timeouts[name[: -len("_timeout")]] = _seconds(name, value)
-        else:
-            raise bad_option(name)
+    settings, timeouts = read_options(options, ("gateway", "notify_url"))
     if not settings.get("gateway"):
         raise bad_option("gateway")
-    if every is not None:
-        timeouts = {**{k: every for k in _TIMEOUTS if k != "connect"}, **timeouts}
     return AlipayNetwork(
         AlipaySettings(
             gateway=settings["gateway"],

@@ -19,14 +19,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-import httpx
-
 from scanpay.codes.mask import mask_text
 from scanpay.networks.alipay import answers, bill, notices
 from scanpay.networks.alipay.client import AlipayClient, NoReply, Reply
 from scanpay.networks.alipay.codes import SUCCESS, pay_answer
 from scanpay.networks.alipay.config import LEG_RULES, NETWORK, AlipaySettings, keys_of
 from scanpay.networks.alipay.money import to_yuan
+from scanpay.networks.clients import ClientCache, HoldsClients
 from scanpay.networks.errors import NetworkError
 from scanpay.networks.leg import LegRules
 from scanpay.networks.port import (
@@ -65,18 +64,14 @@ def _check_trade_no(trade_no: str) -> None:
         raise NetworkError("bad_trade_no", field="trade_no")
 
 
-class AlipayNetwork:
+class AlipayNetwork(HoldsClients):
     """Alipay behind the port. ``close()`` when done (it holds connections)."""
 
     def __init__(self, settings: AlipaySettings) -> None:
         self.settings = settings
-        t = settings.timeouts
-        # No redirects: a reply comes from the gateway or it is no reply.
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(t.pay, connect=t.connect), follow_redirects=False
-        )
+        super().__init__(settings.timeouts)
+        self._clients: ClientCache[AlipayClient] = self._cache()
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str, str], tuple[frozenset[Any], AlipayClient]] = {}
         # refund number -> trade number, for a refund query the port asks without one.
         self._refunds: OrderedDict[tuple[str, str], str] = OrderedDict()
 
@@ -88,17 +83,6 @@ class AlipayNetwork:
     def leg_rules(self) -> LegRules:
         """Alipay's timing for the network leg (:data:`~.config.LEG_RULES`)."""
         return LEG_RULES
-
-    def close(self) -> None:
-        with self._lock:
-            self._clients.clear()
-            self._http.close()
-
-    def __enter__(self) -> AlipayNetwork:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------ notifications
 
@@ -120,20 +104,16 @@ class AlipayNetwork:
         """The channel's client (built and cached on first use); ``NetworkError`` for a
         channel the adapter cannot use."""
         key = (channel.app_id, channel.mch_id, channel.sub_mch_id or "")
-        secrets = frozenset(channel.secrets.items())
-        with self._lock:
-            found = self._clients.get(key)
-            if found is not None and found[0] == secrets:
-                return found[1]
-        made = AlipayClient(
-            keys_of(channel),
-            gateway=self.settings.gateway,
-            notify_url=self.settings.notify_url,
-            http=self._http,
+        return self._clients.get(
+            key,
+            channel,
+            lambda: AlipayClient(
+                keys_of(channel),
+                gateway=self.settings.gateway,
+                notify_url=self.settings.notify_url,
+                http=self._http,
+            ),
         )
-        with self._lock:
-            self._clients[key] = (secrets, made)
-        return made
 
     def _ask(
         self, client: AlipayClient, method: str, biz: dict[str, Any], seconds: float, what: str

@@ -30,7 +30,6 @@ What we replace, and why:
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +40,7 @@ from alipay import AliPay, DCAliPay  # type: ignore[import-untyped]
 
 import scanpay
 from scanpay.networks.alipay.config import BEIJING, AlipayKeys, bad_secret, is_loopback
+from scanpay.networks.transport import NoReply, send_within
 
 __all__ = ["AlipayClient", "NoReply", "Reply", "signed_member"]
 
@@ -48,10 +48,6 @@ _USER_AGENT = f"scanpay/{getattr(scanpay, '__version__', '0')} (python-alipay-sd
 _FORM = "application/x-www-form-urlencoded;charset=utf-8"
 _MAX_REPLY = 1 << 20
 _MAX_FILE = 64 << 20
-
-
-class NoReply(Exception):
-    """No reply we may believe: the text says why (a timeout, a reset, a bad signature)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +192,16 @@ class AlipayClient:
         except Exception as exc:  # the package raises bare exceptions and assertions
             raise NoReply(f"request not signed: {type(exc).__name__}") from None
         headers = {"Content-Type": _FORM, "Accept": "application/json", "User-Agent": _USER_AGENT}
-        status, body = self._send("POST", self.gateway, seconds, connect, _MAX_REPLY, form, headers)
+        status, body = send_within(
+            self._http,
+            "POST",
+            self.gateway,
+            seconds=seconds,
+            connect=connect,
+            limit=_MAX_REPLY,
+            content=form,
+            headers=headers,
+        )
         if status != 200:
             raise NoReply(f"HTTP {status}")
         try:
@@ -231,41 +236,9 @@ class AlipayClient:
             parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))
         ):
             raise NoReply("a download link not taken")
-        status, body = self._send("GET", url, seconds, connect, _MAX_FILE)
+        status, body = send_within(
+            self._http, "GET", url, seconds=seconds, connect=connect, limit=_MAX_FILE
+        )
         if status != 200:
             raise NoReply(f"HTTP {status}")
         return body
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        seconds: float,
-        connect: float,
-        limit: int,
-        content: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
-        # httpx's timeouts are per operation: a reply trickled in byte by byte would
-        # outlast them, so the whole call is held to its own deadline as it reads (one
-        # silent read may still take up to ``seconds`` past it: at most twice in all).
-        deadline = time.monotonic() + seconds
-        timeout = httpx.Timeout(seconds, connect=min(connect, seconds))
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            with self._http.stream(
-                method, url, content=content, headers=headers, timeout=timeout
-            ) as response:
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if time.monotonic() > deadline:
-                        raise NoReply("timeout")
-                    if size > limit:
-                        raise NoReply("reply too long")
-                    chunks.append(chunk)
-                return response.status_code, b"".join(chunks)
-        except httpx.TimeoutException:
-            raise NoReply("timeout") from None
-        except httpx.HTTPError as exc:  # refused, reset, closed without a reply...
-            raise NoReply(type(exc).__name__) from None

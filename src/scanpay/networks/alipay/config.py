@@ -22,19 +22,22 @@ logs, and no error repeats a secret's value: only its name.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from urllib.parse import urlsplit
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from scanpay.i18n import Text
 from scanpay.networks.errors import NetworkError
+from scanpay.networks.keys import certificate_blocks, pkcs8_pem, rsa_private_key, rsa_public_key_pem
 from scanpay.networks.leg import LegRules
+from scanpay.networks.options import (
+    OPTION_ERRORS,
+    Timeouts,
+    bad_option,
+    bad_secret,
+    is_loopback,
+    usable_url,
+)
 from scanpay.networks.port import Channel, ChannelMode
 
 __all__ = [
@@ -55,14 +58,7 @@ NETWORK = "alipay"
 BEIJING = timezone(timedelta(hours=8), "CST")
 """Alipay's time zone: its request timestamps, bill days and bill times are Beijing time."""
 
-ALIPAY_ERRORS: dict[str, Text] = {
-    "channel_secret_bad": Text(
-        "支付渠道的机密 {name} 无法使用", "the channel's secret {name} cannot be used"
-    ),
-    "bad_network_option": Text(
-        "支付网络的设置 {name} 无效", "the payment network's option {name} is not valid"
-    ),
-}
+ALIPAY_ERRORS: dict[str, Text] = dict(OPTION_ERRORS)
 
 LEG_RULES = LegRules(
     deadline=45.0,
@@ -81,38 +77,6 @@ leg declined: Alipay has no "payment failed" state (PAY_ERROR) of its own."""
 
 _PID = re.compile(r"2088[0-9]{12}")
 _APP_ID = re.compile(r"[0-9]{6,32}")
-_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
-
-
-def bad_secret(name: str) -> NetworkError:
-    text = ALIPAY_ERRORS["channel_secret_bad"].format(name=name)
-    return NetworkError("channel_secret_bad", text, field=name)
-
-
-def bad_option(name: str) -> NetworkError:
-    text = ALIPAY_ERRORS["bad_network_option"].format(name=name)
-    return NetworkError("bad_network_option", text, field=name)
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds each kind of call may take in all (``connect``: to open a connection).
-
-    Pay is the longest a cashier waits; a query or a cancel is repeated by the leg, so
-    each waits less. A pay call that outlasts its timeout is UNKNOWN and queried."""
-
-    pay: float = 10.0
-    query: float = 5.0
-    reverse: float = 5.0
-    refund: float = 10.0
-    statement: float = 30.0
-    connect: float = 3.0
-
-    def __post_init__(self) -> None:
-        for name in ("pay", "query", "reverse", "refund", "statement", "connect"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise bad_option(f"{name}_timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,31 +91,10 @@ class AlipaySettings:
     notify_url: str | None = None
 
     def __post_init__(self) -> None:
-        if not _usable_url(self.gateway):
+        if not usable_url(self.gateway):
             raise bad_option("gateway")
-        if self.notify_url is not None and not _usable_url(self.notify_url, any_http=True):
+        if self.notify_url is not None and not usable_url(self.notify_url, any_http=True):
             raise bad_option("notify_url")
-
-
-def _usable_url(url: str, *, any_http: bool = False) -> bool:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment:
-        return False
-    return parts.scheme == "https" or any_http or is_loopback(host)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (where plain HTTP is taken)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -178,39 +121,11 @@ class AlipayKeys:
 
 
 def _private_key(channel: Channel) -> str:
-    text = channel.secret("app_private_key")
-    try:
-        loaded = serialization.load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError):
-        raise bad_secret("app_private_key") from None
-    if not isinstance(loaded, RSAPrivateKey):
-        raise bad_secret("app_private_key")
-    return loaded.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-def _public_key(text: str, name: str) -> str:
-    try:
-        loaded = serialization.load_pem_public_key(text.encode())
-    except (ValueError, TypeError):
-        raise bad_secret(name) from None
-    if not isinstance(loaded, RSAPublicKey):
-        raise bad_secret(name)
-    return loaded.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return pkcs8_pem(rsa_private_key(channel.secret("app_private_key"), "app_private_key"))
 
 
 def _certificates(channel: Channel, name: str, *, chain: bool = False) -> str:
-    blocks = _PEM_CERT.findall(channel.secret(name))
-    if not blocks or (len(blocks) > 1 and not chain):
-        raise bad_secret(name)
-    for block in blocks:
-        try:
-            x509.load_pem_x509_certificate(block.encode())
-        except ValueError:
-            raise bad_secret(name) from None
+    blocks = certificate_blocks(channel.secret(name), name, chain=chain)
     # The package splits a chain at blank lines: give it exactly that form.
     return "\n\n".join(blocks) + "\n"
 
@@ -244,7 +159,7 @@ def keys_of(channel: Channel) -> AlipayKeys:
             channel.app_id,
             seller,
             private_key,
-            alipay_public_key=_public_key(public_key, "alipay_public_key"),
+            alipay_public_key=rsa_public_key_pem(public_key, "alipay_public_key"),
             app_auth_token=token,
         )
     return AlipayKeys(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from scanpay.networks.options import read_options
 from scanpay.networks.unionpay.config import (
     LEG_RULES,
     NETWORK,
@@ -45,8 +46,6 @@ __all__ = [
     "from_options",
 ]
 
-_TIMEOUTS = ("pay", "query", "reverse", "refund", "statement", "connect")
-
 
 def __getattr__(name: str) -> Any:
     if name == "UnionPayNetwork":
@@ -54,13 +53,6 @@ def __getattr__(name: str) -> Any:
 
         return UnionPayNetwork
     raise AttributeError(name)
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise bad_option(name) from None
 
 
 def from_options(options: Mapping[str, str]) -> UnionPayNetwork:
@@ -72,23 +64,10 @@ def from_options(options: Mapping[str, str]) -> UnionPayNetwork:
     option, or a required one missing, raises ``bad_network_option``."""
     from scanpay.networks.unionpay.adapter import UnionPayNetwork
 
-    every: float | None = None
-    timeouts: dict[str, float] = {}
-    settings: dict[str, str] = {}
-    for name, value in options.items():
-        if name in ("gateway", "back_url", "expected_cn"):
-            settings[name] = value.strip()
-        elif name == "timeout":
-            every = _seconds(name, value)
-        elif name.endswith("_timeout") and name[: -len("_timeout")] in _TIMEOUTS:
-            timeouts[name[: -len("_timeout")]] = _seconds(name, value)
-        else:
-            raise bad_option(name)
+    settings, timeouts = read_options(options, ("gateway", "back_url", "expected_cn"))
     for required in ("gateway", "back_url"):
         if not settings.get(required):
             raise bad_option(required)
-    if every is not None:
-        timeouts = {**{k: every for k in _TIMEOUTS if k != "connect"}, **timeouts}
     return UnionPayNetwork(
         UnionPaySettings(
             gateway=settings["gateway"],

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Mapping
 from datetime import date, datetime
 
-import httpx
-
 from scanpay.codes.mask import mask_text
+from scanpay.networks.clients import ClientCache, HoldsClients
 from scanpay.networks.errors import NetworkError
 from scanpay.networks.leg import LegRules
 from scanpay.networks.port import (
@@ -83,17 +81,13 @@ def _order_id(number: str, field: str) -> str:
     return number
 
 
-class UnionPayNetwork:
+class UnionPayNetwork(HoldsClients):
     """UnionPay behind the port. ``close()`` when done (it holds connections)."""
 
     def __init__(self, settings: UnionPaySettings) -> None:
         self.settings = settings
-        t = settings.timeouts
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(t.pay, connect=t.connect), follow_redirects=False
-        )
-        self._lock = threading.Lock()
-        self._clients: dict[str, tuple[frozenset[tuple[str, str]], UnionPayClient]] = {}
+        super().__init__(settings.timeouts)
+        self._clients: ClientCache[UnionPayClient] = self._cache()
         self._trades = Book("trade_no")
         self._refunds = Book("refund_no")
 
@@ -106,31 +100,16 @@ class UnionPayNetwork:
         """UnionPay's timing for the network leg (:data:`~.config.LEG_RULES`)."""
         return LEG_RULES
 
-    def close(self) -> None:
-        with self._lock:
-            self._clients.clear()
-            self._http.close()
-
-    def __enter__(self) -> UnionPayNetwork:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def client(self, channel: Channel) -> UnionPayClient:
         """The channel's client (built and cached on first use); ``NetworkError`` for a
         channel the adapter cannot use."""
-        secrets = frozenset(channel.secrets.items())
-        with self._lock:
-            found = self._clients.get(channel.mch_id)
-            if found is not None and found[0] == secrets:
-                return found[1]
-        made = UnionPayClient(
-            keys_of(channel), expected_cn=self.settings.expected_cn, http=self._http
+        return self._clients.get(
+            channel.mch_id,
+            channel,
+            lambda: UnionPayClient(
+                keys_of(channel), expected_cn=self.settings.expected_cn, http=self._http
+            ),
         )
-        with self._lock:
-            self._clients[channel.mch_id] = (secrets, made)
-        return made
 
     # ------------------------------------------------------------ notifications
 

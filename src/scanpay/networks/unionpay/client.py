@@ -8,12 +8,12 @@ reads (a reply trickled byte by byte would outlast httpx's per-read timeouts).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import httpx
 
 import scanpay
+from scanpay.networks.transport import NoReply, send_within
 from scanpay.networks.unionpay.acp import Untrusted, parse_reply, sign_fields, verify_fields
 from scanpay.networks.unionpay.config import UnionPayKeys
 
@@ -22,10 +22,6 @@ __all__ = ["NoReply", "UnionPayClient"]
 _USER_AGENT = f"scanpay/{getattr(scanpay, '__version__', '0')} (acp 5.1.0)"
 _FORM = "application/x-www-form-urlencoded;charset=UTF-8"
 _MAX_REPLY = 64 << 20  # a statement's file comes inside the reply
-
-
-class NoReply(Exception):
-    """No reply we may believe: the text says why."""
 
 
 class UnionPayClient:
@@ -48,7 +44,17 @@ class UnionPayClient:
         """POST ``fields`` signed to ``url`` within ``seconds``: the verified reply's
         fields, or :class:`NoReply`."""
         form = self.signed(fields)
-        status, body = self._send(url, form, seconds, connect)
+        headers = {"Content-Type": _FORM, "User-Agent": _USER_AGENT}
+        status, body = send_within(
+            self._http,
+            "POST",
+            url,
+            seconds=seconds,
+            connect=connect,
+            limit=_MAX_REPLY,
+            data=form,
+            headers=headers,
+        )
         if status != 200:
             raise NoReply(f"HTTP {status}")
         try:
@@ -65,28 +71,3 @@ class UnionPayClient:
         except Untrusted as exc:
             raise NoReply(f"reply not believed: {exc}") from None
         return reply
-
-    def _send(
-        self, url: str, form: dict[str, str], seconds: float, connect: float
-    ) -> tuple[int, bytes]:
-        deadline = time.monotonic() + seconds
-        timeout = httpx.Timeout(seconds, connect=min(connect, seconds))
-        headers = {"Content-Type": _FORM, "User-Agent": _USER_AGENT}
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            with self._http.stream(
-                "POST", url, data=form, headers=headers, timeout=timeout
-            ) as response:
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if time.monotonic() > deadline:
-                        raise NoReply("timeout")
-                    if size > _MAX_REPLY:
-                        raise NoReply("reply too long")
-                    chunks.append(chunk)
-                return response.status_code, b"".join(chunks)
-        except httpx.TimeoutException:
-            raise NoReply("timeout") from None
-        except httpx.HTTPError as exc:  # refused, reset, closed without a reply...
-            raise NoReply(type(exc).__name__) from None

@@ -18,19 +18,25 @@ Nothing here logs, and no error repeats a secret's value: only its name.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from scanpay.i18n import Text
 from scanpay.networks.errors import NetworkError
+from scanpay.networks.keys import certificate_blocks, rsa_private_key
 from scanpay.networks.leg import LegRules
+from scanpay.networks.options import (
+    OPTION_ERRORS,
+    Timeouts,
+    bad_option,
+    bad_secret,
+    is_loopback,
+    usable_url,
+)
 from scanpay.networks.port import Channel, ChannelMode
 
 __all__ = [
@@ -55,12 +61,7 @@ UNIONPAY_CN = "中国银联股份有限公司"
 """The entity UnionPay's signing certificate names (the third ``@`` part of its CN)."""
 
 UNIONPAY_ERRORS: dict[str, Text] = {
-    "channel_secret_bad": Text(
-        "支付渠道的机密 {name} 无法使用", "the channel's secret {name} cannot be used"
-    ),
-    "bad_network_option": Text(
-        "支付网络的设置 {name} 无效", "the payment network's option {name} is not valid"
-    ),
+    **OPTION_ERRORS,
     "txn_time_unknown": Text(
         "不知道该订单的发送时间（txnTime），无法向银联查询",
         "the order's sending time (txnTime) is not known: UnionPay cannot be asked",
@@ -82,35 +83,6 @@ The 45 s deadline is the host's, as for the other networks. CLOSED and PAY_ERROR
 (a consume UnionPay answered with a failure code) end the leg declined."""
 
 _MER_ID = re.compile(r"[0-9A-Za-z]{15}")
-_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
-
-
-def bad_secret(name: str) -> NetworkError:
-    text = UNIONPAY_ERRORS["channel_secret_bad"].format(name=name)
-    return NetworkError("channel_secret_bad", text, field=name)
-
-
-def bad_option(name: str) -> NetworkError:
-    text = UNIONPAY_ERRORS["bad_network_option"].format(name=name)
-    return NetworkError("bad_network_option", text, field=name)
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds each kind of call may take in all (``connect``: to open a connection)."""
-
-    pay: float = 10.0
-    query: float = 5.0
-    reverse: float = 5.0
-    refund: float = 10.0
-    statement: float = 30.0
-    connect: float = 3.0
-
-    def __post_init__(self) -> None:
-        for name in ("pay", "query", "reverse", "refund", "statement", "connect"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise bad_option(f"{name}_timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +98,9 @@ class UnionPaySettings:
     expected_cn: str = UNIONPAY_CN
 
     def __post_init__(self) -> None:
-        if not _usable_url(self.gateway):
+        if not usable_url(self.gateway):
             raise bad_option("gateway")
-        if not _usable_url(self.back_url, any_http=True):
+        if not usable_url(self.back_url, any_http=True):
             raise bad_option("back_url")
         if not self.expected_cn.strip():
             raise bad_option("expected_cn")
@@ -136,27 +108,6 @@ class UnionPaySettings:
     def url(self, path: str) -> str:
         """The gateway's ``path`` (``/gateway/api/backTransReq.do``)."""
         return self.gateway.rstrip("/") + path
-
-
-def _usable_url(url: str, *, any_http: bool = False) -> bool:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment:
-        return False
-    return parts.scheme == "https" or any_http or is_loopback(host)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (where plain HTTP is taken)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -175,24 +126,8 @@ class UnionPayKeys:
 
 
 def _certificate(channel: Channel, name: str) -> x509.Certificate:
-    blocks = _PEM_CERT.findall(channel.secret(name))
-    if len(blocks) != 1:
-        raise bad_secret(name)
-    try:
-        return x509.load_pem_x509_certificate(blocks[0].encode())
-    except ValueError:
-        raise bad_secret(name) from None
-
-
-def _private_key(channel: Channel) -> RSAPrivateKey:
-    text = channel.secret("sign_key")
-    try:
-        loaded = serialization.load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError):
-        raise bad_secret("sign_key") from None
-    if not isinstance(loaded, RSAPrivateKey):
-        raise bad_secret("sign_key")
-    return loaded
+    [block] = certificate_blocks(channel.secret(name), name)
+    return x509.load_pem_x509_certificate(block.encode())
 
 
 def keys_of(channel: Channel) -> UnionPayKeys:
@@ -205,7 +140,7 @@ def keys_of(channel: Channel) -> UnionPayKeys:
         raise NetworkError("channel_incomplete", field="mch_id")
     if channel.app_id != channel.mch_id:
         raise NetworkError("channel_incomplete", field="app_id")
-    key = _private_key(channel)
+    key = rsa_private_key(channel.secret("sign_key"), "sign_key")
     cert = _certificate(channel, "sign_cert")
     public = cert.public_key()
     if not isinstance(public, RSAPublicKey) or public.public_numbers() != (

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from scanpay.networks.options import read_options
 from scanpay.networks.wechat.adapter import WeChatPayNetwork
 from scanpay.networks.wechat.config import (
     NETWORK,
     WECHAT_ERRORS,
     Timeouts,
     WeChatSettings,
-    bad_option,
 )
 
 __all__ = [
@@ -33,24 +33,11 @@ __all__ = [
     "from_options",
 ]
 
-_TIMEOUT_OPTIONS = ("pay", "query", "reverse", "refund", "statement", "connect")
-
 
 def from_options(options: Mapping[str, str]) -> WeChatPayNetwork:
     """The adapter from text options (a configuration file's, the command line's):
     ``gateway``, ``device_ip``, ``notify_url`` (where the host takes callbacks), and
     ``{pay,query,reverse,refund,statement,connect}_timeout`` in seconds. An unknown or
     unusable option raises ``bad_network_option``."""
-    timeouts: dict[str, float] = {}
-    settings: dict[str, str] = {}
-    for name, value in options.items():
-        if name in ("gateway", "device_ip", "notify_url"):
-            settings[name] = value.strip()
-        elif name.endswith("_timeout") and name[: -len("_timeout")] in _TIMEOUT_OPTIONS:
-            try:
-                timeouts[name[: -len("_timeout")]] = float(value)
-            except ValueError:
-                raise bad_option(name) from None
-        else:
-            raise bad_option(name)
+    settings, timeouts = read_options(options, ("gateway", "device_ip", "notify_url"), every=False)
     return WeChatPayNetwork(WeChatSettings(timeouts=Timeouts(**timeouts), **settings))

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TypeVar
-
-import httpx
 
 from scanpay.codes.mask import mask_text
+from scanpay.networks.clients import ClientCache, HoldsClients
 from scanpay.networks.errors import NetworkError
 from scanpay.networks.port import (
     Channel,
@@ -54,58 +51,26 @@ __all__ = ["WeChatPayNetwork"]
 
 log = logging.getLogger("scanpay.networks.wechat")
 
-_Client = TypeVar("_Client", V2Client, V3Client)
-_Key = tuple[str, str, str, bool]
 
-
-class WeChatPayNetwork:
+class WeChatPayNetwork(HoldsClients):
     """WeChat Pay behind the port, and :class:`~scanpay.networks.port.Notifying` for
     its refund callbacks. ``close()`` when done (it holds connections)."""
 
     def __init__(self, settings: WeChatSettings | None = None) -> None:
         self.settings = settings or WeChatSettings()
-        t = self.settings.timeouts
-        # No redirects: a reply comes from the gateway or it is no reply.
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(t.pay, connect=t.connect), follow_redirects=False
-        )
-        self._lock = threading.Lock()
-        self._clients: dict[_Key, tuple[frozenset[tuple[str, str]], V2Client | V3Client]] = {}
-        self._own_http: list[httpx.Client] = []
+        super().__init__(self.settings.timeouts)
+        self._v3_clients: ClientCache[V3Client] = self._cache()
+        self._v2_clients: ClientCache[V2Client] = self._cache()
 
     @property
     def name(self) -> str:
         return NETWORK
 
-    def close(self) -> None:
-        with self._lock:
-            self._clients.clear()
-            for http in [self._http, *self._own_http]:
-                http.close()
-            self._own_http.clear()
-
-    def __enter__(self) -> WeChatPayNetwork:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # ------------------------------------------------------------------ clients
 
-    def _cached(
-        self, channel: Channel, api: str, kind: type[_Client], build: Callable[[], _Client]
-    ) -> _Client:
-        partner = channel.mode is ChannelMode.SERVICE_PROVIDER
-        key: _Key = (api, channel.app_id, channel.mch_id, partner)
-        secrets = frozenset(channel.secrets.items())
-        with self._lock:
-            found = self._clients.get(key)
-            if found is not None and found[0] == secrets and isinstance(found[1], kind):
-                return found[1]
-            client = build()
-            # A replaced client is left to finish what another thread does with it.
-            self._clients[key] = (secrets, client)
-            return client
+    @staticmethod
+    def _key(channel: Channel) -> tuple[str, str, bool]:
+        return (channel.app_id, channel.mch_id, channel.mode is ChannelMode.SERVICE_PROVIDER)
 
     def _v3(self, channel: Channel) -> V3Client:
         def build() -> V3Client:
@@ -118,7 +83,7 @@ class WeChatPayNetwork:
                 http=self._http,
             )
 
-        return self._cached(channel, "v3", V3Client, build)
+        return self._v3_clients.get(self._key(channel), channel, build)
 
     def _v2(self, channel: Channel) -> V2Client:
         def build() -> V2Client:
@@ -129,13 +94,7 @@ class WeChatPayNetwork:
                     context = client_context(keys.client_cert, keys.client_key)
                 except ssl.SSLError:
                     raise bad_secret("client_cert") from None
-                t = self.settings.timeouts
-                http = httpx.Client(
-                    verify=context,
-                    timeout=httpx.Timeout(t.pay, connect=t.connect),
-                    follow_redirects=False,
-                )
-                self._own_http.append(http)
+                http = self._own_http(context)
             return V2Client(
                 keys,
                 appid=channel.app_id,
@@ -144,7 +103,7 @@ class WeChatPayNetwork:
                 http=http,
             )
 
-        return self._cached(channel, "v2", V2Client, build)
+        return self._v2_clients.get(self._key(channel), channel, build)
 
     # --------------------------------------------------------------------- port
 

@@ -38,10 +38,18 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from scanpay.i18n import Text
 from scanpay.networks.errors import NetworkError
+from scanpay.networks.keys import pkcs8_pem, rsa_private_key, rsa_public_key_pem
+from scanpay.networks.options import (
+    OPTION_ERRORS,
+    Timeouts,
+    bad_option,
+    bad_secret,
+    is_loopback,
+    usable_url,
+)
 from scanpay.networks.port import Channel
 
 __all__ = [
@@ -68,50 +76,11 @@ SIGN_TYPES = ("HMAC-SHA256", "MD5")
 REAL_GATEWAY = "https://api.mch.weixin.qq.com"
 
 # Codes of this adapter's configuration errors (NetworkError codes, stable).
-WECHAT_ERRORS: dict[str, Text] = {
-    "channel_secret_bad": Text(
-        "支付渠道的机密 {name} 无法使用", "the channel's secret {name} cannot be used"
-    ),
-    "bad_network_option": Text(
-        "支付网络的设置 {name} 无效", "the payment network's option {name} is not valid"
-    ),
-}
+WECHAT_ERRORS: dict[str, Text] = dict(OPTION_ERRORS)
 
 _KEY_32 = re.compile(r"[A-Za-z0-9]{32}")
 _SERIAL = re.compile(r"[0-9A-Fa-f]{1,40}")
 _PUB_KEY_ID = re.compile(r"PUB_KEY_ID_[0-9A-Za-z_]{1,64}")
-
-
-def bad_secret(name: str) -> NetworkError:
-    text = WECHAT_ERRORS["channel_secret_bad"].format(name=name)
-    return NetworkError("channel_secret_bad", text, field=name)
-
-
-def bad_option(name: str) -> NetworkError:
-    text = WECHAT_ERRORS["bad_network_option"].format(name=name)
-    return NetworkError("bad_network_option", text, field=name)
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds each kind of call may take (read timeout; ``connect`` to open a connection).
-
-    Pay is the longest a cashier waits; a query or a reverse is retried by the leg,
-    so each waits less. The leg's timing (``LegRules``) assumes a pay call is over
-    well before the 15 s after which it may reverse."""
-
-    pay: float = 10.0
-    query: float = 5.0
-    reverse: float = 5.0
-    refund: float = 10.0
-    statement: float = 30.0
-    connect: float = 3.0
-
-    def __post_init__(self) -> None:
-        for name in ("pay", "query", "reverse", "refund", "statement", "connect"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise bad_option(f"{name}_timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +106,7 @@ class WeChatSettings:
         parts = urlsplit(gateway)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.path:
             raise bad_option("gateway")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise bad_option("gateway")
         object.__setattr__(self, "gateway", gateway)
         try:
@@ -146,14 +115,7 @@ class WeChatSettings:
             raise bad_option("device_ip") from None
         if self.notify_url is not None:
             notify_url = self.notify_url.strip().rstrip("/")
-            parts = urlsplit(notify_url)
-            if (
-                parts.scheme not in ("https", "http")
-                or not parts.hostname
-                or parts.query
-                or parts.fragment
-                or (parts.scheme == "http" and not _loopback(parts.hostname))
-            ):
+            if not usable_url(notify_url):
                 raise bad_option("notify_url")
             object.__setattr__(self, "notify_url", notify_url)
 
@@ -167,15 +129,6 @@ class WeChatSettings:
         if self.notify_url is None:
             return None
         return f"{self.notify_url}/{channel.sub_mch_id or channel.mch_id}"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def api_of(channel: Channel) -> str:
@@ -222,20 +175,9 @@ class V2Keys:
 
 def v3_keys(channel: Channel) -> V3Keys:
     """The channel's API v3 keys, each loaded once to prove it usable (nothing is sent)."""
-    private_key = channel.secret("private_key")
-    try:
-        loaded = serialization.load_pem_private_key(private_key.encode(), password=None)
-    except (ValueError, TypeError):
-        raise bad_secret("private_key") from None
-    if not isinstance(loaded, RSAPrivateKey):
-        raise bad_secret("private_key")
     # wechatpayv3 reads exactly "-----BEGIN PRIVATE KEY-----\n" (PKCS#8) and would wrap
     # any other PEM (PKCS#1, CRLF lines) in a second header: hand it that form.
-    private_key = loaded.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    private_key = pkcs8_pem(rsa_private_key(channel.secret("private_key"), "private_key"))
     serial = channel.secret("cert_serial").strip()
     if not _SERIAL.fullmatch(serial):
         raise bad_secret("cert_serial")
@@ -250,15 +192,7 @@ def v3_keys(channel: Channel) -> V3Keys:
             raise NetworkError("channel_secret_missing", field="wechatpay_public_key")
         if not public_key_id:
             raise NetworkError("channel_secret_missing", field="wechatpay_public_key_id")
-        try:
-            pub = serialization.load_pem_public_key(public_key.encode())
-        except (ValueError, TypeError):
-            raise bad_secret("wechatpay_public_key") from None
-        if not isinstance(pub, RSAPublicKey):
-            raise bad_secret("wechatpay_public_key")
-        public_key = pub.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_key = rsa_public_key_pem(public_key, "wechatpay_public_key")
         public_key_id = public_key_id.strip()
         if not _PUB_KEY_ID.fullmatch(public_key_id):
             raise bad_secret("wechatpay_public_key_id")

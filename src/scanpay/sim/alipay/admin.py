@@ -10,7 +10,6 @@ Amounts are fen.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -30,11 +29,18 @@ from scanpay.sim.alipay.accounts import (
 )
 from scanpay.sim.alipay.bill import make_bill, published, zip_name
 from scanpay.sim.alipay.context import Sim
-from scanpay.sim.common.admin import add_outcome_route, add_wallet_routes
+from scanpay.sim.common.admin import (
+    add_accounts_route,
+    add_decision_routes,
+    add_outcome_route,
+    add_wallet_routes,
+    code_issued,
+    delivery_json,
+    parse_day,
+)
 from scanpay.sim.common.clock import rfc3339
 from scanpay.sim.common.errors import SimError
 from scanpay.sim.common.serving import loopback_only
-from scanpay.sim.common.wallets import find_wallet
 
 __all__ = ["admin_router"]
 
@@ -59,13 +65,8 @@ class CodeIn(BaseModel):
     sub_code: str | None = None
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SimError(
-            "sim_bad_day", Text("日期格式应为 yyyy-MM-dd", "a day is yyyy-MM-dd"), field="day"
-        ) from None
+def _unknown_trade(trade_no: str) -> SimError:
+    return SimError("sim_unknown_trade", Text(f"没有交易 {trade_no}", f"no trade {trade_no}"), 404)
 
 
 def admin_router(sim: Sim) -> APIRouter:
@@ -99,25 +100,9 @@ def admin_router(sim: Sim) -> APIRouter:
 
     @router.post("/wallets/{wallet_id}/codes")
     def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
-        find_wallet(sim.store, wallet_id)
-        chosen = None
-        if body is not None and body.outcome:
-            try:
-                chosen = outcomes.choose(body.outcome, body.seconds, body.sub_code)
-            except ValueError as exc:
-                raise SimError(
-                    "sim_bad_outcome",
-                    Text(f"结果无效：{exc}", f"bad outcome: {exc}"),
-                    field="outcome",
-                ) from None
-        code, expires = sim.network.issue_code(wallet_id, chosen)
-        return {
-            "wallet_id": wallet_id,
-            "auth_code": code,
-            "expires_at": rfc3339(expires),
-            "outcome": chosen.outcome.value if chosen else None,
-            "sub_code": chosen.sub_code if chosen else None,
-        }
+        return code_issued(
+            sim.store, wallet_id, body, outcomes.choose, sim.network.issue_code, "sub_code"
+        )
 
     @router.get("/trades")
     def trades(app_id: str | None = None) -> list[dict[str, Any]]:
@@ -129,9 +114,7 @@ def admin_router(sim: Sim) -> APIRouter:
         sim.network.settle_all()
         found = sim.store.trade_by_no(trade_no)
         if found is None:
-            raise SimError(
-                "sim_unknown_trade", Text(f"没有交易 {trade_no}", f"no trade {trade_no}"), 404
-            )
+            raise _unknown_trade(trade_no)
         refunds = [
             {
                 "out_request_no": r.out_request_no,
@@ -143,25 +126,9 @@ def admin_router(sim: Sim) -> APIRouter:
         ]
         return {**trade_json(found), "refunds": refunds}
 
-    @router.post("/trades/{trade_no}/confirm")
-    def confirm(trade_no: str) -> dict[str, Any]:
-        return _decided(trade_no, True)
-
-    @router.post("/trades/{trade_no}/cancel")
-    def cancel(trade_no: str) -> dict[str, Any]:
-        return _decided(trade_no, False)
-
-    def _decided(trade_no: str, confirm: bool) -> dict[str, Any]:
-        found = sim.network.decide(trade_no, confirm)
-        if found is None:
-            raise SimError(
-                "sim_unknown_trade", Text(f"没有交易 {trade_no}", f"no trade {trade_no}"), 404
-            )
-        return trade_json(found)
-
     @router.post("/apps/{app_id}/bills/{day}")
     def publish(app_id: str, day: str) -> dict[str, Any]:
-        found, when = find_app(sim, app_id), _day(day)
+        found, when = find_app(sim, app_id), parse_day(day)
         now = sim.network.clock.now()
         with sim.store.transaction():
             sim.store.add_bill(
@@ -171,7 +138,7 @@ def admin_router(sim: Sim) -> APIRouter:
 
     @router.get("/apps/{app_id}/bills/{day}")
     def see_bill(app_id: str, day: str) -> Response:
-        found, when = find_app(sim, app_id), _day(day)
+        found, when = find_app(sim, app_id), parse_day(day)
         with sim.store.transaction():
             data = published(sim.store, found, when, sim.network.clock.now())
         if data is None:
@@ -194,25 +161,13 @@ def admin_router(sim: Sim) -> APIRouter:
                 "trade_no": n.trade_no,
                 "url": n.url,
                 "params": json.loads(n.params),
-                "attempts": n.attempts,
-                "next_at": rfc3339(n.next_at) if n.next_at else None,
-                "delivered_at": rfc3339(n.delivered_at) if n.delivered_at else None,
-                "last_error": n.last_error,
+                **delivery_json(n),
             }
             for n in sim.store.notices(app_id)
         ]
 
-    @router.get("/accounts")
-    def accounts() -> dict[str, Any]:
-        sim.network.settle_all()
-        funded, wallets_held, apps_held = sim.store.totals()
-        return {
-            "funded": funded,
-            "wallets": wallets_held,
-            "apps": apps_held,
-            "balanced": funded == wallets_held + apps_held,
-        }
-
     add_wallet_routes(router, sim.store, sim.network, customer_ids)
+    add_decision_routes(router, "/trades/{key}", sim.network.decide, trade_json, _unknown_trade)
+    add_accounts_route(router, sim.network, sim.store.totals, "apps")
     add_outcome_route(router, outcomes.Outcome, outcomes.DESCRIPTIONS)
     return router

@@ -8,24 +8,21 @@ serves, a task delivers the asynchronous notifications.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-
-from fastapi import FastAPI
 
 from scanpay.sim.alipay.admin import admin_router
 from scanpay.sim.alipay.bills_api import bills_router
 from scanpay.sim.alipay.context import Sim, SimSettings
 from scanpay.sim.alipay.gateway import gateway_router
 from scanpay.sim.alipay.keys import load_or_create
-from scanpay.sim.alipay.notify import Deliverer, delivering
+from scanpay.sim.alipay.notify import Deliverer
 from scanpay.sim.alipay.pages import pages_router
 from scanpay.sim.alipay.store import Store
 from scanpay.sim.alipay.trades import Network
 from scanpay.sim.common.clock import Clock, SystemClock
 from scanpay.sim.common.delivery import DropReply
 from scanpay.sim.common.keys import new_key
+from scanpay.sim.common.notify import lifespan_delivering
 from scanpay.sim.common.serving import data_folder, sim_app
 
 __all__ = ["DATABASE", "SimSettings", "create_app", "open_sim"]
@@ -57,16 +54,10 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
         sim.store, sim.network.clock, sim.keys.alipay_key, settle=sim.network.settle_all
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with delivering(deliverer):
-            yield
-        sim.store.close()
-
     app = sim_app(
         "scanpay Alipay simulator",
         sim,
         [gateway_router(sim), bills_router(sim), admin_router(sim), pages_router(sim)],
-        lifespan,
+        lifespan_delivering(deliverer, sim.store.close),
     )
     return DropReply(app)

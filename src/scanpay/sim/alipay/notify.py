@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -28,7 +27,8 @@ from scanpay.sim.common import notify as common
 from scanpay.sim.common.clock import Clock, bill_time
 from scanpay.sim.common.crypto import rsa_sign
 from scanpay.sim.common.money import yuan
-from scanpay.sim.common.notify import Post, delivering, is_loopback_url
+from scanpay.sim.common.notify import Post, delivering, first_attempt, form_post
+from scanpay.sim.common.urls import is_loopback_url
 
 __all__ = [
     "RETRY_AFTER",
@@ -98,9 +98,8 @@ def enqueue(
         trade_no=trade.trade_no,
         url=trade.notify_url,
         params=json.dumps(params, ensure_ascii=False),
-        next_at=now if is_loopback_url(trade.notify_url) else None,
-        last_error=None if is_loopback_url(trade.notify_url) else "not a loopback URL: not sent",
         created_at=now,
+        **first_attempt(trade.notify_url, now),
     )
 
 
@@ -120,27 +119,21 @@ def signed_params(notice: Notice, key: RSAPrivateKey, now: datetime) -> dict[str
     return params
 
 
-class _Outbox:
-    """Alipay's notifications as :class:`~scanpay.sim.common.notify.Deliverer` sends them."""
+class _Outbox(common.StoredOutbox[Notice]):
+    """Alipay's notifications as :class:`~scanpay.sim.common.notify.Deliverer` sends them:
+    the form signed at each attempt, taken when answered ``success``."""
 
     retry_after = RETRY_AFTER
 
     def __init__(self, store: Store, key: RSAPrivateKey) -> None:
-        self.store = store
+        super().__init__(store)
         self.key = key
 
-    def due(self, now: datetime) -> list[Notice]:
-        return self.store.due_notices(now)
-
     def post(self, item: Notice, now: datetime) -> Post:
-        form = urlencode(signed_params(item, self.key, now)).encode()
-        return Post(form, {"Content-Type": "application/x-www-form-urlencoded"})
+        return form_post(signed_params(item, self.key, now))
 
     def accepted(self, response: httpx.Response) -> bool:
         return response.text.strip() == "success"
-
-    def record(self, item: Notice, **changes: Any) -> None:
-        self.store.update_notice(item.id, **changes)
 
 
 class Deliverer(common.Deliverer[Notice]):

@@ -16,12 +16,12 @@ from enum import StrEnum
 
 from scanpay.i18n import Text
 from scanpay.sim.common.delivery import (
-    CHARGED_NO_REPLY_SECONDS,
     CHARGED_NO_REPLY_TEXT,
-    SLOW_SECONDS,
     SLOW_TEXT,
     WRONG_SIGNATURE_TEXT,
 )
+from scanpay.sim.common.outcomes import default_delay, parse
+from scanpay.sim.common.outcomes import from_headers as from_headers_named
 
 __all__ = [
     "DECLINES",
@@ -68,16 +68,12 @@ DECLINES: dict[str, str] = {
     "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": "买家未通过人行认证",
 }
 
-# The WeChat simulator's names, for a chaos run that drives both.
+# The WeChat simulator's names of Alipay's own errors and declines (the rest are
+# common: ``WECHAT_NAMES``), for a chaos run that drives both.
 _ALIASES: dict[str, tuple[Outcome, str | None]] = {
-    "SYSTEMERROR": (Outcome.SYSTEM_ERROR, None),
     "BANKERROR": (Outcome.ACQ_SYSTEM_ERROR, None),
-    "USERPAYING_SUCCESS": (Outcome.WAIT_PASSWORD_SUCCESS, None),
-    "USERPAYING_FAIL": (Outcome.WAIT_PASSWORD_FAIL, None),
-    "USERPAYING_NEVER": (Outcome.WAIT_PASSWORD_NEVER, None),
     "NOTENOUGH": (Outcome.DECLINE, "ACQ.BUYER_BALANCE_NOT_ENOUGH"),
     "AUTHCODEEXPIRE": (Outcome.DECLINE, "ACQ.PAYMENT_AUTH_CODE_INVALID"),
-    "REVERSE_RECALL": (Outcome.CANCEL_RETRY, None),
 }
 
 DESCRIPTIONS: dict[Outcome, Text] = {
@@ -120,8 +116,6 @@ DESCRIPTIONS: dict[Outcome, Text] = {
     Outcome.WRONG_SIGNATURE: WRONG_SIGNATURE_TEXT,
 }
 
-_DEFAULT_SECONDS = {Outcome.SLOW: SLOW_SECONDS, Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_SECONDS}
-
 
 @dataclass(frozen=True)
 class Chosen:
@@ -133,33 +127,25 @@ class Chosen:
 
     @property
     def delay(self) -> float:
-        if self.seconds is not None:
-            return self.seconds
-        return _DEFAULT_SECONDS.get(self.outcome, 0.0)
+        return default_delay(self.outcome, self.seconds)
 
 
 def choose(name: str, seconds: float | None = None, sub_code: str | None = None) -> Chosen:
     """An outcome by name (or a WeChat simulator alias); ValueError when unknown, when the
     seconds are out of 0..3600, or when the sub_code is not one a DECLINE may name."""
-    key = name.strip().upper()
-    outcome, alias_code = _ALIASES.get(key, (None, None))
-    if outcome is None:
-        outcome = Outcome(key)
-    if seconds is not None and not 0 <= seconds <= 3600:
-        raise ValueError("seconds must be within 0..3600")
-    if outcome is Outcome.DECLINE:
-        sub_code = sub_code or alias_code or "ACQ.PAYMENT_FAIL"
-        if sub_code not in DECLINES:
-            raise ValueError(f"{sub_code} is not a decline this simulator knows")
-    elif sub_code:
-        raise ValueError("a sub_code goes with DECLINE only")
+    outcome, sub_code = parse(
+        name,
+        seconds,
+        sub_code,
+        outcomes=Outcome,
+        aliases=_ALIASES,
+        declines=DECLINES,
+        default_decline="ACQ.PAYMENT_FAIL",
+        code_name="sub_code",
+    )
     return Chosen(outcome, seconds, sub_code)
 
 
 def from_headers(headers: Mapping[str, str]) -> Chosen | None:
     """The outcome a request's headers choose (ValueError for a bad one)."""
-    name = headers.get(HEADER.lower())
-    if not name:
-        return None
-    raw = headers.get(SECONDS_HEADER.lower())
-    return choose(name, float(raw) if raw else None, headers.get(SUB_CODE_HEADER.lower()))
+    return from_headers_named(headers, (HEADER, SECONDS_HEADER, SUB_CODE_HEADER), choose)

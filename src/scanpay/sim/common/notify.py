@@ -1,50 +1,53 @@
 """Asynchronous notifications leaving a simulator, and their delivery with retries.
 
 Each network queues its notifications in its own table (Alipay's ``trade_status_sync``,
-WeChat Pay's refund callbacks) and says how one is posted and what answer takes it
-(:class:`Outbox`); :class:`Deliverer`, a task of the app's lifespan, does the rest the
-same for every network: it posts each due one, and one not taken is sent again after
-the network's intervals, on the simulator's clock (a test moves it to see a retry),
-until they run out. Only loopback URLs are ever called (:func:`is_loopback_url`); a
-network queues any other unsent.
+WeChat Pay's refund callbacks, UnionPay's ``backUrl`` notifications) and says how one
+is posted and what answer takes it (:class:`Outbox`); :class:`Deliverer`, a task of the
+app's lifespan, does the rest the same for every network: it posts each due one, and
+one not taken is sent again after the network's intervals, on the simulator's clock (a
+test moves it to see a retry), until they run out. Only loopback URLs are ever called
+(:func:`is_loopback_url`); a network queues any other unsent (:func:`first_attempt`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
 from scanpay.sim.common.clock import Clock
+from scanpay.sim.common.urls import is_loopback_url
 
-__all__ = ["Deliverer", "Outbox", "Pending", "Post", "delivering", "is_loopback_url"]
+__all__ = [
+    "Deliverer",
+    "NoticeStore",
+    "Outbox",
+    "Pending",
+    "Post",
+    "StoredOutbox",
+    "delivering",
+    "first_attempt",
+    "form_post",
+    "is_loopback_url",
+    "lifespan_delivering",
+]
 
 _log = logging.getLogger(__name__)
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) to this machine: the only place a simulator posts to."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # an unclosed "[" of an IPv6 address, a bad port
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def first_attempt(url: str, now: datetime) -> dict[str, Any]:
+    """A new notification's ``next_at`` and ``last_error``: due at once to a loopback
+    ``url``; to any other, recorded unsent."""
+    if is_loopback_url(url):
+        return {"next_at": now, "last_error": None}
+    return {"next_at": None, "last_error": "not a loopback URL: not sent"}
 
 
 class Pending(Protocol):
@@ -95,6 +98,36 @@ class Outbox(Protocol[N]):
         """Store an attempt's result: ``attempts``, ``next_at`` (None: no further
         attempt), ``last_error``, and ``delivered_at`` once taken."""
         ...
+
+
+N_co = TypeVar("N_co", bound=Pending, covariant=True)
+
+
+class NoticeStore(Protocol[N_co]):
+    """A simulator's store, as its ``notices`` table is read and written."""
+
+    def due_notices(self, now: datetime) -> Sequence[N_co]: ...
+
+    def update_notice(self, notice_id: int, **changes: Any) -> None: ...
+
+
+class StoredOutbox(Generic[N]):
+    """The part of an :class:`Outbox` kept in a store's ``notices`` table: what is due,
+    and each attempt recorded. A network adds ``retry_after``, ``post`` and ``accepted``."""
+
+    def __init__(self, store: NoticeStore[N]) -> None:
+        self.store = store
+
+    def due(self, now: datetime) -> Sequence[N]:
+        return self.store.due_notices(now)
+
+    def record(self, item: N, **changes: Any) -> None:
+        self.store.update_notice(item.id, **changes)
+
+
+def form_post(fields: Mapping[str, str]) -> Post:
+    """``fields`` posted as a URL-encoded form."""
+    return Post(urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
 
 
 class Deliverer(Generic[N]):
@@ -154,3 +187,18 @@ async def delivering(deliverer: Deliverer[Any]) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def lifespan_delivering(
+    deliverer: Deliverer[Any], close: Callable[[], None]
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """A simulator app's lifespan: ``deliverer`` running while the app serves, then
+    ``close()`` (its store)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        async with delivering(deliverer):
+            yield
+        close()
+
+    return lifespan

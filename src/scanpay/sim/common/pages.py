@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from html import escape
-from typing import Protocol
+from typing import Any, Protocol
 
 import segno
 from fastapi import APIRouter
@@ -20,13 +20,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from scanpay.sim.common.clock import bill_time
 from scanpay.sim.common.money import yuan
+from scanpay.sim.common.store import SimStore
+from scanpay.sim.common.wallets import find_wallet
 
 __all__ = [
     "ShownWallet",
+    "add_code_route",
     "add_decision_routes",
     "code_page",
     "decision_buttons",
+    "index_page",
+    "no_payment_page",
     "page",
+    "payment_page",
     "wallets_table",
 ]
 
@@ -114,3 +120,56 @@ def add_decision_routes(router: APIRouter, decide: Callable[[str, bool], object]
     def cancel(payment_id: str) -> Response:
         decide(payment_id, False)
         return RedirectResponse(f"/sim/pay/{payment_id}", status_code=303)
+
+
+def index_page(
+    title: str,
+    wallets: Iterable[ShownWallet],
+    waiting: Iterable[tuple[str, str]],
+    heading: str = "等待输入密码 / Waiting for the password",
+) -> HTMLResponse:
+    """The index: the wallets, and under ``heading`` the payments waiting for the
+    password, each ``(id, label)`` a link to its page."""
+    links = "".join(
+        f'<li><a href="/sim/pay/{payment_id}">{label}</a></li>' for payment_id, label in waiting
+    )
+    body = f"{wallets_table(wallets)}<h2>{heading}</h2><ul>{links or '<li>—</li>'}</ul>"
+    return page(title, body)
+
+
+def add_code_route(
+    router: APIRouter,
+    store: SimStore[Any, Any],
+    issue_code: Callable[[int], tuple[str, datetime]],
+    ttl: float,
+) -> None:
+    """``GET /wallets/{id}/code`` on ``router``: a fresh code from ``issue_code``, shown."""
+
+    @router.get("/wallets/{wallet_id}/code", response_class=HTMLResponse)
+    def wallet_code(wallet_id: int) -> HTMLResponse:
+        wallet = find_wallet(store, wallet_id)
+        code, expires = issue_code(wallet_id)
+        return code_page(wallet, code, expires, ttl)
+
+
+def no_payment_page(title: str = "没有这笔交易 / No such payment") -> HTMLResponse:
+    """The page of a payment the simulator does not have."""
+    return page(title, '<p><a href="/sim/">返回 / Back</a></p>')
+
+
+def payment_page(
+    title: str,
+    lines: Iterable[str],
+    amount: str,
+    state: str,
+    buttons: str,
+    state_after: str = "",
+) -> HTMLResponse:
+    """A payment's page: ``lines`` (payee, subject: text), the ``amount`` shown large, its
+    ``state`` (``state_after``: markup after it) and the password step's ``buttons``."""
+    text = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    body = (
+        f'{text}<p class="code">{amount}</p>'
+        f'<p>状态 / State: <b id="state">{state}</b>{state_after}</p>{buttons}'
+    )
+    return page(title, body)

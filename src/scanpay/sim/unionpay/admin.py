@@ -10,7 +10,6 @@ Amounts are fen.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -18,11 +17,18 @@ from pydantic import BaseModel, Field
 
 from scanpay.i18n import Text
 from scanpay.networks.unionpay.bill import decode_file
-from scanpay.sim.common.admin import add_outcome_route, add_wallet_routes
+from scanpay.sim.common.admin import (
+    add_accounts_route,
+    add_decision_routes,
+    add_outcome_route,
+    add_wallet_routes,
+    code_issued,
+    delivery_json,
+    parse_day,
+)
 from scanpay.sim.common.clock import rfc3339
 from scanpay.sim.common.errors import SimError
 from scanpay.sim.common.serving import loopback_only
-from scanpay.sim.common.wallets import find_wallet
 from scanpay.sim.unionpay import bill, outcomes
 from scanpay.sim.unionpay.accounts import (
     create_merchant,
@@ -46,15 +52,6 @@ class CodeIn(BaseModel):
     outcome: str | None = None
     seconds: float | None = Field(None, ge=0, le=3600)
     resp_code: str | None = None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SimError(
-            "sim_bad_day", Text("日期格式应为 yyyy-MM-dd", "a day is yyyy-MM-dd"), field="day"
-        ) from None
 
 
 def _unknown_order(query_id: str) -> SimError:
@@ -88,25 +85,9 @@ def admin_router(sim: Sim) -> APIRouter:
 
     @router.post("/wallets/{wallet_id}/codes")
     def new_code(wallet_id: int, body: CodeIn | None = None) -> dict[str, Any]:
-        find_wallet(sim.store, wallet_id)
-        chosen = None
-        if body is not None and body.outcome:
-            try:
-                chosen = outcomes.choose(body.outcome, body.seconds, body.resp_code)
-            except ValueError as exc:
-                raise SimError(
-                    "sim_bad_outcome",
-                    Text(f"结果无效：{exc}", f"bad outcome: {exc}"),
-                    field="outcome",
-                ) from None
-        code, expires = sim.network.issue_code(wallet_id, chosen)
-        return {
-            "wallet_id": wallet_id,
-            "auth_code": code,
-            "expires_at": rfc3339(expires),
-            "outcome": chosen.outcome.value if chosen else None,
-            "resp_code": chosen.resp_code if chosen else None,
-        }
+        return code_issued(
+            sim.store, wallet_id, body, outcomes.choose, sim.network.issue_code, "resp_code"
+        )
 
     @router.get("/orders")
     def orders(mer_id: str | None = None) -> list[dict[str, Any]]:
@@ -121,23 +102,9 @@ def admin_router(sim: Sim) -> APIRouter:
             raise _unknown_order(query_id)
         return order_json(found)
 
-    @router.post("/orders/{query_id}/confirm")
-    def confirm(query_id: str) -> dict[str, Any]:
-        return _decided(query_id, True)
-
-    @router.post("/orders/{query_id}/cancel")
-    def cancel(query_id: str) -> dict[str, Any]:
-        return _decided(query_id, False)
-
-    def _decided(query_id: str, confirm: bool) -> dict[str, Any]:
-        found = sim.network.decide(query_id, confirm)
-        if found is None:
-            raise _unknown_order(query_id)
-        return order_json(found)
-
     @router.post("/merchants/{mer_id}/bills/{day}")
     def publish(mer_id: str, day: str) -> dict[str, Any]:
-        found, when = find_merchant(sim, mer_id), _day(day)
+        found, when = find_merchant(sim, mer_id), parse_day(day)
         now = sim.network.clock.now()
         with sim.store.transaction():
             sim.store.add_bill(
@@ -147,7 +114,7 @@ def admin_router(sim: Sim) -> APIRouter:
 
     @router.get("/merchants/{mer_id}/bills/{day}")
     def see_bill(mer_id: str, day: str) -> dict[str, Any]:
-        found, when = find_merchant(sim, mer_id), _day(day)
+        found, when = find_merchant(sim, mer_id), parse_day(day)
         with sim.store.transaction():
             content = bill.published(sim.store, found, when, sim.network.clock.now())
         if content is None:
@@ -169,25 +136,13 @@ def admin_router(sim: Sim) -> APIRouter:
                 "order_id": n.order_id,
                 "url": n.url,
                 "fields": json.loads(n.fields),
-                "attempts": n.attempts,
-                "next_at": rfc3339(n.next_at) if n.next_at else None,
-                "delivered_at": rfc3339(n.delivered_at) if n.delivered_at else None,
-                "last_error": n.last_error,
+                **delivery_json(n),
             }
             for n in sim.store.notices(mer_id)
         ]
 
-    @router.get("/accounts")
-    def accounts() -> dict[str, Any]:
-        sim.network.settle_all()
-        funded, wallets_held, merchants_held = sim.store.totals()
-        return {
-            "funded": funded,
-            "wallets": wallets_held,
-            "merchants": merchants_held,
-            "balanced": funded == wallets_held + merchants_held,
-        }
-
     add_wallet_routes(router, sim.store, sim.network, customer_ids)
+    add_decision_routes(router, "/orders/{key}", sim.network.decide, order_json, _unknown_order)
+    add_accounts_route(router, sim.network, sim.store.totals, "merchants")
     add_outcome_route(router, outcomes.Outcome, outcomes.DESCRIPTIONS)
     return router

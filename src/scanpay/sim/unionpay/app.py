@@ -8,21 +8,18 @@ notifications.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-
-from fastapi import FastAPI
 
 from scanpay.sim.common.clock import Clock, SystemClock
 from scanpay.sim.common.delivery import DropReply
 from scanpay.sim.common.keys import new_key
+from scanpay.sim.common.notify import lifespan_delivering
 from scanpay.sim.common.serving import data_folder, sim_app
 from scanpay.sim.unionpay.admin import admin_router
 from scanpay.sim.unionpay.context import Sim, SimSettings
 from scanpay.sim.unionpay.gateway import gateway_router
 from scanpay.sim.unionpay.keys import load_or_create
-from scanpay.sim.unionpay.notify import Deliverer, delivering
+from scanpay.sim.unionpay.notify import Deliverer
 from scanpay.sim.unionpay.orders import Network
 from scanpay.sim.unionpay.pages import pages_router
 from scanpay.sim.unionpay.store import Store
@@ -60,16 +57,10 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
         settle=sim.network.settle_all,
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with delivering(deliverer):
-            yield
-        sim.store.close()
-
     app = sim_app(
         "scanpay UnionPay simulator",
         sim,
         [gateway_router(sim), admin_router(sim), pages_router(sim)],
-        lifespan,
+        lifespan_delivering(deliverer, sim.store.close),
     )
     return DropReply(app)

@@ -19,12 +19,12 @@ from scanpay.i18n import Text
 from scanpay.networks.port import Outcome as PortOutcome
 from scanpay.networks.unionpay.codes import UNIONPAY_CODES
 from scanpay.sim.common.delivery import (
-    CHARGED_NO_REPLY_SECONDS,
     CHARGED_NO_REPLY_TEXT,
-    SLOW_SECONDS,
     SLOW_TEXT,
     WRONG_SIGNATURE_TEXT,
 )
+from scanpay.sim.common.outcomes import default_delay, parse
+from scanpay.sim.common.outcomes import from_headers as from_headers_named
 
 __all__ = [
     "DECLINES",
@@ -63,17 +63,13 @@ DECLINES: frozenset[str] = frozenset(
 )
 """The published respCodes a DECLINE may name: those a consume is refused with."""
 
-# The other simulators' names, for a chaos run that drives all three.
+# The other simulators' names of UnionPay's own errors and declines (the rest are
+# common: ``WECHAT_NAMES``), for a chaos run that drives all three.
 _ALIASES: dict[str, tuple[Outcome, str | None]] = {
-    "SYSTEMERROR": (Outcome.SYSTEM_ERROR, None),
     "BANKERROR": (Outcome.BUSY, None),
     "ACQ_SYSTEM_ERROR": (Outcome.BUSY, None),
-    "USERPAYING_SUCCESS": (Outcome.WAIT_PASSWORD_SUCCESS, None),
-    "USERPAYING_FAIL": (Outcome.WAIT_PASSWORD_FAIL, None),
-    "USERPAYING_NEVER": (Outcome.WAIT_PASSWORD_NEVER, None),
     "NOTENOUGH": (Outcome.DECLINE, "64"),
     "AUTHCODEEXPIRE": (Outcome.DECLINE, "80"),
-    "REVERSE_RECALL": (Outcome.CANCEL_RETRY, None),
 }
 
 DESCRIPTIONS: dict[Outcome, Text] = {
@@ -114,8 +110,6 @@ DESCRIPTIONS: dict[Outcome, Text] = {
     ),
     Outcome.WRONG_SIGNATURE: WRONG_SIGNATURE_TEXT,
 }
-
-_DEFAULT_SECONDS = {Outcome.SLOW: SLOW_SECONDS, Outcome.CHARGED_NO_REPLY: CHARGED_NO_REPLY_SECONDS}
 WAITS = frozenset(
     {Outcome.WAIT_PASSWORD_SUCCESS, Outcome.WAIT_PASSWORD_FAIL, Outcome.WAIT_PASSWORD_NEVER}
 )
@@ -131,33 +125,25 @@ class Chosen:
 
     @property
     def delay(self) -> float:
-        if self.seconds is not None:
-            return self.seconds
-        return _DEFAULT_SECONDS.get(self.outcome, 0.0)
+        return default_delay(self.outcome, self.seconds)
 
 
 def choose(name: str, seconds: float | None = None, resp_code: str | None = None) -> Chosen:
     """An outcome by name (or another simulator's alias); ValueError when unknown, when
     the seconds are out of 0..3600, or when the respCode is not a published decline."""
-    key = name.strip().upper()
-    outcome, alias_code = _ALIASES.get(key, (None, None))
-    if outcome is None:
-        outcome = Outcome(key)
-    if seconds is not None and not 0 <= seconds <= 3600:
-        raise ValueError("seconds must be within 0..3600")
-    if outcome is Outcome.DECLINE:
-        resp_code = resp_code or alias_code or DEFAULT_DECLINE
-        if resp_code not in DECLINES:
-            raise ValueError(f"{resp_code} is not a decline this simulator knows")
-    elif resp_code:
-        raise ValueError("a resp_code goes with DECLINE only")
+    outcome, resp_code = parse(
+        name,
+        seconds,
+        resp_code,
+        outcomes=Outcome,
+        aliases=_ALIASES,
+        declines=DECLINES,
+        default_decline=DEFAULT_DECLINE,
+        code_name="resp_code",
+    )
     return Chosen(outcome, seconds, resp_code)
 
 
 def from_headers(headers: Mapping[str, str]) -> Chosen | None:
     """The outcome a request's headers choose (ValueError for a bad one)."""
-    name = headers.get(HEADER.lower())
-    if not name:
-        return None
-    raw = headers.get(SECONDS_HEADER.lower())
-    return choose(name, float(raw) if raw else None, headers.get(RESP_CODE_HEADER.lower()))
+    return from_headers_named(headers, (HEADER, SECONDS_HEADER, RESP_CODE_HEADER), choose)

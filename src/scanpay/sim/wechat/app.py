@@ -8,11 +8,8 @@ refunds whose time came and delivers the refund callbacks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from scanpay.sim.common.clock import Clock, SystemClock
 from scanpay.sim.common.delivery import DropReply
 from scanpay.sim.common.keys import new_key
-from scanpay.sim.common.notify import delivering
+from scanpay.sim.common.notify import lifespan_delivering
 from scanpay.sim.common.serving import data_folder, sim_app
 from scanpay.sim.wechat import callbacks, returns
 from scanpay.sim.wechat.admin import admin_router
@@ -65,12 +62,6 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
 
     deliverer = callbacks.deliverer(sim, settle)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with delivering(deliverer):
-            yield
-        sim.store.close()
-
     app = sim_app(
         "scanpay WeChat Pay simulator",
         sim,
@@ -81,7 +72,7 @@ def create_app(settings: SimSettings | Path | str, clock: Clock | None = None) -
             admin_router(sim),
             pages_router(sim),
         ],
-        lifespan,
+        lifespan_delivering(deliverer, sim.store.close),
     )
 
     @app.exception_handler(StarletteHTTPException)

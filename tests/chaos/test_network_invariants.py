@@ -175,6 +175,18 @@ def test_a_declined_payment_the_terminal_reversed_after_is_no_disagreement() -> 
     assert not network_agrees(_legs(facts, "P2", status="APPROVED")).ok
 
 
+def test_a_reverse_of_an_order_that_had_failed_is_no_disagreement() -> None:
+    """Alipay keeps an order whose buyer's password failed as failed when the host's
+    cancel comes after (its deadline passed with the queries' answers lost): the leg
+    REVERSED, the order PAYERROR, nothing moved. A paid one is still a disagreement."""
+    facts = world()
+    [order] = [o for o in _n(facts).orders if o.trade_no == "P2"]
+    assert order.state == "PAYERROR"
+    assert network_agrees(_legs(facts, "P2", status="REVERSED")).ok
+    paid = _orders(_legs(facts, "P2", status="REVERSED"), "P2", state="SUCCESS")
+    assert not network_agrees(paid).ok
+
+
 def _orders(facts: Facts, trade_no: str, **changes: object) -> Facts:
     orders = [replace(o, **changes) if o.trade_no == trade_no else o for o in _n(facts).orders]
     return _net(facts, orders=orders)

@@ -65,7 +65,10 @@ _LEG_HOST = {
 _LEG_ORDER = {
     "APPROVED": _ORDER_PAID,
     "DECLINED": frozenset({"PAYERROR", "CLOSED"}),
-    "REVERSED": frozenset({"REVOKED", "CLOSED"}),
+    # A reverse of an order that had already failed finds nothing to do: WeChat Pay
+    # closes it, Alipay keeps it failed (a cancel after the buyer's password failed,
+    # sent past the host's deadline when the queries' answers were lost).
+    "REVERSED": frozenset({"REVOKED", "CLOSED", "PAYERROR"}),
 }
 
 

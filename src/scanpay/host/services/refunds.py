@@ -8,6 +8,12 @@ the payment's new state (PARTIALLY_REFUNDED or REFUNDED), with its audit
 record. Idempotent on (merchant, ``out_refund_no``): the same request again
 returns the stored refund; the same number with a different body is 95.
 
+A payment taken through a payment network is refunded back through it
+(:mod:`~scanpay.host.services.network_refunds`): the refund is stored PROCESSING
+and journaled in that transaction, its amount held back from what is left, and
+the network is asked once it has committed; the answer is the refund as it then
+stands (SUCCESS at once for most, PROCESSING while the network has not said).
+
 A suspended merchant cannot refund on its own (terminal or portal: 58, nothing
 stored); the acquirer's operator still can (see
 :func:`scanpay.host.services.merchants.require_standing`).
